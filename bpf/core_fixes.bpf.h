@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every read whose shape differs between kernels lives here, decided by CO-RE
+ * (bpf_core_*_exists on ___flavour types), never by kernel version.
+ */
+#ifndef CORE_FIXES_BPF_H
+#define CORE_FIXES_BPF_H
+
+#include <bpf/bpf_core_read.h>
+
+/* include/linux/mm_types_task.h: enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES } */
+#define MT_MM_FILEPAGES 0
+#define MT_MM_ANONPAGES 1
+#define MT_MM_SHMEMPAGES 3
+
+/*
+ * Before 6.2 (commit f1a7941243c1 "mm: convert mm's rss stats into percpu_counter") the RSS
+ * counters were `struct mm_rss_stat { atomic_long_t count[NR_MM_COUNTERS]; }`, updated in
+ * per-thread batches of up to 64 faults (SPLIT_RSS_COUNTING). From 6.2 they are
+ * `struct percpu_counter rss_stat[NR_MM_COUNTERS]`, and ->count is what /proc shows: the
+ * per-CPU deltas (at most percpu_counter_batch each) are folded in lazily.
+ */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool mm_rss_is_atomic_array(void)
+{
+	return bpf_core_type_exists(struct mm_rss_stat___pre62);
+}
+
+/*
+ * RSS counter `member` (a constant) of mm, in pages, as /proc reads it. Direct BTF loads, not
+ * probe reads: this runs at every RSS change on the host.
+ */
+static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
+{
+	long pages;
+
+	if (mm_rss_is_atomic_array()) {
+		struct mm_struct___pre62 *old = (void *)mm;
+
+		pages = old->rss_stat.count[member].counter;
+	} else {
+		pages = mm->rss_stat[member].count;
+	}
+	return pages < 0 ? 0 : pages;
+}
+
+/*
+ * Group exit: sched_process_exit fires for every thread. signal->live reaches 0 in do_exit()
+ * before the tracepoint on every kernel since the tracepoint exists; the tracepoint's own
+ * `group_dead` argument only arrived in 6.16.
+ */
+static __always_inline bool task_group_dead(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, signal, live.counter) == 0;
+}
+
+#define MT_SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
+#define MT_PF_EXITING 0x00000004	/* include/linux/sched.h */
+#define MT_PF_KTHREAD 0x00200000
+
+/* The status wait(2) will report for the exiting group, as wait_task_zombie() computes it. */
+static __always_inline int task_exit_status(struct task_struct *task)
+{
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+
+	if (BPF_CORE_READ(sig, flags) & MT_SIGNAL_GROUP_EXIT)
+		return BPF_CORE_READ(sig, group_exit_code);
+	return BPF_CORE_READ(task, exit_code);
+}
+
+/* The task that owns mm's RSS: mm->owner exists with CONFIG_MEMCG (every distribution kernel). */
+static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
+{
+	if (bpf_core_field_exists(mm->owner))
+		return mm->owner;
+	return NULL;
+}
+
+#endif /* CORE_FIXES_BPF_H */

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "log.h"
+#include "units.h"
+
+enum {
+	OPT_NO_CHILDREN = 0x100,
+	OPT_EVERY,
+	OPT_KILL,
+};
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "cgroup", required_argument, NULL, 'G' },
+	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'F' },
+	{ "every", no_argument, NULL, OPT_EVERY },
+	{ "memory-limit", required_argument, NULL, 'm' },
+	{ "rss-limit", required_argument, NULL, 'L' },
+	{ "kill", optional_argument, NULL, OPT_KILL },
+	{ "user", required_argument, NULL, 'u' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
+
+void mt_print_usage(FILE *out)
+{
+	fputs("Usage: memtrace-bpf [OPTIONS] -p PID[,PID...]\n"
+	      "       memtrace-bpf [OPTIONS] [--] COMMAND [ARG...]\n"
+	      "\n"
+	      "Trace how processes use memory, from the kernel: RSS over time (anon/file/shmem),\n"
+	      "exact peaks, page faults, page allocations and exits, as a CSV time series.\n"
+	      "\n"
+	      "Targets (exactly one):\n"
+	      "  -p, --pid PID[,PID...]   trace running processes (repeatable)\n"
+	      "  COMMAND [ARG...]         run COMMAND and trace it from its first instruction\n"
+	      "      --no-children        do not follow processes forked after tracing starts\n"
+	      "\n"
+	      "Output:\n"
+	      "  -o, --output FILE        write the time series to FILE ('-': stdout, the default)\n"
+	      "  -i, --interval DUR       sampling interval (default 100ms; e.g. 1s, 2.5s)\n"
+	      "  -d, --duration DUR       stop after DUR (default: when the targets exit)\n"
+	      "      --every              a row for every live process at every interval\n"
+	      "  -q, --quiet              nothing on stderr but errors\n"
+	      "  -v, --verbose            diagnostics: hooks chosen, map sizes, libbpf messages\n"
+	      "\n"
+	      "Command mode:\n"
+	      "  -u, --user USER          run COMMAND as USER (default: the user who ran sudo)\n"
+	      "\n"
+	      "  -h, --help               this help\n"
+	      "  -V, --version            version\n"
+	      "\n"
+	      "Not yet available (later releases): -a/--all, -G/--cgroup, -m/--memory-limit,\n"
+	      "-L/--rss-limit, --kill, -F jsonl|mprof.\n"
+	      "\n"
+	      "SIZE: bytes, or with K, M, G, T (powers of 1024). DUR: ms, s, m, h; bare = seconds.\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo memtrace-bpf -- python3 -c 'x = [0] * 10**8'\n"
+	      "  sudo memtrace-bpf -p 4242 -i 1s -o run.csv\n"
+	      "  sudo memtrace-bpf -d 30s -p \"$(pgrep -d, postgres)\"\n"
+	      "\n"
+	      "Exit status: COMMAND's own status (128+N if killed by signal N); otherwise 0,\n"
+	      "1 if tracing could not be set up, 2 on a usage error.\n",
+	      out);
+}
+
+static enum mt_args_result usage_error(const char *fmt, const char *arg)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	mt_err("%s (see --help)", msg);
+	return MT_ARGS_USAGE;
+}
+
+static int add_pids(struct mt_config *cfg, const char *list)
+{
+	const char *p = list;
+
+	if (!*p)
+		return -1;
+	while (*p) {
+		char *end;
+		long v;
+
+		if (*p < '0' || *p > '9')
+			return -1;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || v <= 0 || v > INT_MAX || (*end && *end != ','))
+			return -1;
+		if (*end == ',' && !end[1])
+			return -1;
+		bool seen = false;
+		for (size_t i = 0; i < cfg->nr_pids; i++)
+			seen |= cfg->pids[i] == (int)v;
+		if (!seen) {
+			int *pids = realloc(cfg->pids, (cfg->nr_pids + 1) * sizeof(*pids));
+			if (!pids)
+				return -1;
+			cfg->pids = pids;
+			cfg->pids[cfg->nr_pids++] = (int)v;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
+{
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->follow_children = true;
+	cfg->interval_ns = MT_DEFAULT_INTERVAL_NS;
+	optind = 1;
+	opterr = 0;
+
+	/* '+': options end at COMMAND, so its own options are left alone */
+	while ((c = getopt_long(argc, argv, "+:p:aG:i:d:o:F:m:L:u:qvhV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (add_pids(cfg, optarg))
+				return usage_error("invalid PID list '%s': expected PID[,PID...] of "
+						   "positive numbers",
+						   optarg);
+			cfg->target = MT_TARGET_PIDS;
+			break;
+		case 'a':
+			return usage_error("%s: whole-host tracing is not available in this release",
+					   "-a/--all");
+		case 'G':
+			return usage_error("%s: cgroup tracing is not available in this release",
+					   "-G/--cgroup");
+		case 'm':
+			return usage_error("%s: memory limits are not available in this release",
+					   "-m/--memory-limit");
+		case 'L':
+			return usage_error("%s: RSS limits are not available in this release",
+					   "-L/--rss-limit");
+		case OPT_KILL:
+			return usage_error("%s: RSS limits are not available in this release",
+					   "--kill");
+		case 'F':
+			if (strcmp(optarg, "csv"))
+				return usage_error("-F %s: only csv is available in this release "
+						   "(jsonl and mprof come later)",
+						   optarg);
+			break;
+		case OPT_NO_CHILDREN:
+			cfg->follow_children = false;
+			break;
+		case 'i':
+			if (mt_parse_duration(optarg, &cfg->interval_ns))
+				return usage_error("invalid interval '%s': expected a duration such "
+						   "as 100ms, 1s or 2.5s",
+						   optarg);
+			if (cfg->interval_ns < MT_MIN_INTERVAL_NS)
+				return usage_error("interval '%s' is too short: the shortest is 1ms",
+						   optarg);
+			break;
+		case 'd':
+			if (mt_parse_duration(optarg, &cfg->duration_ns))
+				return usage_error("invalid duration '%s': expected a duration such "
+						   "as 500ms, 30s, 5m or 1h",
+						   optarg);
+			if (!cfg->duration_ns)
+				return usage_error("duration '%s' must be more than zero", optarg);
+			break;
+		case 'o':
+			if (!*optarg)
+				return usage_error("%s-o needs a file name ('-' for stdout)", "");
+			cfg->output = optarg;
+			break;
+		case OPT_EVERY:
+			cfg->every = true;
+			break;
+		case 'u':
+			if (!*optarg)
+				return usage_error("%s-u needs a user name or uid", "");
+			cfg->user = optarg;
+			break;
+		case 'q':
+			cfg->quiet = true;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			mt_print_usage(stdout);
+			return MT_ARGS_EXIT;
+		case 'V':
+			printf("memtrace-bpf %s\n", MT_VERSION);
+			return MT_ARGS_EXIT;
+		case ':':
+			if (optopt)
+				return usage_error("option -%c needs an argument",
+						   (char[]){ (char)optopt, 0 });
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_error("unknown option -%s", (char[]){ (char)optopt, 0 });
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+
+	if (optind < argc) {
+		if (cfg->target == MT_TARGET_PIDS)
+			return usage_error("give exactly one target: -p PID or a COMMAND, not both "
+					   "(COMMAND starts at '%s')",
+					   argv[optind]);
+		cfg->target = MT_TARGET_COMMAND;
+		cfg->argv = &argv[optind];
+	}
+	if (cfg->target == MT_TARGET_NONE)
+		return usage_error("%snothing to trace: give -p PID or a COMMAND", "");
+	if (cfg->user && cfg->target != MT_TARGET_COMMAND)
+		return usage_error("%s-u/--user only applies to a COMMAND", "");
+	if (cfg->quiet && cfg->verbose)
+		return usage_error("%s-q and -v contradict each other: give one", "");
+	return MT_ARGS_OK;
+}
+
+void mt_config_free(struct mt_config *cfg)
+{
+	free(cfg->pids);
+	cfg->pids = NULL;
+	cfg->nr_pids = 0;
+}

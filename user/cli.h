@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command line → struct mt_config. Nothing here touches the kernel. */
+#ifndef MT_CLI_H
+#define MT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum mt_target {
+	MT_TARGET_NONE,
+	MT_TARGET_PIDS,
+	MT_TARGET_COMMAND,
+};
+
+struct mt_config {
+	enum mt_target target;
+	int *pids;
+	size_t nr_pids;
+	char **argv; /* COMMAND and its arguments (points into the caller's argv) */
+	bool follow_children;
+	uint64_t interval_ns;
+	uint64_t duration_ns; /* 0: until the targets exit or a signal */
+	const char *output;   /* NULL or "-": stdout */
+	bool every;
+	bool quiet;
+	int verbose;
+	const char *user; /* -u */
+};
+
+enum mt_args_result {
+	MT_ARGS_OK = 0,
+	MT_ARGS_EXIT = 1,  /* --help or --version printed: exit 0 */
+	MT_ARGS_USAGE = 2, /* a usage error was printed: exit 2 */
+};
+
+enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg);
+void mt_config_free(struct mt_config *cfg);
+void mt_print_usage(FILE *out);
+
+#define MT_DEFAULT_INTERVAL_NS 100000000ULL
+#define MT_MIN_INTERVAL_NS 1000000ULL
+
+#endif

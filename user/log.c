@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include "log.h"
+
+int mt_quiet;
+int mt_verbose;
+
+static void vline(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* one write per line so that concurrent writers to a shared stderr do not interleave */
+	fprintf(stderr, "%s%s\n", prefix, buf);
+}
+
+void mt_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline("memtrace-bpf: ", fmt, ap);
+	va_end(ap);
+}
+
+void mt_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (mt_quiet)
+		return;
+	va_start(ap, fmt);
+	vline("memtrace-bpf: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void mt_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (mt_quiet)
+		return;
+	va_start(ap, fmt);
+	vline("", fmt, ap);
+	va_end(ap);
+}
+
+void mt_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!mt_verbose)
+		return;
+	va_start(ap, fmt);
+	vline("memtrace-bpf: debug: ", fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+/* memtrace-bpf: wires the modules together; each does one job (see DESIGN.md). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include "cli.h"
+#include "launcher.h"
+#include "log.h"
+#include "report.h"
+#include "sampler.h"
+#include "tracer.h"
+#include "writer.h"
+
+#define MT_MAX_PROCS 32768
+#define MT_RINGBUF_BYTES (1u << 20)
+
+static volatile sig_atomic_t pending[NSIG];
+static volatile sig_atomic_t pending_from_user[NSIG];
+static volatile sig_atomic_t sigint_count;
+
+static void on_signal(int sig, siginfo_t *info, void *uctx)
+{
+	(void)uctx;
+	pending[sig] = 1;
+	/* a terminal's Ctrl-C already reached the command (same process group): forward only
+	 * what a process sent to us (kill, sudo relaying) */
+	if (info->si_code <= 0)
+		pending_from_user[sig] = 1;
+	if (sig == SIGINT)
+		sigint_count++;
+}
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Root, or CAP_BPF + CAP_PERFMON (Linux 5.8+): say so before libbpf fails obscurely. */
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	const int cap_perfmon = 38, cap_bpf = 39;
+
+	if (geteuid() == 0)
+		return 0;
+	if (syscall(SYS_capget, &hdr, data) == 0 &&
+	    (data[1].effective & (1u << (cap_perfmon - 32))) &&
+	    (data[1].effective & (1u << (cap_bpf - 32))))
+		return 0;
+	mt_err("needs root, or the CAP_BPF and CAP_PERFMON capabilities, to load BPF programs: "
+	       "run it with sudo");
+	return -1;
+}
+
+/* The process as /proc shows it now: the start of its rows and the key of its identity. */
+static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_len)
+{
+	char path[64], buf[4096];
+	unsigned long long start_ticks = 0;
+	long page_kib = sysconf(_SC_PAGESIZE) / 1024;
+	int ppid = 0, tgid = -1;
+	FILE *f;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -ESRCH;
+	}
+	fclose(f);
+	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+	if (!open || !close || close < open)
+		return -EINVAL;
+	size_t n = (size_t)(close - open - 1);
+	memcpy(st->comm, open + 1, n < MT_COMM_LEN - 1 ? n : MT_COMM_LEN - 1);
+	/* field 4 is ppid, field 22 starttime */
+	if (sscanf(close + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			      "%*d %*d %llu",
+		   &ppid, &start_ticks) != 2)
+		return -EINVAL;
+	st->ppid = (uint32_t)ppid;
+	st->start_ns = start_ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(buf, sizeof(buf), f)) {
+		unsigned long long kib;
+
+		if (sscanf(buf, "Tgid: %d", &tgid) == 1)
+			continue;
+		if (sscanf(buf, "RssAnon: %llu", &kib) == 1)
+			st->anon_bytes = kib * 1024;
+		else if (sscanf(buf, "RssFile: %llu", &kib) == 1)
+			st->file_bytes = kib * 1024;
+		else if (sscanf(buf, "RssShmem: %llu", &kib) == 1)
+			st->shmem_bytes = kib * 1024;
+	}
+	fclose(f);
+	(void)page_kib;
+	if (tgid != pid)
+		return tgid > 0 ? -EISDIR : -ESRCH; /* a thread, not a process */
+	st->peak_rss_bytes = st->anon_bytes + st->file_bytes + st->shmem_bytes;
+	st->peak_anon_bytes = st->anon_bytes;
+	st->peak_file_bytes = st->file_bytes;
+	st->peak_shmem_bytes = st->shmem_bytes;
+
+	/* the command line, NULs as spaces */
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	label[0] = '\0';
+	f = fopen(path, "re");
+	if (f) {
+		size_t got = fread(label, 1, label_len - 1, f);
+
+		fclose(f);
+		label[got] = '\0';
+		for (size_t i = 0; i + 1 < got; i++)
+			if (!label[i])
+				label[i] = ' ';
+	}
+	if (!label[0])
+		snprintf(label, label_len, "[%s]", st->comm);
+	return 0;
+}
+
+static void join_argv(char **argv, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (; *argv && used + 1 < len; argv++) {
+		int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", *argv);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+struct run {
+	struct mt_config cfg;
+	struct mt_writer writer;
+	struct mt_tracer tracer;
+	struct mt_sampler sampler;
+	struct mt_launcher launcher;
+	int epoll_fd;
+	int child_pidfd;
+	bool child_reaped;
+	int child_status;
+	struct rusage child_usage;
+	const char *stop_reason;
+};
+
+static int add_pid_targets(struct run *r, uint64_t now)
+{
+	for (size_t i = 0; i < r->cfg.nr_pids; i++) {
+		int pid = r->cfg.pids[i];
+		struct proc_stats st, again;
+		char label[256];
+		int err = read_proc(pid, &st, label, sizeof(label));
+
+		if (err == -EISDIR) {
+			mt_err("PID %d is a thread, not a process: give its process id (the Tgid "
+			       "in /proc/%d/status)",
+			       pid, pid);
+			return -1;
+		}
+		if (err) {
+			mt_err("no process with PID %d (check it with: ps -p %d)", pid, pid);
+			return -1;
+		}
+		err = tracer_add(&r->tracer, (uint32_t)pid, &st);
+		if (err) {
+			mt_err("cannot add PID %d to the traced set: %s", pid, strerror(-err));
+			return -1;
+		}
+		/* it may have exited, and its pid been reused, while it was being added */
+		if (read_proc(pid, &again, label, sizeof(label)) || again.start_ns != st.start_ns) {
+			tracer_remove(&r->tracer, (uint32_t)pid);
+			mt_err("process %d exited before tracing could start", pid);
+			return -1;
+		}
+		sampler_add_root(&r->sampler, (uint32_t)pid, &st, label, false, now);
+	}
+	return 0;
+}
+
+static int launch_command(struct run *r)
+{
+	struct proc_stats st = { .flags = MT_PROC_PRE_EXEC };
+	char label[256];
+	int err;
+
+	join_argv(r->cfg.argv, label, sizeof(label));
+	snprintf(st.comm, sizeof(st.comm), "%s", "memtrace-bpf");
+	st.ppid = (uint32_t)getpid();
+	err = tracer_add(&r->tracer, (uint32_t)r->launcher.pid, &st);
+	if (err) {
+		mt_err("cannot add the command to the traced set: %s", strerror(-err));
+		return -1;
+	}
+	sampler_add_root(&r->sampler, (uint32_t)r->launcher.pid, &st, label, true, 0);
+	r->child_pidfd = (int)syscall(SYS_pidfd_open, r->launcher.pid, 0);
+	if (r->child_pidfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
+
+		epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, r->child_pidfd, &ev);
+	}
+	err = launcher_release(&r->launcher);
+	if (err) {
+		mt_err("cannot run '%s': %s", r->cfg.argv[0], strerror(err));
+		/* the child exits 127 (not found) or 126 on its own, like a shell */
+		while (waitpid(r->launcher.pid, &r->child_status, 0) < 0 && errno == EINTR)
+			;
+		r->child_reaped = true;
+		return err == ENOENT ? 127 : 126;
+	}
+	return 0;
+}
+
+static void reap_child(struct run *r)
+{
+	if (r->child_reaped || r->cfg.target != MT_TARGET_COMMAND)
+		return;
+	pid_t got = wait4(r->launcher.pid, &r->child_status, WNOHANG, &r->child_usage);
+	if (got == r->launcher.pid)
+		r->child_reaped = true;
+}
+
+/* Signals: -p mode stops cleanly; COMMAND mode forwards to the command, and a second
+ * Ctrl-C stops at once. Returns true if tracing must stop now. */
+static bool handle_signals(struct run *r, int *status)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	bool stop = false;
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		int sig = sigs[i];
+
+		if (!pending[sig])
+			continue;
+		pending[sig] = 0;
+		if (r->cfg.target != MT_TARGET_COMMAND || r->child_reaped) {
+			stop = true;
+			r->stop_reason = NULL;
+			continue;
+		}
+		if (sig == SIGINT && sigint_count >= 2) {
+			stop = true;
+			*status = 128 + SIGINT;
+			r->stop_reason = "a second SIGINT";
+			continue;
+		}
+		if (pending_from_user[sig]) {
+			pending_from_user[sig] = 0;
+			kill(r->launcher.pid, sig);
+		}
+	}
+	return stop;
+}
+
+static int finish_tick(struct run *r, uint64_t now, bool final)
+{
+	int err = sampler_tick(&r->sampler, now, final);
+
+	if (err)
+		mt_warn("reading the traced processes failed: %s", strerror(-err));
+	return writer_flush(&r->writer);
+}
+
+/* Returns the exit status. */
+static int trace_loop(struct run *r, uint64_t start)
+{
+	uint64_t interval = r->cfg.interval_ns, next_tick = start + interval;
+	uint64_t deadline = r->cfg.duration_ns ? start + r->cfg.duration_ns : 0;
+	sigset_t unblocked;
+	int status = 0;
+	bool stop = false;
+
+	sigprocmask(SIG_SETMASK, NULL, &unblocked);
+	sigdelset(&unblocked, SIGINT);
+	sigdelset(&unblocked, SIGTERM);
+	sigdelset(&unblocked, SIGHUP);
+
+	while (!stop) {
+		struct epoll_event evs[4];
+		uint64_t now = clock_ns(CLOCK_MONOTONIC), wake = next_tick;
+		int timeout_ms;
+
+		if (deadline && deadline < wake)
+			wake = deadline;
+		timeout_ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+		epoll_pwait(r->epoll_fd, evs, 4, timeout_ms, &unblocked);
+		now = clock_ns(CLOCK_MONOTONIC);
+
+		stop = handle_signals(r, &status);
+		reap_child(r);
+		if (r->cfg.target == MT_TARGET_COMMAND && r->child_reaped)
+			stop = true;
+		if (deadline && now >= deadline) {
+			stop = true;
+			r->stop_reason = r->cfg.target == MT_TARGET_COMMAND && !r->child_reaped
+						 ? "the -d duration ended; the command goes on "
+						   "untraced"
+						 : NULL;
+		}
+		if (stop)
+			break;
+		if (now >= next_tick) {
+			int err = finish_tick(r, now, false);
+
+			if (err)
+				return err == -EPIPE ? 0 : (mt_err("writing to %s failed: %s",
+								   r->writer.path, strerror(-err)),
+							    1);
+			while (next_tick <= now)
+				next_tick += interval;
+		}
+		if (r->cfg.target == MT_TARGET_PIDS && sampler_roots_done(&r->sampler))
+			break;
+	}
+
+	int err = finish_tick(r, clock_ns(CLOCK_MONOTONIC), true);
+	if (err && err != -EPIPE) {
+		mt_err("writing to %s failed: %s", r->writer.path, strerror(-err));
+		return 1;
+	}
+	return status;
+}
+
+static int command_status(const struct run *r)
+{
+	if (!r->child_reaped)
+		return 0;
+	if (WIFSIGNALED(r->child_status))
+		return 128 + WTERMSIG(r->child_status);
+	return WEXITSTATUS(r->child_status);
+}
+
+int main(int argc, char **argv)
+{
+	struct run run = { .epoll_fd = -1, .child_pidfd = -1 };
+	struct run *r = &run;
+	struct mt_tracer_opts topts;
+	struct mt_report_totals totals = {};
+	struct sigaction sa = {};
+	sigset_t block;
+	uint64_t start_mono, start_real, launch_mono = clock_ns(CLOCK_MONOTONIC);
+	bool traced = false;
+	int status = 1, err;
+
+	switch (mt_parse_args(argc, argv, &r->cfg)) {
+	case MT_ARGS_EXIT:
+		return 0;
+	case MT_ARGS_USAGE:
+		return 2;
+	case MT_ARGS_OK:
+		break;
+	}
+	mt_quiet = r->cfg.quiet;
+	mt_verbose = r->cfg.verbose;
+	/* diagnostics as they happen, even when stderr is a pipe */
+	setvbuf(stderr, NULL, _IOLBF, 0);
+
+	if (check_privileges())
+		return 1;
+
+	start_mono = clock_ns(CLOCK_MONOTONIC);
+	start_real = clock_ns(CLOCK_REALTIME);
+	err = writer_open(&r->writer, r->cfg.output, &mt_csv_format, start_mono, start_real);
+	if (err) {
+		mt_err("cannot write to '%s': %s%s", r->cfg.output, strerror(-err),
+		       err == -ELOOP ? " (a symlink in a shared directory is not followed)" : "");
+		return 1;
+	}
+
+	/* the launched command must be forked before the tracer loads libbpf and the kernel's
+	 * BTF: its pre-exec copy of our memory stays small */
+	if (r->cfg.target == MT_TARGET_COMMAND) {
+		err = launcher_spawn(&r->launcher, r->cfg.argv, r->cfg.user);
+		if (err) {
+			writer_close(&r->writer);
+			return err == -2 ? 2 : 1;
+		}
+	}
+
+	/* SIGPIPE: a closed output is seen as EPIPE, then a clean stop */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	topts = (struct mt_tracer_opts){
+		.follow_children = r->cfg.follow_children,
+		.max_procs = MT_MAX_PROCS,
+		.ringbuf_bytes = MT_RINGBUF_BYTES,
+	};
+	sampler_init(&r->sampler, &r->writer, &r->tracer, r->cfg.every);
+	if (tracer_start(&r->tracer, &topts, sampler_on_event, &r->sampler))
+		goto out;
+	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epoll_fd < 0) {
+		mt_err("epoll_create1: %s", strerror(errno));
+		goto out;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
+	epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, tracer_event_fd(&r->tracer), &ev);
+
+	start_mono = clock_ns(CLOCK_MONOTONIC);
+	start_real = clock_ns(CLOCK_REALTIME);
+	r->writer.start_mono_ns = start_mono;
+	r->writer.start_real_ns = start_real;
+	mt_debug("attached %.1f ms after launch", (start_mono - launch_mono) / 1e6);
+	writer_header(&r->writer);
+
+	if (r->cfg.target == MT_TARGET_COMMAND) {
+		int exec_status = launch_command(r);
+
+		if (exec_status) {
+			status = exec_status;
+			goto out;
+		}
+	} else if (add_pid_targets(r, start_mono)) {
+		goto out;
+	}
+
+	traced = true;
+	status = trace_loop(r, start_mono);
+	if (r->cfg.target == MT_TARGET_COMMAND) {
+		reap_child(r);
+		if (r->child_reaped && r->sampler.nroots) {
+			struct mt_root *root = &r->sampler.roots[0];
+
+			root->exited = true;
+			root->exit_status = r->child_status;
+			root->utime_ns = (uint64_t)r->child_usage.ru_utime.tv_sec * 1000000000ULL +
+					 (uint64_t)r->child_usage.ru_utime.tv_usec * 1000ULL;
+			root->stime_ns = (uint64_t)r->child_usage.ru_stime.tv_sec * 1000000000ULL +
+					 (uint64_t)r->child_usage.ru_stime.tv_usec * 1000ULL;
+			root->cpu_known = true;
+		}
+		if (status == 0)
+			status = command_status(r);
+	}
+	tracer_drops(&r->tracer, totals.drops);
+	totals.unexplained_exits = r->sampler.exits_unexplained;
+	totals.stop_reason = r->stop_reason;
+out:
+	tracer_stop(&r->tracer);
+	if (r->cfg.target == MT_TARGET_COMMAND && r->launcher.go_fd >= 0)
+		launcher_abort(&r->launcher);
+	writer_close(&r->writer);
+	if (traced)
+		report_summary(&r->sampler, &r->writer, &totals, clock_ns(CLOCK_MONOTONIC));
+	sampler_free(&r->sampler);
+	if (r->epoll_fd >= 0)
+		close(r->epoll_fd);
+	if (r->child_pidfd >= 0)
+		close(r->child_pidfd);
+	mt_config_free(&r->cfg);
+	return status;
+}

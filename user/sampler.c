@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "log.h"
+#include "sampler.h"
+
+struct mt_proc {
+	struct mt_proc *next;
+	uint32_t pid;
+	uint64_t start_ns;
+	struct mt_root *root; /* set if this process is a root */
+	int root_index;	      /* the tree it belongs to, -1 if none */
+	bool started;	      /* start row written */
+	/* what the last row said: change detection and rss_delta_bytes */
+	uint64_t row_rss;
+	uint64_t row_peak;
+	uint64_t row_faults;
+	uint64_t row_pages;
+	char row_comm[MT_COMM_LEN];
+};
+
+static uint64_t rss_of(const struct proc_stats *st)
+{
+	return st->file_bytes + st->anon_bytes + st->shmem_bytes;
+}
+
+static size_t bucket_of(const struct mt_sampler *s, uint32_t pid)
+{
+	return (pid * 2654435761u) & (s->nbuckets - 1);
+}
+
+static void grow_table(struct mt_sampler *s)
+{
+	size_t n = s->nbuckets ? s->nbuckets * 2 : 1024;
+	struct mt_proc **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		abort();
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct mt_proc *p = s->buckets[i], *next;
+
+		for (; p; p = next) {
+			next = p->next;
+			size_t j = (p->pid * 2654435761u) & (n - 1);
+			p->next = b[j];
+			b[j] = p;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+}
+
+static struct mt_proc *find_proc(struct mt_sampler *s, uint32_t pid)
+{
+	struct mt_proc *p;
+
+	if (!s->nbuckets)
+		return NULL;
+	for (p = s->buckets[bucket_of(s, pid)]; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static struct mt_proc *new_proc(struct mt_sampler *s, uint32_t pid, uint64_t start_ns)
+{
+	struct mt_proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		abort();
+	if (s->nprocs >= s->nbuckets)
+		grow_table(s);
+	p->pid = pid;
+	p->start_ns = start_ns;
+	p->root_index = -1;
+	size_t b = bucket_of(s, pid);
+	p->next = s->buckets[b];
+	s->buckets[b] = p;
+	s->nprocs++;
+	return p;
+}
+
+static void drop_proc(struct mt_sampler *s, struct mt_proc *victim)
+{
+	struct mt_proc **pp = &s->buckets[bucket_of(s, victim->pid)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == victim) {
+			*pp = victim->next;
+			free(victim);
+			s->nprocs--;
+			return;
+		}
+	}
+}
+
+void sampler_init(struct mt_sampler *s, struct mt_writer *w, struct mt_tracer *t, bool every)
+{
+	memset(s, 0, sizeof(*s));
+	s->w = w;
+	s->t = t;
+	s->every = every;
+	grow_table(s);
+}
+
+void sampler_free(struct mt_sampler *s)
+{
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct mt_proc *p = s->buckets[i], *next;
+
+		for (; p; p = next) {
+			next = p->next;
+			free(p);
+		}
+	}
+	free(s->buckets);
+	free(s->roots);
+	memset(s, 0, sizeof(*s));
+}
+
+static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event event,
+		      uint64_t mono_ns, const struct proc_stats *st, const char *detail)
+{
+	uint64_t rss = rss_of(st);
+	struct mt_row row = {
+		.mono_ns = mono_ns,
+		.pid = (int)p->pid,
+		.ppid = (int)st->ppid,
+		.comm = st->comm,
+		.event = event,
+		.rss_bytes = rss,
+		.anon_bytes = st->anon_bytes,
+		.file_bytes = st->file_bytes,
+		.shmem_bytes = st->shmem_bytes,
+		.peak_rss_bytes = st->peak_rss_bytes,
+		.rss_delta_bytes = p->started ? (int64_t)(rss - p->row_rss) : 0,
+		.faults = st->faults,
+		.pages_alloc = st->pages_alloc,
+		.detail = detail,
+	};
+
+	writer_row(s->w, &row);
+	p->started = true;
+	p->row_rss = rss;
+	p->row_peak = st->peak_rss_bytes;
+	p->row_faults = st->faults;
+	p->row_pages = st->pages_alloc;
+	memcpy(p->row_comm, st->comm, MT_COMM_LEN);
+}
+
+static bool changed_since_row(const struct mt_proc *p, const struct proc_stats *st)
+{
+	return rss_of(st) != p->row_rss || st->peak_rss_bytes != p->row_peak ||
+	       st->faults != p->row_faults || st->pages_alloc != p->row_pages ||
+	       memcmp(st->comm, p->row_comm, MT_COMM_LEN);
+}
+
+static struct mt_root *root_of(struct mt_sampler *s, const struct mt_proc *p)
+{
+	return p->root_index >= 0 ? &s->roots[p->root_index] : NULL;
+}
+
+/* Keep the root's view of itself and of its tree current. */
+static void note_stats(struct mt_sampler *s, struct mt_proc *p, const struct proc_stats *st)
+{
+	struct mt_root *r = root_of(s, p);
+
+	if (!r)
+		return;
+	if (p->root) {
+		p->root->stats = *st;
+		memcpy(p->root->comm, st->comm, MT_COMM_LEN);
+	} else if (st->peak_rss_bytes > r->top_child_peak) {
+		r->top_child_peak = st->peak_rss_bytes;
+		r->top_child_pid = p->pid;
+		memcpy(r->top_child_comm, st->comm, MT_COMM_LEN);
+	}
+}
+
+static void format_exit_detail(char *buf, size_t len, int status)
+{
+	if (WIFSIGNALED(status)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(status));
+
+		if (abbrev)
+			snprintf(buf, len, "signal=SIG%s%s", abbrev,
+				 WCOREDUMP(status) ? " core_dumped=1" : "");
+		else
+			snprintf(buf, len, "signal=%d", WTERMSIG(status));
+	} else {
+		snprintf(buf, len, "exit_code=%d", WEXITSTATUS(status));
+	}
+}
+
+static void write_start(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_ns,
+			const struct proc_stats *st)
+{
+	write_row(s, p, MT_ROW_START, mono_ns, st, NULL);
+	note_stats(s, p, st);
+	if (p->root) {
+		p->root->started = true;
+		p->root->start_mono_ns = mono_ns;
+		p->root->start_ns = st->start_ns;
+	}
+}
+
+static void write_exit(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_ns,
+		       const struct proc_stats *st)
+{
+	char detail[64];
+
+	format_exit_detail(detail, sizeof(detail), st->exit_status);
+	write_row(s, p, MT_ROW_EXIT, mono_ns, st, detail);
+	note_stats(s, p, st);
+	if (p->root) {
+		struct mt_root *r = p->root;
+
+		r->exited = true;
+		r->exit_status = st->exit_status;
+		r->end_mono_ns = mono_ns;
+		if (!r->launched) {
+			r->utime_ns = st->utime_ns;
+			r->stime_ns = st->stime_ns;
+			r->cpu_known = true;
+		}
+	}
+	drop_proc(s, p);
+}
+
+/* A process the table does not know yet: a child whose fork record was not seen. */
+static struct mt_proc *adopt(struct mt_sampler *s, uint32_t pid, const struct proc_stats *st)
+{
+	struct mt_proc *p = new_proc(s, pid, st->start_ns);
+	struct mt_proc *parent = find_proc(s, st->ppid);
+
+	if (parent) {
+		p->root_index = parent->root_index;
+		if (p->root_index >= 0)
+			s->roots[p->root_index].descendants++;
+	}
+	return p;
+}
+
+/*
+ * The pid now names another process (it was reused) and the old one's exit was never seen:
+ * close its rows honestly rather than mix two processes.
+ */
+static void retire_vanished(struct mt_sampler *s, struct mt_proc *old, uint64_t mono_ns)
+{
+	s->exits_unexplained++;
+	mt_debug("pid %u was reused before its exit was seen", old->pid);
+	if (old->root) {
+		old->root->exited = true;
+		old->root->end_mono_ns = mono_ns;
+	}
+	drop_proc(s, old);
+}
+
+void sampler_on_event(void *ctx, const struct mt_event *e)
+{
+	struct mt_sampler *s = ctx;
+	const struct proc_stats *st = &e->stats;
+	struct mt_proc *p = find_proc(s, e->pid);
+
+	if (p && p->started && p->start_ns != st->start_ns) {
+		retire_vanished(s, p, e->ts_ns);
+		p = NULL;
+	}
+	switch (e->type) {
+	case MT_EV_FORK:
+		if (!p) {
+			p = adopt(s, e->pid, st);
+			write_start(s, p, e->ts_ns, st);
+		}
+		break;
+	case MT_EV_EXEC:
+		if (!p)
+			p = adopt(s, e->pid, st);
+		p->start_ns = st->start_ns;
+		if (!p->started)
+			write_start(s, p, e->ts_ns, st);
+		break;
+	case MT_EV_EXIT:
+		if (!p)
+			p = adopt(s, e->pid, st);
+		if (!p->started) {
+			/* a launched command whose exec failed never became the command */
+			if (p->root && p->root->launched) {
+				p->root->exited = true;
+				p->root->exit_status = st->exit_status;
+				drop_proc(s, p);
+				break;
+			}
+			write_start(s, p, e->ts_ns, st);
+		}
+		write_exit(s, p, e->ts_ns, st);
+		break;
+	}
+}
+
+static void scan_one(void *ctx, uint32_t pid, const struct proc_stats *st)
+{
+	struct mt_sampler *s = ctx;
+	struct mt_proc *p;
+
+	if (st->flags & MT_PROC_PRE_EXEC)
+		return;
+	p = find_proc(s, pid);
+	if (p && p->started && p->start_ns != st->start_ns) {
+		retire_vanished(s, p, s->now_ns);
+		p = NULL;
+	}
+	if (!p)
+		p = adopt(s, pid, st);
+	if (!p->started) {
+		write_start(s, p, s->now_ns, st);
+		if (!(st->flags & MT_PROC_EXITED))
+			return;
+	}
+	if (st->flags & MT_PROC_EXITED) {
+		/* its exit record was lost (ring buffer full): the map kept it for us */
+		write_exit(s, p, st->exit_ns, st);
+		if (tracer_remove(s->t, pid))
+			s->map_errors++;
+		return;
+	}
+	if (s->force_rows || s->every || changed_since_row(p, st))
+		write_row(s, p, MT_ROW_SAMPLE, s->now_ns, st, NULL);
+	note_stats(s, p, st);
+}
+
+int sampler_tick(struct mt_sampler *s, uint64_t now_ns, bool final)
+{
+	int err = tracer_drain(s->t);
+
+	if (err < 0)
+		mt_debug("ring buffer: %s", strerror(-err));
+	s->now_ns = now_ns;
+	s->force_rows = final;
+	err = tracer_for_each(s->t, scan_one, s);
+	s->force_rows = false;
+	return err;
+}
+
+size_t sampler_add_root(struct mt_sampler *s, uint32_t pid, const struct proc_stats *stats,
+			const char *label, bool launched, uint64_t now_ns)
+{
+	struct mt_root *roots = realloc(s->roots, (s->nroots + 1) * sizeof(*roots));
+	struct mt_root *r;
+	struct mt_proc *p;
+
+	if (!roots)
+		abort();
+	s->roots = roots;
+	r = &s->roots[s->nroots];
+	memset(r, 0, sizeof(*r));
+	r->pid = pid;
+	r->launched = launched;
+	r->stats = *stats;
+	r->start_ns = stats->start_ns;
+	memcpy(r->comm, stats->comm, MT_COMM_LEN);
+	snprintf(r->label, sizeof(r->label), "%s", label);
+	p = new_proc(s, pid, stats->start_ns);
+	p->root_index = (int)s->nroots;
+	s->nroots++;
+	/* p->root is refreshed below: the roots array may have moved */
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct mt_proc *q = s->buckets[i]; q; q = q->next)
+			if (q->root)
+				q->root = &s->roots[q->root_index];
+	p->root = r;
+	if (!launched)
+		write_start(s, p, now_ns, stats);
+	return s->nroots - 1;
+}
+
+bool sampler_roots_done(const struct mt_sampler *s)
+{
+	for (size_t i = 0; i < s->nroots; i++)
+		if (!s->roots[i].exited)
+			return false;
+	return true;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Turns what the kernel side reports (ring-buffer events and the per-process map) into rows:
+ * one start row per process, sample rows when something changed (or always with --every),
+ * one exit row, in time order per process. Keeps the per-root totals for the summary.
+ */
+#ifndef MT_SAMPLER_H
+#define MT_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "memtrace.h"
+#include "tracer.h"
+#include "writer.h"
+
+struct mt_proc;
+
+/* A process named by the user (-p) or launched (COMMAND), and its descendants' totals. */
+struct mt_root {
+	uint32_t pid;
+	uint64_t start_ns;
+	char comm[MT_COMM_LEN];
+	char label[256]; /* the command line, for the summary */
+	bool launched;	 /* COMMAND mode */
+	bool started;	 /* its start row is out */
+	bool exited;
+	int exit_status; /* wait(2) status */
+	uint64_t start_mono_ns;
+	uint64_t end_mono_ns;
+	uint64_t utime_ns;
+	uint64_t stime_ns;
+	bool cpu_known;
+	struct proc_stats stats; /* newest seen */
+	unsigned descendants;
+	uint64_t top_child_peak;
+	uint32_t top_child_pid;
+	char top_child_comm[MT_COMM_LEN];
+};
+
+struct mt_sampler {
+	struct mt_writer *w;
+	struct mt_tracer *t;
+	bool every;
+	struct mt_proc **buckets;
+	size_t nbuckets;
+	size_t nprocs;
+	struct mt_root *roots;
+	size_t nroots;
+	uint64_t now_ns; /* CLOCK_MONOTONIC of the scan under way */
+	bool force_rows;
+	uint64_t exits_unexplained; /* processes that vanished without an exit record */
+	uint64_t map_errors;
+};
+
+void sampler_init(struct mt_sampler *s, struct mt_writer *w, struct mt_tracer *t, bool every);
+void sampler_free(struct mt_sampler *s);
+
+/* Register a root; returns its index. For -p, its start row is written at once. */
+size_t sampler_add_root(struct mt_sampler *s, uint32_t pid, const struct proc_stats *stats,
+			const char *label, bool launched, uint64_t now_ns);
+
+/* The tracer's ring-buffer callback (ctx: the sampler). */
+void sampler_on_event(void *ctx, const struct mt_event *event);
+
+/*
+ * Drain the ring buffer, then read the traced set and write the rows due. With final set,
+ * every live process gets a last sample row. Returns 0 or -errno from the map read.
+ */
+int sampler_tick(struct mt_sampler *s, uint64_t now_ns, bool final);
+
+bool sampler_roots_done(const struct mt_sampler *s);
+
+#endif

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "memtrace.skel.h"
+#include "log.h"
+#include "tracer.h"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!mt_verbose || (level == LIBBPF_DEBUG && mt_verbose < 2))
+		return 0;
+	fputs("memtrace-bpf: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct mt_tracer *t = ctx;
+
+	if (size < sizeof(struct mt_event))
+		return 0;
+	t->on_event(t->ctx, data);
+	return 0;
+}
+
+/* A tp_btf program needs the kernel's BTF to describe the tracepoint: btf_trace_<name>. */
+static bool has_btf_tracepoint(const struct btf *vmlinux, const char *name)
+{
+	char typedef_name[128];
+
+	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", name);
+	return btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* A classic tracepoint needs tracefs; libbpf looks in both of its usual places. */
+static bool has_classic_tracepoint(const char *category, const char *name)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing/events",
+					     "/sys/kernel/debug/tracing/events" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s/id", roots[i], category, name);
+		if (access(path, R_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Pick tp_btf (typed arguments, cheapest, no tracefs) or its classic twin for one hook;
+ * returns the name of the one kept, or NULL if neither exists (both then stay unloaded).
+ */
+static const char *choose_hook(const struct btf *vmlinux, struct bpf_program *btf_prog,
+			       struct bpf_program *tp_prog, const char *category, const char *name)
+{
+	bool use_btf = has_btf_tracepoint(vmlinux, name);
+	bool use_tp = !use_btf && has_classic_tracepoint(category, name);
+
+	bpf_program__set_autoload(btf_prog, use_btf);
+	bpf_program__set_autoload(tp_prog, use_tp);
+	if (use_btf)
+		return bpf_program__section_name(btf_prog);
+	if (use_tp)
+		return bpf_program__section_name(tp_prog);
+	return NULL;
+}
+
+/* The hooks without which there is nothing to measure. */
+static const char *const required_tracepoints[] = {
+	"rss_stat", "sched_process_fork", "sched_process_exec", "sched_process_exit",
+	"task_rename",
+};
+
+static int explain_load_error(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		mt_err("the kernel refused to load the BPF programs (%s): run as root, or with "
+		       "CAP_BPF and CAP_PERFMON (and check kernel.unprivileged_bpf_disabled and "
+		       "lockdown)",
+		       strerror(-err));
+	else
+		mt_err("loading the BPF programs failed (%s); run with -v to see the kernel "
+		       "verifier's and libbpf's messages",
+		       strerror(-err));
+	return -1;
+}
+
+int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_event_fn on_event,
+		 void *ctx)
+{
+	struct memtrace_bpf *skel;
+	struct btf *vmlinux;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->on_event = on_event;
+	t->ctx = ctx;
+	t->procs_fd = -1;
+	t->max_procs = opts->max_procs;
+	t->ringbuf_bytes = opts->ringbuf_bytes;
+	libbpf_set_print(libbpf_print);
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		mt_err("cannot read the kernel's BTF (%s): memtrace-bpf needs a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF=y (/sys/kernel/btf/vmlinux)",
+		       strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(required_tracepoints) / sizeof(required_tracepoints[0]);
+	     i++) {
+		if (!has_btf_tracepoint(vmlinux, required_tracepoints[i])) {
+			mt_err("this kernel has no BTF for the tracepoint '%s' that memtrace-bpf "
+			       "needs (Linux 5.5 or later with CONFIG_DEBUG_INFO_BTF=y required)",
+			       required_tracepoints[i]);
+			btf__free(vmlinux);
+			return -1;
+		}
+	}
+
+	skel = memtrace_bpf__open();
+	if (!skel) {
+		err = -errno;
+		btf__free(vmlinux);
+		mt_err("cannot open the BPF object: %s", strerror(-err));
+		return -1;
+	}
+	t->skel = skel;
+
+	t->fault_hook = choose_hook(vmlinux, skel->progs.on_fault, skel->progs.tp_fault,
+				    "exceptions", "page_fault_user");
+	t->alloc_hook = choose_hook(vmlinux, skel->progs.on_page_alloc,
+				    skel->progs.tp_page_alloc, "kmem", "mm_page_alloc");
+	btf__free(vmlinux);
+	t->faults_hooked = t->fault_hook != NULL;
+	if (!t->fault_hook)
+		mt_debug("no exceptions/page_fault_user tracepoint on this kernel (it exists on "
+			 "x86 only): the faults column stays 0");
+	if (!t->alloc_hook)
+		mt_debug("no kmem/mm_page_alloc tracepoint: the pages_alloc column stays 0");
+
+	skel->rodata->follow_children = opts->follow_children;
+	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
+	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
+	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_bytes);
+
+	err = memtrace_bpf__load(skel);
+	if (err)
+		return explain_load_error(err);
+	err = memtrace_bpf__attach(skel);
+	if (err) {
+		mt_err("attaching the BPF programs failed (%s); run with -v for details",
+		       strerror(-err));
+		return -1;
+	}
+	t->procs_fd = bpf_map__fd(skel->maps.procs);
+	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_record, t, NULL);
+	if (!t->rb) {
+		mt_err("cannot set up the ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	t->batch_ok = true;
+
+	mt_debug("attached: rss_stat=tp_btf/rss_stat (RSS read from the mm's counters, as /proc "
+		 "shows them), faults=%s, page allocations=%s, fork/exec/exit/rename=tp_btf",
+		 t->fault_hook ? t->fault_hook : "none", t->alloc_hook ? t->alloc_hook : "none");
+	mt_debug("maps: procs %u entries x %zu bytes, ring buffer %u KiB, children %s",
+		 opts->max_procs, sizeof(struct proc_stats), opts->ringbuf_bytes / 1024,
+		 opts->follow_children ? "followed" : "not followed");
+	return 0;
+}
+
+void tracer_stop(struct mt_tracer *t)
+{
+	ring_buffer__free(t->rb);
+	t->rb = NULL;
+	/* destroying the skeleton closes every link and program fd: nothing stays loaded */
+	memtrace_bpf__destroy(t->skel);
+	t->skel = NULL;
+	free(t->keys);
+	free(t->values);
+	t->keys = NULL;
+	t->values = NULL;
+}
+
+int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)
+{
+	return bpf_map_update_elem(t->procs_fd, &pid, init, BPF_ANY) ? -errno : 0;
+}
+
+int tracer_remove(struct mt_tracer *t, uint32_t pid)
+{
+	return bpf_map_delete_elem(t->procs_fd, &pid) ? -errno : 0;
+}
+
+int tracer_drain(struct mt_tracer *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
+int tracer_event_fd(struct mt_tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+static int ensure_scratch(struct mt_tracer *t, size_t n)
+{
+	if (t->scratch_len >= n)
+		return 0;
+	uint32_t *keys = realloc(t->keys, n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	t->keys = keys;
+	struct proc_stats *values = realloc(t->values, n * sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	t->values = values;
+	t->scratch_len = n;
+	return 0;
+}
+
+/* One syscall per few hundred processes rather than two per process. */
+static int for_each_batch(struct mt_tracer *t, mt_proc_fn fn, void *ctx)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t chunk = t->max_procs < 1024 ? t->max_procs : 1024;
+	uint32_t in_batch = 0, out_batch = 0;
+	bool first = true;
+	int err;
+
+	if ((err = ensure_scratch(t, chunk)))
+		return err;
+	for (;;) {
+		uint32_t count = (uint32_t)t->scratch_len;
+
+		err = bpf_map_lookup_batch(t->procs_fd, first ? NULL : &in_batch, &out_batch,
+					   t->keys, t->values, &count, &opts);
+		err = err ? -errno : 0;
+		if (err && err != -ENOENT) {
+			if (err == -ENOSPC && t->scratch_len < t->max_procs * 2u) {
+				/* one hash bucket held more than the scratch: grow and redo */
+				if (ensure_scratch(t, t->scratch_len * 2))
+					return -ENOMEM;
+				continue;
+			}
+			return err;
+		}
+		for (uint32_t i = 0; i < count; i++)
+			fn(ctx, t->keys[i], &t->values[i]);
+		if (err == -ENOENT)
+			return 0;
+		in_batch = out_batch;
+		first = false;
+	}
+}
+
+static int for_each_iter(struct mt_tracer *t, mt_proc_fn fn, void *ctx)
+{
+	uint32_t key, next;
+	struct proc_stats value;
+	int err = bpf_map_get_next_key(t->procs_fd, NULL, &next);
+
+	while (!err) {
+		key = next;
+		if (!bpf_map_lookup_elem(t->procs_fd, &key, &value))
+			fn(ctx, key, &value);
+		err = bpf_map_get_next_key(t->procs_fd, &key, &next);
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx)
+{
+	if (t->batch_ok) {
+		int err = for_each_batch(t, fn, ctx);
+
+		if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
+			return err;
+		/* kernels before 5.6 have no batch operations */
+		t->batch_ok = false;
+		mt_debug("map batch lookups unavailable (%s): iterating key by key",
+			 strerror(-err));
+	}
+	return for_each_iter(t, fn, ctx);
+}
+
+void tracer_drops(struct mt_tracer *t, uint64_t drops[MT_DROP_NR])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(t->skel->maps.drops);
+
+	for (uint32_t i = 0; i < MT_DROP_NR; i++) {
+		drops[i] = 0;
+		if (ncpu <= 0)
+			continue;
+		uint64_t per_cpu[ncpu];
+		if (bpf_map_lookup_elem(fd, &i, per_cpu))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			drops[i] += per_cpu[c];
+	}
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The BPF side seen from user space: open, size, load, attach, read, detach. */
+#ifndef MT_TRACER_H
+#define MT_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "memtrace.h"
+
+struct memtrace_bpf;
+struct ring_buffer;
+
+typedef void (*mt_event_fn)(void *ctx, const struct mt_event *event);
+
+struct mt_tracer {
+	struct memtrace_bpf *skel;
+	struct ring_buffer *rb;
+	mt_event_fn on_event;
+	void *ctx;
+	int procs_fd;
+	uint32_t max_procs;
+	uint32_t ringbuf_bytes;
+	bool faults_hooked;	/* page_fault_user exists on this kernel */
+	const char *fault_hook; /* which program is attached, for -v and the summary */
+	const char *alloc_hook;
+	bool batch_ok; /* BPF_MAP_LOOKUP_BATCH works */
+	/* scratch for map reads */
+	uint32_t *keys;
+	struct proc_stats *values;
+	size_t scratch_len;
+};
+
+struct mt_tracer_opts {
+	bool follow_children;
+	uint32_t max_procs;
+	uint32_t ringbuf_bytes;
+};
+
+/* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */
+int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_event_fn on_event,
+		 void *ctx);
+/* Detaches and frees everything; safe on a partly started tracer. */
+void tracer_stop(struct mt_tracer *t);
+
+/* Put a process in the traced set. Returns 0 or -errno. */
+int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init);
+int tracer_remove(struct mt_tracer *t, uint32_t pid);
+
+/* Drain the ring buffer into on_event. Returns the number of records, or -errno. */
+int tracer_drain(struct mt_tracer *t);
+/* A file descriptor that becomes readable when the ring buffer wants draining. */
+int tracer_event_fd(struct mt_tracer *t);
+
+typedef void (*mt_proc_fn)(void *ctx, uint32_t pid, const struct proc_stats *stats);
+/* Call fn for every entry of the traced set. Returns 0 or -errno. */
+int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx);
+
+/* Sum of the per-CPU loss counters. */
+void tracer_drops(struct mt_tracer *t, uint64_t drops[MT_DROP_NR]);
+
+#endif

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "units.h"
+
+/*
+ * A non-negative decimal number: digits, optionally '.' and digits. Parsed by hand so that
+ * "inf", "nan", hex, exponents, signs and leading spaces (all accepted by strtod) are not.
+ */
+static int parse_number(const char *text, double *value, const char **rest, int *had_dot)
+{
+	const char *p = text;
+	double v = 0, scale = 0.1;
+	int digits = 0;
+
+	*had_dot = 0;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (*p - '0');
+		p++;
+		digits++;
+	}
+	if (*p == '.') {
+		*had_dot = 1;
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			v += (*p - '0') * scale;
+			scale /= 10;
+			p++;
+			digits++;
+		}
+	}
+	if (!digits)
+		return -1;
+	*value = v;
+	*rest = p;
+	return 0;
+}
+
+int mt_parse_size(const char *text, uint64_t *bytes)
+{
+	static const struct {
+		const char *suffix;
+		int shift;
+	} units[] = {
+		{ "", 0 },	 { "b", 0 },	 { "k", 10 },	  { "kb", 10 },	   { "kib", 10 },
+		{ "m", 20 },	 { "mb", 20 },	 { "mib", 20 },	  { "g", 30 },	   { "gb", 30 },
+		{ "gib", 30 }, { "t", 40 },	 { "tb", 40 },	  { "tib", 40 },
+	};
+	const char *rest;
+	double v;
+	int had_dot;
+
+	if (!text || parse_number(text, &v, &rest, &had_dot))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(rest, units[i].suffix))
+			continue;
+		/* a byte count is whole */
+		if (units[i].shift == 0 && had_dot)
+			return -1;
+		v = ldexp(v, units[i].shift);
+		if (v >= 18446744073709551615.0)
+			return -1;
+		*bytes = (uint64_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+int mt_parse_duration(const char *text, uint64_t *ns)
+{
+	static const struct {
+		const char *suffix;
+		double ns;
+	} units[] = {
+		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "m", 60e9 }, { "h", 3600e9 },
+	};
+	const char *rest;
+	double v;
+	int had_dot;
+
+	if (!text || parse_number(text, &v, &rest, &had_dot))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(rest, units[i].suffix))
+			continue;
+		v *= units[i].ns;
+		if (v >= 9.2e18)
+			return -1;
+		*ns = (uint64_t)(v + 0.5);
+		return 0;
+	}
+	return -1;
+}
+
+char *mt_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const names[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	int i = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, names[i]);
+	return buf;
+}
+
+char *mt_format_duration(uint64_t ns, char *buf, size_t len)
+{
+	double s = ns / 1e9;
+
+	if (s < 60) {
+		snprintf(buf, len, s < 10 ? "%.3f s" : "%.2f s", s);
+	} else if (s < 3600) {
+		unsigned m = (unsigned)(s / 60);
+
+		snprintf(buf, len, "%um%04.1fs", m, s - m * 60.0);
+	} else {
+		uint64_t whole = (uint64_t)s;
+
+		snprintf(buf, len, "%lluh%02um%02us", (unsigned long long)(whole / 3600),
+			 (unsigned)(whole / 60 % 60), (unsigned)(whole % 60));
+	}
+	return buf;
+}

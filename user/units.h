@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Sizes and durations: the one parser and formatter of each. */
+#ifndef MT_UNITS_H
+#define MT_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * SIZE: a plain byte count ("1048576"), or a number (decimals allowed) with K, M, G, T
+ * (powers of 1024; also KB/KiB etc., any case). Returns 0, or -1 for anything else
+ * (empty, negative, trailing junk, overflow).
+ */
+int mt_parse_size(const char *text, uint64_t *bytes);
+
+/*
+ * DUR: a number (decimals allowed) with ms, s, m or h; a bare number is seconds.
+ * Returns 0, or -1 for anything else (empty, negative, junk, overflow).
+ */
+int mt_parse_duration(const char *text, uint64_t *ns);
+
+/* "312.4 MiB", "1.00 GiB", "812 B": binary units, for people. Returns buf. */
+char *mt_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* "0.123 s", "12.3 s", "2m03.5s", "1h02m03s". Returns buf. */
+char *mt_format_duration(uint64_t ns, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "writer.h"
+
+#define FLUSH_THRESHOLD (64 * 1024)
+
+const char *mt_row_event_name(enum mt_row_event event)
+{
+	switch (event) {
+	case MT_ROW_START:
+		return "start";
+	case MT_ROW_SAMPLE:
+		return "sample";
+	case MT_ROW_EXIT:
+		return "exit";
+	case MT_ROW_OOM_KILL:
+		return "oom_kill";
+	case MT_ROW_LIMIT:
+		return "limit";
+	}
+	return "?";
+}
+
+static bool in_sticky_shared_dir(const char *path)
+{
+	char copy[PATH_MAX];
+	struct stat st;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (stat(dirname(copy), &st))
+		return false;
+	return (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
+}
+
+int writer_open(struct mt_writer *w, const char *path, const struct mt_format_ops *ops,
+		uint64_t start_mono_ns, uint64_t start_real_ns)
+{
+	struct stat st;
+
+	memset(w, 0, sizeof(*w));
+	sb_init(&w->buf);
+	w->ops = ops;
+	w->start_mono_ns = start_mono_ns;
+	w->start_real_ns = start_real_ns;
+	if (!path || !strcmp(path, "-")) {
+		w->fd = STDOUT_FILENO;
+		w->path = "stdout";
+	} else {
+		int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+
+		if (in_sticky_shared_dir(path))
+			flags |= O_NOFOLLOW;
+		w->fd = open(path, flags, 0644);
+		if (w->fd < 0)
+			return -errno;
+		w->own_fd = true;
+		w->path = path;
+	}
+	if (fstat(w->fd, &st) == 0) {
+		w->regular = S_ISREG(st.st_mode);
+		w->line_buffered = S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
+				   S_ISSOCK(st.st_mode);
+		if (w->regular)
+			w->committed = lseek(w->fd, 0, SEEK_CUR);
+	}
+	return 0;
+}
+
+int writer_flush(struct mt_writer *w)
+{
+	size_t done = 0;
+
+	if (w->error) {
+		sb_reset(&w->buf);
+		return w->error;
+	}
+	while (done < w->buf.len) {
+		ssize_t n = write(w->fd, w->buf.data + done, w->buf.len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			w->error = n < 0 ? -errno : -EIO;
+			if (w->regular) {
+				/* keep only complete lines: cut back to the last newline written */
+				size_t whole = done;
+
+				while (whole > 0 && w->buf.data[whole - 1] != '\n')
+					whole--;
+				if (ftruncate(w->fd, w->committed + (off_t)whole) == 0)
+					w->committed += (off_t)whole;
+			}
+			sb_reset(&w->buf);
+			return w->error;
+		}
+		done += (size_t)n;
+	}
+	w->committed += (off_t)done;
+	sb_reset(&w->buf);
+	return 0;
+}
+
+static void after_line(struct mt_writer *w)
+{
+	if (w->line_buffered || w->buf.len >= FLUSH_THRESHOLD)
+		writer_flush(w);
+}
+
+void writer_header(struct mt_writer *w)
+{
+	w->ops->header(w);
+	after_line(w);
+}
+
+void writer_row(struct mt_writer *w, const struct mt_row *row)
+{
+	if (w->error)
+		return;
+	w->ops->row(w, row);
+	w->rows++;
+	after_line(w);
+}
+
+void writer_close(struct mt_writer *w)
+{
+	writer_flush(w);
+	if (w->own_fd)
+		close(w->fd);
+	w->fd = -1;
+	sb_free(&w->buf);
+}
+
+/* ---- CSV (RFC 4180) ---- */
+
+static void csv_header(struct mt_writer *w)
+{
+	sb_adds(&w->buf, "unix_time,elapsed_s,pid,ppid,comm,event,rss_bytes,anon_bytes,file_bytes,"
+			 "shmem_bytes,peak_rss_bytes,rss_delta_bytes,faults,pages_alloc,detail\n");
+}
+
+static void add_seconds(struct strbuf *sb, uint64_t ns)
+{
+	sb_addf(sb, "%llu.%06llu", (unsigned long long)(ns / 1000000000ULL),
+		(unsigned long long)(ns % 1000000000ULL / 1000));
+}
+
+static void csv_row(struct mt_writer *w, const struct mt_row *r)
+{
+	struct strbuf *sb = &w->buf;
+	uint64_t elapsed = r->mono_ns > w->start_mono_ns ? r->mono_ns - w->start_mono_ns : 0;
+
+	add_seconds(sb, w->start_real_ns + elapsed);
+	sb_add(sb, ",", 1);
+	add_seconds(sb, elapsed);
+	sb_addf(sb, ",%d,%d,", r->pid, r->ppid);
+	csv_add_field(sb, r->comm, strnlen(r->comm, 16));
+	sb_addf(sb, ",%s,%llu,%llu,%llu,%llu,%llu,%lld,%llu,%llu,", mt_row_event_name(r->event),
+		(unsigned long long)r->rss_bytes, (unsigned long long)r->anon_bytes,
+		(unsigned long long)r->file_bytes, (unsigned long long)r->shmem_bytes,
+		(unsigned long long)r->peak_rss_bytes, (long long)r->rss_delta_bytes,
+		(unsigned long long)r->faults, (unsigned long long)r->pages_alloc);
+	if (r->detail)
+		csv_add_field(sb, r->detail, strlen(r->detail));
+	sb_add(sb, "\n", 1);
+}
+
+const struct mt_format_ops mt_csv_format = {
+	.name = "csv",
+	.header = csv_header,
+	.row = csv_row,
+};

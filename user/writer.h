@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The time series: one row type, one writer interface, one format per ops table. */
+#ifndef MT_WRITER_H
+#define MT_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "csv.h"
+
+enum mt_row_event {
+	MT_ROW_START,
+	MT_ROW_SAMPLE,
+	MT_ROW_EXIT,
+	MT_ROW_OOM_KILL,
+	MT_ROW_LIMIT,
+};
+
+const char *mt_row_event_name(enum mt_row_event event);
+
+struct mt_row {
+	uint64_t mono_ns; /* CLOCK_MONOTONIC time of the row */
+	int pid;
+	int ppid;
+	const char *comm; /* NUL-terminated, untrusted */
+	enum mt_row_event event;
+	uint64_t rss_bytes;
+	uint64_t anon_bytes;
+	uint64_t file_bytes;
+	uint64_t shmem_bytes;
+	uint64_t peak_rss_bytes;
+	int64_t rss_delta_bytes;
+	uint64_t faults;
+	uint64_t pages_alloc;
+	const char *detail; /* key=value ..., values already percent-encoded; may be NULL */
+};
+
+struct mt_writer;
+
+struct mt_format_ops {
+	const char *name;
+	void (*header)(struct mt_writer *w);
+	void (*row)(struct mt_writer *w, const struct mt_row *row);
+};
+
+struct mt_writer {
+	const struct mt_format_ops *ops;
+	const char *path; /* for messages: "stdout" or the file name */
+	int fd;
+	bool own_fd;
+	bool line_buffered; /* pipes and terminals get every line as it is made */
+	bool regular;	    /* a regular file: a failed write is cut back to whole lines */
+	off_t committed;    /* file offset after the last complete line written */
+	struct strbuf buf;
+	uint64_t rows;
+	int error; /* first write error (-errno); later rows are dropped */
+	/* time base: rows carry CLOCK_MONOTONIC, printed as epoch and elapsed seconds */
+	uint64_t start_mono_ns;
+	uint64_t start_real_ns;
+};
+
+/*
+ * Open FILE (NULL or "-": stdout). In a sticky world-writable directory (/tmp) a symlink is
+ * not followed, so nobody can plant one there to make root overwrite a file.
+ * Returns 0 or -errno.
+ */
+int writer_open(struct mt_writer *w, const char *path, const struct mt_format_ops *ops,
+		uint64_t start_mono_ns, uint64_t start_real_ns);
+void writer_header(struct mt_writer *w);
+void writer_row(struct mt_writer *w, const struct mt_row *row);
+/* Write out what is buffered. Returns 0 or the first write error (-EPIPE, -ENOSPC, ...). */
+int writer_flush(struct mt_writer *w);
+void writer_close(struct mt_writer *w);
+
+extern const struct mt_format_ops mt_csv_format;
+
+#endif
