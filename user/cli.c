@@ -127,7 +127,7 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->follow_children = true;
 	cfg->interval_ns = MT_DEFAULT_INTERVAL_NS;
-	optind = 1;
+	optind = 0; /* 0: glibc forgets everything of an earlier parse */
 	opterr = 0;
 
 	/* '+': options end at COMMAND, so its own options are left alone */
@@ -208,7 +208,7 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 			return MT_ARGS_EXIT;
 		case ':':
 			if (optopt)
-				return usage_error("option -%c needs an argument",
+				return usage_error("option -%s needs an argument",
 						   (char[]){ (char)optopt, 0 });
 			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:

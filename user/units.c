@@ -61,6 +61,20 @@ int mt_parse_size(const char *text, uint64_t *bytes)
 		/* a byte count is whole */
 		if (units[i].shift == 0 && had_dot)
 			return -1;
+		if (!had_dot) {
+			/* whole numbers exactly, beyond a double's 53 bits */
+			uint64_t whole = 0;
+
+			for (const char *d = text; d < rest; d++) {
+				if (whole > (UINT64_MAX - (uint64_t)(*d - '0')) / 10)
+					return -1;
+				whole = whole * 10 + (uint64_t)(*d - '0');
+			}
+			if (units[i].shift && whole > (UINT64_MAX >> units[i].shift))
+				return -1;
+			*bytes = whole << units[i].shift;
+			return 0;
+		}
 		v = ldexp(v, units[i].shift);
 		if (v >= 18446744073709551615.0)
 			return -1;
@@ -106,29 +120,43 @@ char *mt_format_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 		return buf;
 	}
-	while (v >= 1024 && i < 4) {
+	/* 1023.6 KiB would print as "1024 KiB": step up a unit when rounding reaches it */
+	while (v >= 1023.5 && i < 4) {
 		v /= 1024;
 		i++;
 	}
+	if (v >= 99.95 && v < 100)
+		v = 100;
+	else if (v >= 9.995 && v < 10)
+		v = 10;
 	snprintf(buf, len, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, names[i]);
 	return buf;
 }
 
 char *mt_format_duration(uint64_t ns, char *buf, size_t len)
 {
-	double s = ns / 1e9;
+	/* round once, to the precision shown, then choose the form: no "1m60.0s" */
+	uint64_t ms = (ns + 500000) / 1000000;
 
-	if (s < 60) {
-		snprintf(buf, len, s < 10 ? "%.3f s" : "%.2f s", s);
-	} else if (s < 3600) {
-		unsigned m = (unsigned)(s / 60);
-
-		snprintf(buf, len, "%um%04.1fs", m, s - m * 60.0);
-	} else {
-		uint64_t whole = (uint64_t)s;
-
-		snprintf(buf, len, "%lluh%02um%02us", (unsigned long long)(whole / 3600),
-			 (unsigned)(whole / 60 % 60), (unsigned)(whole % 60));
+	if (ms < 10000) {
+		snprintf(buf, len, "%llu.%03llu s", (unsigned long long)(ms / 1000),
+			 (unsigned long long)(ms % 1000));
+		return buf;
 	}
+	uint64_t cs = (ns + 5000000) / 10000000;
+	if (cs < 6000) {
+		snprintf(buf, len, "%llu.%02llu s", (unsigned long long)(cs / 100),
+			 (unsigned long long)(cs % 100));
+		return buf;
+	}
+	uint64_t ds = (ns + 50000000) / 100000000;
+	if (ds < 36000) {
+		snprintf(buf, len, "%llum%02llu.%llus", (unsigned long long)(ds / 600),
+			 (unsigned long long)(ds / 10 % 60), (unsigned long long)(ds % 10));
+		return buf;
+	}
+	uint64_t s = (ns + 500000000) / 1000000000;
+	snprintf(buf, len, "%lluh%02llum%02llus", (unsigned long long)(s / 3600),
+		 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
 	return buf;
 }

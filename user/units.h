@@ -19,10 +19,10 @@ int mt_parse_size(const char *text, uint64_t *bytes);
  */
 int mt_parse_duration(const char *text, uint64_t *ns);
 
-/* "312.4 MiB", "1.00 GiB", "812 B": binary units, for people. Returns buf. */
+/* "312 MiB", "1.00 GiB", "45.3 KiB", "812 B": binary units, for people. Returns buf. */
 char *mt_format_size(uint64_t bytes, char *buf, size_t len);
 
-/* "0.123 s", "12.3 s", "2m03.5s", "1h02m03s". Returns buf. */
+/* "0.123 s", "12.30 s", "2m03.5s", "1h02m03s". Returns buf. */
 char *mt_format_duration(uint64_t ns, char *buf, size_t len);
 
 #endif

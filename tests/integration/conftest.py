@@ -1,0 +1,119 @@
+"""Shared helpers for the integration tests: the real binary, the live kernel, no mocks."""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("MEMTRACE_BPF", os.path.join(ROOT, "memtrace-bpf"))
+WORKLOADS = os.environ.get("MT_WORKLOADS", os.path.join(ROOT, ".output", "workloads"))
+MIB = 1024 * 1024
+
+COLUMNS = [
+    "unix_time", "elapsed_s", "pid", "ppid", "comm", "event", "rss_bytes", "anon_bytes",
+    "file_bytes", "shmem_bytes", "peak_rss_bytes", "rss_delta_bytes", "faults", "pages_alloc",
+    "detail",
+]
+INT_COLUMNS = COLUMNS[2:4] + COLUMNS[6:14]
+# names of our BPF programs as the kernel lists them (truncated to 15 characters)
+OUR_PROGS = {"on_rss_stat", "on_fault", "tp_fault", "on_page_alloc", "tp_page_alloc", "on_fork",
+             "on_exec", "on_rename", "on_exit"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0:
+        sys.stderr.write("\n*** integration tests need root (BPF, cgroups): "
+                         "they are SKIPPED; run: sudo make test ***\n")
+
+
+@pytest.fixture(autouse=True)
+def need_root(request):
+    if os.geteuid() != 0 and not request.node.get_closest_marker("unprivileged"):
+        pytest.skip("needs root to load BPF programs: run sudo make test")
+
+
+def workload(name):
+    return os.path.join(WORKLOADS, name)
+
+
+def run(args, timeout=120, **kw):
+    """Run memtrace-bpf with args; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([BIN] + list(args), capture_output=True, text=True, timeout=timeout,
+                          **kw)
+
+
+def parse_csv(text):
+    """Rows as dicts with integer columns converted; asserts the header and column count."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    assert header == COLUMNS, header
+    rows = []
+    for fields in reader:
+        assert len(fields) == len(COLUMNS), fields
+        row = dict(zip(COLUMNS, fields))
+        for c in INT_COLUMNS:
+            row[c] = int(row[c])
+        row["unix_time"] = float(row["unix_time"])
+        row["elapsed_s"] = float(row["elapsed_s"])
+        rows.append(row)
+    return rows
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return parse_csv(f.read())
+
+
+def trace(tmp_path, args, timeout=120, **kw):
+    """Run memtrace-bpf -o FILE args...; returns (CompletedProcess, rows)."""
+    out = tmp_path / "trace.csv"
+    proc = run(["-o", str(out)] + list(args), timeout=timeout, **kw)
+    rows = read_csv(out) if out.exists() and out.stat().st_size else []
+    return proc, rows
+
+
+def rows_of(rows, pid):
+    return [r for r in rows if r["pid"] == pid]
+
+
+def details(row):
+    return dict(kv.split("=", 1) for kv in row["detail"].split()) if row["detail"] else {}
+
+
+def check_process_rows(rows):
+    """Per process: exactly one start row first, at most one exit row last, time order."""
+    pids = {r["pid"] for r in rows}
+    for pid in pids:
+        mine = rows_of(rows, pid)
+        events = [r["event"] for r in mine]
+        assert events[0] == "start", (pid, events)
+        assert events.count("start") == 1, (pid, events)
+        assert events.count("exit") <= 1, (pid, events)
+        if "exit" in events:
+            assert events[-1] == "exit", (pid, events)
+        times = [r["elapsed_s"] for r in mine]
+        assert times == sorted(times), (pid, times)
+        for r in mine:
+            assert r["rss_bytes"] == r["anon_bytes"] + r["file_bytes"] + r["shmem_bytes"]
+            assert r["peak_rss_bytes"] >= r["rss_bytes"]
+
+
+def our_programs():
+    """Ids of the BPF programs of ours loaded right now (bpftool prog show)."""
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    return [p["id"] for p in json.loads(out) if p.get("name") in OUR_PROGS]
+
+
+def wait_for(predicate, timeout=10.0, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False

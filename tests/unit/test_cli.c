@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mt_parse_args: argv → struct mt_config, or a usage error (SPEC: command line). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "unit.h"
+
+/*
+ * An argv with argv[0] and the NULL at the end: ARGV("-p", "1"). A compound literal lives only
+ * to the end of its block, and CHECK/REQUIRE are blocks: when cfg.argv will be looked at, keep
+ * it in a variable (char **argv = ARGV(...)) rather than writing it inside REQUIRE(...).
+ */
+#define ARGV(...) ((char *[]){ "memtrace-bpf", ##__VA_ARGS__, NULL })
+
+/* what one mt_parse_args call wrote on stdout and stderr */
+struct output {
+	char out[8192];
+	char err[4096];
+};
+
+static void read_back(FILE *f, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* mt_parse_args(argv) with file descriptors 1 and 2 captured into tmpfiles */
+static enum mt_args_result parse(char **argv, struct mt_config *cfg, struct output *o)
+{
+	FILE *out = tmpfile(), *err = tmpfile();
+	int saved_out, saved_err, argc = 0;
+	enum mt_args_result r;
+
+	while (argv[argc])
+		argc++;
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
+	if (out)
+		dup2(fileno(out), STDOUT_FILENO);
+	if (err)
+		dup2(fileno(err), STDERR_FILENO);
+	r = mt_parse_args(argc, argv, cfg);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_out);
+	close(saved_err);
+	read_back(out, o->out, sizeof(o->out));
+	read_back(err, o->err, sizeof(o->err));
+	return r;
+}
+
+static const char *result_name(enum mt_args_result r)
+{
+	switch (r) {
+	case MT_ARGS_OK:
+		return "OK";
+	case MT_ARGS_EXIT:
+		return "EXIT";
+	case MT_ARGS_USAGE:
+		return "USAGE";
+	}
+	return "?";
+}
+
+static const char *joined(char **argv)
+{
+	static char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 1; argv[i] && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s'%s'", i > 1 ? " " : "", argv[i]);
+	return buf;
+}
+
+/*
+ * Parse argv, which must succeed silently; cfg is left for the caller to check and
+ * mt_config_free. Returns 0 if it did not (the failure is already recorded).
+ */
+static int expect_ok_at(char **argv, struct mt_config *cfg, const char *file, int line)
+{
+	struct output o;
+	enum mt_args_result r = parse(argv, cfg, &o);
+
+	if (r != MT_ARGS_OK) {
+		ut_fail(file, line, "[%s]: %s, want OK; stderr: %s", joined(argv), result_name(r),
+			o.err);
+		return 0;
+	}
+	if (o.out[0] || o.err[0])
+		ut_fail(file, line, "[%s]: printed \"%s\" / \"%s\", want nothing", joined(argv),
+			o.out, o.err);
+	return 1;
+}
+
+/*
+ * Parse argv, which must be a usage error: MT_ARGS_USAGE, nothing on stdout, and on stderr
+ * exactly one line starting "memtrace-bpf: ". The line is copied to err (if not NULL).
+ */
+static void expect_usage_at(char **argv, char *err, size_t err_len, const char *file, int line)
+{
+	struct output o;
+	struct mt_config cfg;
+	enum mt_args_result r = parse(argv, &cfg, &o);
+	size_t len = strlen(o.err);
+
+	mt_config_free(&cfg);
+	if (err)
+		snprintf(err, err_len, "%s", o.err);
+	if (r != MT_ARGS_USAGE)
+		ut_fail(file, line, "[%s]: %s, want USAGE", joined(argv), result_name(r));
+	if (o.out[0])
+		ut_fail(file, line, "[%s]: printed \"%s\" on stdout", joined(argv), o.out);
+	if (strncmp(o.err, "memtrace-bpf: ", strlen("memtrace-bpf: ")) || !len ||
+	    o.err[len - 1] != '\n' || strchr(o.err, '\n') != &o.err[len - 1])
+		ut_fail(file, line, "[%s]: stderr \"%s\", want one line \"memtrace-bpf: ...\"",
+			joined(argv), o.err);
+}
+
+#define EXPECT_OK(argv, cfg) expect_ok_at((argv), (cfg), __FILE__, __LINE__)
+#define EXPECT_USAGE(argv) expect_usage_at((argv), NULL, 0, __FILE__, __LINE__)
+#define EXPECT_USAGE_MSG(argv, buf) expect_usage_at((argv), (buf), sizeof(buf), __FILE__, __LINE__)
+
+/* ---- targets ---- */
+
+TEST(defaults)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-p", "1"), &cfg));
+	CHECK(cfg.follow_children);
+	CHECK_EQ_U64(cfg.interval_ns, MT_DEFAULT_INTERVAL_NS);
+	CHECK_EQ_U64(cfg.interval_ns, 100000000);
+	CHECK_EQ_U64(cfg.duration_ns, 0);
+	CHECK(cfg.output == NULL);
+	CHECK(!cfg.every);
+	CHECK(!cfg.quiet);
+	CHECK_EQ_INT(cfg.verbose, 0);
+	CHECK(cfg.user == NULL);
+	CHECK(cfg.argv == NULL);
+	mt_config_free(&cfg);
+}
+
+TEST(pid_single)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-p", "1"), &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_PIDS);
+	REQUIRE(cfg.nr_pids == 1);
+	CHECK_EQ_INT(cfg.pids[0], 1);
+	mt_config_free(&cfg);
+}
+
+TEST(pid_long_forms)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("--pid", "42"), &cfg)) {
+		CHECK(cfg.nr_pids == 1 && cfg.pids[0] == 42);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("--pid=43"), &cfg)) {
+		CHECK(cfg.nr_pids == 1 && cfg.pids[0] == 43);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-p44"), &cfg)) {
+		CHECK(cfg.nr_pids == 1 && cfg.pids[0] == 44);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(pid_list_and_repeats)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-p", "1,2", "-p", "3"), &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_PIDS);
+	REQUIRE(cfg.nr_pids == 3);
+	CHECK_EQ_INT(cfg.pids[0], 1);
+	CHECK_EQ_INT(cfg.pids[1], 2);
+	CHECK_EQ_INT(cfg.pids[2], 3);
+	mt_config_free(&cfg);
+}
+
+TEST(pid_duplicates_deduped)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-p", "5,5", "-p", "6,5", "-p", "6"), &cfg));
+	REQUIRE(cfg.nr_pids == 2);
+	CHECK_EQ_INT(cfg.pids[0], 5);
+	CHECK_EQ_INT(cfg.pids[1], 6);
+	mt_config_free(&cfg);
+}
+
+TEST(pid_largest)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-p", "2147483647"), &cfg));
+	CHECK(cfg.nr_pids == 1 && cfg.pids[0] == 2147483647);
+	mt_config_free(&cfg);
+}
+
+TEST(pid_invalid_lists)
+{
+	EXPECT_USAGE(ARGV("-p", "0"));
+	EXPECT_USAGE(ARGV("-p", "abc"));
+	EXPECT_USAGE(ARGV("-p", "1,"));
+	EXPECT_USAGE(ARGV("-p", ",1"));
+	EXPECT_USAGE(ARGV("-p", "1,,2"));
+	EXPECT_USAGE(ARGV("-p", "-5"));
+	EXPECT_USAGE(ARGV("-p", "+5"));
+	EXPECT_USAGE(ARGV("-p", "99999999999"));
+	EXPECT_USAGE(ARGV("-p", "2147483648"));
+	EXPECT_USAGE(ARGV("-p", ""));
+	EXPECT_USAGE(ARGV("-p", " 1"));
+	EXPECT_USAGE(ARGV("-p", "1 "));
+	EXPECT_USAGE(ARGV("-p", "1x"));
+	EXPECT_USAGE(ARGV("-p", "1", "-p", "0"));
+}
+
+TEST(pid_error_names_the_list)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-p", "12,x"), err);
+	CHECK(strstr(err, "'12,x'") != NULL);
+}
+
+TEST(command_after_double_dash)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("--", "true");
+
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+	REQUIRE(cfg.argv != NULL);
+	CHECK(cfg.argv == &argv[2]);
+	CHECK_STREQ(cfg.argv[0], "true");
+	CHECK(cfg.argv[1] == NULL);
+	CHECK_EQ_U64(cfg.nr_pids, 0);
+	mt_config_free(&cfg);
+}
+
+TEST(command_without_double_dash)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("true");
+
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+	REQUIRE(cfg.argv != NULL);
+	CHECK(cfg.argv == &argv[1]);
+	CHECK_STREQ(cfg.argv[0], "true");
+	CHECK(cfg.argv[1] == NULL);
+	mt_config_free(&cfg);
+}
+
+TEST(command_after_options)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("-i", "1s", "--", "sh", "-c", "exit 3");
+
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+	CHECK_EQ_U64(cfg.interval_ns, 1000000000);
+	REQUIRE(cfg.argv != NULL);
+	CHECK_STREQ(cfg.argv[0], "sh");
+	CHECK_STREQ(cfg.argv[1], "-c");
+	CHECK_STREQ(cfg.argv[2], "exit 3");
+	CHECK(cfg.argv[3] == NULL);
+	mt_config_free(&cfg);
+}
+
+/* options after COMMAND are COMMAND's own */
+TEST(command_keeps_its_options)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("true", "-p", "5", "--help");
+
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+	CHECK_EQ_U64(cfg.nr_pids, 0);
+	REQUIRE(cfg.argv != NULL);
+	CHECK_STREQ(cfg.argv[0], "true");
+	CHECK_STREQ(cfg.argv[1], "-p");
+	CHECK_STREQ(cfg.argv[2], "5");
+	CHECK_STREQ(cfg.argv[3], "--help");
+	mt_config_free(&cfg);
+}
+
+TEST(command_double_dash_after_command_is_its_own)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("--", "env", "--", "x");
+
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	REQUIRE(cfg.argv != NULL);
+	CHECK_STREQ(cfg.argv[0], "env");
+	CHECK_STREQ(cfg.argv[1], "--");
+	CHECK_STREQ(cfg.argv[2], "x");
+	mt_config_free(&cfg);
+}
+
+TEST(pids_and_command_is_usage)
+{
+	EXPECT_USAGE(ARGV("-p", "1", "--", "true"));
+	EXPECT_USAGE(ARGV("-p", "1", "true"));
+}
+
+TEST(no_target_is_usage)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV(), err);
+	CHECK(strstr(err, "nothing to trace") != NULL);
+	EXPECT_USAGE(ARGV("--"));
+	EXPECT_USAGE(ARGV("-i", "1s"));
+}
+
+/* ---- options ---- */
+
+TEST(interval_values)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-i", "250ms", "-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.interval_ns, 250000000);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("--interval=2.5s", "-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.interval_ns, 2500000000ULL);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-i", "1ms", "-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.interval_ns, MT_MIN_INTERVAL_NS);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-i", "2", "-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.interval_ns, 2000000000ULL);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(interval_invalid)
+{
+	EXPECT_USAGE(ARGV("-i", "0", "-p", "1"));
+	EXPECT_USAGE(ARGV("-i", "500us", "-p", "1"));
+	EXPECT_USAGE(ARGV("-i", "abc", "-p", "1"));
+	EXPECT_USAGE(ARGV("-i", "", "-p", "1"));
+	EXPECT_USAGE(ARGV("-i", "-1s", "-p", "1"));
+	EXPECT_USAGE(ARGV("-i", "1S", "-p", "1"));
+}
+
+TEST(interval_below_minimum)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-i", "0.5ms", "-p", "1"), err);
+	CHECK(strstr(err, "1ms") != NULL);
+	EXPECT_USAGE(ARGV("-i", "0.999ms", "-p", "1"));
+}
+
+TEST(duration_values)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-d", "2s", "-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.duration_ns, 2000000000ULL);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("--duration", "5m", "-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.duration_ns, 300000000000ULL);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(duration_invalid)
+{
+	EXPECT_USAGE(ARGV("-d", "0", "-p", "1"));
+	EXPECT_USAGE(ARGV("-d", "0ms", "-p", "1"));
+	EXPECT_USAGE(ARGV("-d", "abc", "-p", "1"));
+	EXPECT_USAGE(ARGV("-d", "", "-p", "1"));
+}
+
+TEST(output_file)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-o", "out.csv", "-p", "1"), &cfg)) {
+		CHECK_STREQ(cfg.output, "out.csv");
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("--output=-", "-p", "1"), &cfg)) {
+		CHECK_STREQ(cfg.output, "-");
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(output_empty_is_usage)
+{
+	EXPECT_USAGE(ARGV("-o", "", "-p", "1"));
+	EXPECT_USAGE(ARGV("--output=", "-p", "1"));
+}
+
+TEST(flag_every)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("--every", "-p", "1"), &cfg));
+	CHECK(cfg.every);
+	mt_config_free(&cfg);
+}
+
+TEST(flag_no_children)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("--no-children", "-p", "1"), &cfg));
+	CHECK(!cfg.follow_children);
+	mt_config_free(&cfg);
+}
+
+TEST(flag_quiet)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-q", "-p", "1"), &cfg)) {
+		CHECK(cfg.quiet);
+		CHECK_EQ_INT(cfg.verbose, 0);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("--quiet", "-p", "1"), &cfg)) {
+		CHECK(cfg.quiet);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(flag_verbose_counts)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-v", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.verbose, 1);
+		CHECK(!cfg.quiet);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-vv", "--verbose", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.verbose, 3);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(quiet_and_verbose_is_usage)
+{
+	EXPECT_USAGE(ARGV("-q", "-v", "-p", "1"));
+	EXPECT_USAGE(ARGV("-v", "--quiet", "--", "true"));
+}
+
+TEST(user_with_command)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-u", "nobody", "--", "true"), &cfg));
+	CHECK_STREQ(cfg.user, "nobody");
+	CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+	mt_config_free(&cfg);
+}
+
+TEST(user_without_command_is_usage)
+{
+	EXPECT_USAGE(ARGV("-u", "nobody", "-p", "1"));
+	EXPECT_USAGE(ARGV("--user=nobody"));
+	EXPECT_USAGE(ARGV("-u", "", "--", "true"));
+}
+
+TEST(format_csv_accepted)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-F", "csv", "-p", "1"), &cfg))
+		mt_config_free(&cfg);
+	if (EXPECT_OK(ARGV("--format=csv", "-p", "1"), &cfg))
+		mt_config_free(&cfg);
+}
+
+/* later releases: a usage error now, not a silent no-op */
+TEST(unavailable_options_are_usage)
+{
+	EXPECT_USAGE(ARGV("-a"));
+	EXPECT_USAGE(ARGV("--all"));
+	EXPECT_USAGE(ARGV("-G", "x"));
+	EXPECT_USAGE(ARGV("--cgroup=/sys/fs/cgroup/x"));
+	EXPECT_USAGE(ARGV("-m", "1G", "--", "true"));
+	EXPECT_USAGE(ARGV("-L", "1G", "-p", "1"));
+	EXPECT_USAGE(ARGV("--kill", "-p", "1"));
+	EXPECT_USAGE(ARGV("--kill=9", "-p", "1"));
+	EXPECT_USAGE(ARGV("-F", "jsonl", "-p", "1"));
+	EXPECT_USAGE(ARGV("-F", "mprof", "-p", "1"));
+	EXPECT_USAGE(ARGV("-F", "CSV", "-p", "1"));
+}
+
+TEST(unavailable_option_message)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-a"), err);
+	CHECK(strstr(err, "not available in this release") != NULL);
+}
+
+TEST(unknown_options_are_usage)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("--bogus", "-p", "1"), err);
+	CHECK(strstr(err, "--bogus") != NULL);
+	EXPECT_USAGE_MSG(ARGV("-Z", "-p", "1"), err);
+	CHECK(strstr(err, "-Z") != NULL);
+	EXPECT_USAGE(ARGV("-p", "1", "-x"));
+}
+
+TEST(missing_argument_is_usage)
+{
+	EXPECT_USAGE(ARGV("-p"));
+	EXPECT_USAGE(ARGV("--pid"));
+	EXPECT_USAGE(ARGV("-p", "1", "-i"));
+	EXPECT_USAGE(ARGV("-p", "1", "--duration"));
+	EXPECT_USAGE(ARGV("-p", "1", "-o"));
+}
+
+/* the message names the option that lacks its argument */
+TEST(missing_argument_message_names_the_option)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-p"), err);
+	CHECK_STREQ(err, "memtrace-bpf: option -p needs an argument (see --help)\n");
+	EXPECT_USAGE_MSG(ARGV("-p", "1", "-i"), err);
+	CHECK(strstr(err, "-i needs an argument") != NULL);
+}
+
+/* ---- --help, --version ---- */
+
+TEST(help_exits)
+{
+	struct mt_config cfg;
+	struct output o;
+
+	CHECK_EQ_INT(parse(ARGV("--help"), &cfg, &o), MT_ARGS_EXIT);
+	mt_config_free(&cfg);
+	CHECK(!strncmp(o.out, "Usage: memtrace-bpf", strlen("Usage: memtrace-bpf")));
+	CHECK_STREQ(o.err, "");
+	CHECK_EQ_INT(parse(ARGV("-h"), &cfg, &o), MT_ARGS_EXIT);
+	mt_config_free(&cfg);
+	CHECK(!strncmp(o.out, "Usage: memtrace-bpf", strlen("Usage: memtrace-bpf")));
+}
+
+TEST(version_exits)
+{
+	struct mt_config cfg;
+	struct output o;
+
+	CHECK_EQ_INT(parse(ARGV("--version"), &cfg, &o), MT_ARGS_EXIT);
+	mt_config_free(&cfg);
+	CHECK_STREQ(o.out, "memtrace-bpf " MT_VERSION "\n");
+	CHECK_STREQ(o.err, "");
+	CHECK_EQ_INT(parse(ARGV("-V"), &cfg, &o), MT_ARGS_EXIT);
+	mt_config_free(&cfg);
+	CHECK_STREQ(o.out, "memtrace-bpf " MT_VERSION "\n");
+}
+
+/* ---- repeated calls ---- */
+
+/* glibc getopt keeps a cursor inside a cluster such as "-aq"; optind = 0 resets it, 1 does not */
+static void reset_getopt(void)
+{
+	char *argv[] = { "reset", NULL };
+
+	optind = 0;
+	getopt(1, argv, "+");
+}
+
+/* a parse that stops inside "-aq" must not leak the "q" into the next parse */
+TEST(reparse_after_error_inside_option_cluster)
+{
+	struct mt_config cfg;
+
+	EXPECT_USAGE(ARGV("-aq"));
+	if (EXPECT_OK(ARGV("-p", "1"), &cfg)) {
+		CHECK(!cfg.quiet);
+		mt_config_free(&cfg);
+	}
+	reset_getopt(); /* whatever the outcome, leave a clean getopt for later tests */
+}
+
+TEST(reparse_gives_fresh_config)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-q", "--every", "-i", "1s", "-p", "1,2"), &cfg))
+		mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("-p", "3"), &cfg));
+	CHECK(!cfg.quiet);
+	CHECK(!cfg.every);
+	CHECK_EQ_U64(cfg.interval_ns, MT_DEFAULT_INTERVAL_NS);
+	CHECK(cfg.nr_pids == 1 && cfg.pids[0] == 3);
+	mt_config_free(&cfg);
+}
+
+TEST(config_free_twice_is_harmless)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-p", "1,2"), &cfg));
+	mt_config_free(&cfg);
+	CHECK(cfg.pids == NULL);
+	CHECK_EQ_U64(cfg.nr_pids, 0);
+	mt_config_free(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct ut_test tests[] = {
+		UT(defaults),
+		UT(pid_single),
+		UT(pid_long_forms),
+		UT(pid_list_and_repeats),
+		UT(pid_duplicates_deduped),
+		UT(pid_largest),
+		UT(pid_invalid_lists),
+		UT(pid_error_names_the_list),
+		UT(command_after_double_dash),
+		UT(command_without_double_dash),
+		UT(command_after_options),
+		UT(command_keeps_its_options),
+		UT(command_double_dash_after_command_is_its_own),
+		UT(pids_and_command_is_usage),
+		UT(no_target_is_usage),
+		UT(interval_values),
+		UT(interval_invalid),
+		UT(interval_below_minimum),
+		UT(duration_values),
+		UT(duration_invalid),
+		UT(output_file),
+		UT(output_empty_is_usage),
+		UT(flag_every),
+		UT(flag_no_children),
+		UT(flag_quiet),
+		UT(flag_verbose_counts),
+		UT(quiet_and_verbose_is_usage),
+		UT(user_with_command),
+		UT(user_without_command_is_usage),
+		UT(format_csv_accepted),
+		UT(unavailable_options_are_usage),
+		UT(unavailable_option_message),
+		UT(unknown_options_are_usage),
+		UT(missing_argument_is_usage),
+		UT(missing_argument_message_names_the_option),
+		UT(help_exits),
+		UT(version_exits),
+		UT(reparse_gives_fresh_config),
+		UT(config_free_twice_is_harmless),
+		/* last: it may leave getopt in a bad state (it resets it, but to be safe) */
+		UT(reparse_after_error_inside_option_cluster),
+	};
+
+	return ut_run(argc, argv, tests, UT_COUNT(tests));
+}
