@@ -58,8 +58,9 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tes
 
 all: memtrace-bpf
 
+# copy then rename: a running ./memtrace-bpf is replaced, not written into
 memtrace-bpf: $(OUTPUT)/memtrace-bpf
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/workloads $(OUTPUT)/vmlinux:
 	$(Q)mkdir -p $@
