@@ -166,15 +166,18 @@ struct run {
 	int child_status;
 	struct rusage child_usage;
 	const char *stop_reason;
+	uint64_t drops_seen[MT_DROP_NR];
 };
 
 static int add_pid_targets(struct run *r, uint64_t now)
 {
+	struct proc_stats st[r->cfg.nr_pids];
+	char label[256];
+
+	/* every PID is checked before a line is written */
 	for (size_t i = 0; i < r->cfg.nr_pids; i++) {
 		int pid = r->cfg.pids[i];
-		struct proc_stats st, again;
-		char label[256];
-		int err = read_proc(pid, &st, label, sizeof(label));
+		int err = read_proc(pid, &st[i], label, sizeof(label));
 
 		if (err == -EISDIR) {
 			mt_err("PID %d is a thread, not a process: give its process id (the Tgid "
@@ -186,18 +189,25 @@ static int add_pid_targets(struct run *r, uint64_t now)
 			mt_err("no process with PID %d (check it with: ps -p %d)", pid, pid);
 			return -1;
 		}
-		err = tracer_add(&r->tracer, (uint32_t)pid, &st);
+	}
+	writer_header(&r->writer);
+	for (size_t i = 0; i < r->cfg.nr_pids; i++) {
+		int pid = r->cfg.pids[i];
+		struct proc_stats again;
+		int err = tracer_add(&r->tracer, (uint32_t)pid, &st[i]);
+
 		if (err) {
 			mt_err("cannot add PID %d to the traced set: %s", pid, strerror(-err));
 			return -1;
 		}
 		/* it may have exited, and its pid been reused, while it was being added */
-		if (read_proc(pid, &again, label, sizeof(label)) || again.start_ns != st.start_ns) {
+		if (read_proc(pid, &again, label, sizeof(label)) ||
+		    again.start_ns != st[i].start_ns) {
 			tracer_remove(&r->tracer, (uint32_t)pid);
 			mt_err("process %d exited before tracing could start", pid);
 			return -1;
 		}
-		sampler_add_root(&r->sampler, (uint32_t)pid, &st, label, false, now);
+		sampler_add_root(&r->sampler, (uint32_t)pid, &st[i], label, false, now);
 	}
 	return 0;
 }
@@ -208,6 +218,7 @@ static int launch_command(struct run *r)
 	char label[256];
 	int err;
 
+	writer_header(&r->writer);
 	join_argv(r->cfg.argv, label, sizeof(label));
 	snprintf(st.comm, sizeof(st.comm), "%s", "memtrace-bpf");
 	st.ppid = (uint32_t)getpid();
@@ -276,12 +287,33 @@ static bool handle_signals(struct run *r, int *status)
 	return stop;
 }
 
+/* With -v, losses are told as they happen (the summary always has the totals). */
+static void report_new_drops(struct run *r)
+{
+	static const char *const what[MT_DROP_NR] = {
+		[MT_DROP_RINGBUF] = "fork/exec/exit records did not fit in the ring buffer",
+		[MT_DROP_MAP_FULL] = "new processes not traced: the process map is full",
+	};
+	uint64_t now[MT_DROP_NR];
+
+	if (!mt_verbose)
+		return;
+	tracer_drops(&r->tracer, now);
+	for (int i = 0; i < MT_DROP_NR; i++) {
+		if (now[i] > r->drops_seen[i])
+			mt_debug("%llu more %s", (unsigned long long)(now[i] - r->drops_seen[i]),
+				 what[i]);
+		r->drops_seen[i] = now[i];
+	}
+}
+
 static int finish_tick(struct run *r, uint64_t now, bool final)
 {
 	int err = sampler_tick(&r->sampler, now, final);
 
 	if (err)
 		mt_warn("reading the traced processes failed: %s", strerror(-err));
+	report_new_drops(r);
 	return writer_flush(&r->writer);
 }
 
@@ -435,7 +467,6 @@ int main(int argc, char **argv)
 	r->writer.start_mono_ns = start_mono;
 	r->writer.start_real_ns = start_real;
 	mt_debug("attached %.1f ms after launch", (start_mono - launch_mono) / 1e6);
-	writer_header(&r->writer);
 
 	if (r->cfg.target == MT_TARGET_COMMAND) {
 		int exec_status = launch_command(r);
