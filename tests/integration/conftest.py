@@ -37,6 +37,63 @@ def need_root(request):
         pytest.skip("needs root to load BPF programs: run sudo make test")
 
 
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _fd_prog_ids(pid):
+    """Ids of the BPF programs a process holds (prog fds and link fds), from its fdinfo."""
+    ids = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        return ids
+    for fd in fds:
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                text = f.read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("prog_id:"):
+                ids.add(int(line.split()[1]))
+    return ids
+
+
+def _prog_holders():
+    holders = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            for prog in _fd_prog_ids(entry):
+                holders.setdefault(prog, set()).add(int(entry))
+    return holders
+
+
+def leaked_programs():
+    """Programs of ours still loaded that no live memtrace-bpf holds (other memtrace-bpf runs
+    may go on concurrently on this machine: their programs are theirs, not leaks)."""
+    progs = our_programs()
+    if not progs:
+        return []
+    holders = _prog_holders()
+    return [p for p in progs
+            if not holders.get(p) or any(_comm(h) != "memtrace-bpf" for h in holders[p])]
+
+
+@pytest.fixture(autouse=True)
+def no_program_left():
+    """After every test: no BPF program of ours stays loaded."""
+    yield
+    if os.geteuid() != 0:
+        return
+    assert wait_for(lambda: not leaked_programs(), timeout=8), \
+        f"BPF programs of ours left loaded: {leaked_programs()}"
+
+
 def workload(name):
     return os.path.join(WORKLOADS, name)
 

@@ -10,62 +10,14 @@ import time
 
 import pytest
 
-from conftest import (BIN, COLUMNS, MIB, check_process_rows, details, our_programs, parse_csv,
-                      read_csv, rows_of, run, trace, wait_for, workload)
+from conftest import (BIN, COLUMNS, MIB, check_process_rows, details, parse_csv, read_csv,
+                      rows_of, run, trace, workload)
 
 PREFIX = "memtrace-bpf: "
 NOBODY = 65534
 
 
 # ---------------------------------------------------------------- helpers
-
-def _comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _prog_holders():
-    """BPF program id -> pids of the live processes holding it (a prog or link fd)."""
-    holders = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fds = os.listdir(f"/proc/{entry}/fdinfo")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                with open(f"/proc/{entry}/fdinfo/{fd}") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            for line in text.splitlines():
-                if line.startswith("prog_id:"):
-                    holders.setdefault(int(line.split()[1]), set()).add(int(entry))
-    return holders
-
-
-def leaked_programs():
-    """Programs of ours still loaded that no live memtrace-bpf holds (other memtrace-bpf runs
-    may go on concurrently on this machine: their programs are theirs, not leaks)."""
-    progs = our_programs()
-    if not progs:
-        return []
-    holders = _prog_holders()
-    return [p for p in progs
-            if not holders.get(p) or any(_comm(h) != "memtrace-bpf" for h in holders[p])]
-
-
-@pytest.fixture(autouse=True)
-def no_program_left():
-    yield
-    assert wait_for(lambda: not leaked_programs(), timeout=8), \
-        f"BPF programs of ours left loaded: {leaked_programs()}"
-
 
 def clean_env(**extra):
     """The environment without sudo's variables (unless given), so -u defaults are known."""

@@ -10,67 +10,13 @@ import time
 
 import pytest
 
-from conftest import (BIN, COLUMNS, check_process_rows, details, our_programs, parse_csv,
-                      rows_of, trace, wait_for, workload)
+from conftest import (BIN, COLUMNS, _fd_prog_ids, check_process_rows, details, our_programs,
+                      parse_csv, rows_of, trace, wait_for, workload)
 
 PREFIX = "memtrace-bpf: "
 
 
 # ---------------------------------------------------------------- helpers
-
-def _comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _fd_prog_ids(pid):
-    """Ids of the BPF programs a process holds (prog fds and link fds), from its fdinfo."""
-    ids = set()
-    try:
-        fds = os.listdir(f"/proc/{pid}/fdinfo")
-    except OSError:
-        return ids
-    for fd in fds:
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                text = f.read()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            if line.startswith("prog_id:"):
-                ids.add(int(line.split()[1]))
-    return ids
-
-
-def _prog_holders():
-    holders = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            for prog in _fd_prog_ids(entry):
-                holders.setdefault(prog, set()).add(int(entry))
-    return holders
-
-
-def leaked_programs():
-    """Programs of ours still loaded that no live memtrace-bpf holds (other memtrace-bpf runs
-    may go on concurrently on this machine: their programs are theirs, not leaks)."""
-    progs = our_programs()
-    if not progs:
-        return []
-    holders = _prog_holders()
-    return [p for p in progs
-            if not holders.get(p) or any(_comm(h) != "memtrace-bpf" for h in holders[p])]
-
-
-@pytest.fixture(autouse=True)
-def no_program_left():
-    yield
-    assert wait_for(lambda: not leaked_programs(), timeout=8), \
-        f"BPF programs of ours left loaded: {leaked_programs()}"
-
 
 def assert_programs_gone(ids):
     """The programs this run loaded (seen in its fdinfo while it ran) are unloaded."""

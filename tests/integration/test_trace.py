@@ -1,10 +1,17 @@
 """What the tracer measures: peaks, time series, children, threads, exec, attribution."""
+import os
 import re
 import subprocess
 import time
 
 from conftest import (BIN, MIB, check_process_rows, details, read_csv, rows_of, trace,
                       workload)
+
+
+# The kernel's RSS counters (6.2+) fold per-CPU deltas lazily: a reading may lag the true value
+# by up to percpu_counter_batch pages per CPU (README, Limits).
+NCPUS = os.cpu_count()
+PERCPU_LAG = NCPUS * max(32, 2 * NCPUS) * 4096
 
 
 def only_pid(rows):
@@ -82,8 +89,8 @@ def test_two_children_each_own_peak_and_exit(tmp_path):
         assert mine[0]["ppid"] == parent
         assert mine[-1]["event"] == "exit"
         by_code[details(mine[-1])["exit_code"]] = mine[-1]["peak_rss_bytes"]
-    assert 100 * MIB <= by_code["3"] <= 112 * MIB, by_code
-    assert 200 * MIB <= by_code["4"] <= 212 * MIB, by_code
+    assert 100 * MIB - PERCPU_LAG <= by_code["3"] <= 112 * MIB, by_code
+    assert 200 * MIB - PERCPU_LAG <= by_code["4"] <= 212 * MIB, by_code
     # the parent's own peak does not include its children's memory
     assert rows_of(rows, parent)[-1]["peak_rss_bytes"] < 32 * MIB
     assert "descendants traced: 2" in proc.stderr
@@ -96,8 +103,8 @@ def test_shell_children_through_exec(tmp_path):
     check_process_rows(rows)
     exits = [r for r in rows if r["event"] == "exit"]
     touches = {details(r)["exit_code"]: r for r in exits if r["comm"] == "touch"}
-    assert 40 * MIB <= touches["0"]["peak_rss_bytes"] <= 52 * MIB, touches
-    assert 60 * MIB <= touches["5"]["peak_rss_bytes"] <= 72 * MIB, touches
+    assert 40 * MIB - PERCPU_LAG <= touches["0"]["peak_rss_bytes"] <= 52 * MIB, touches
+    assert 60 * MIB - PERCPU_LAG <= touches["5"]["peak_rss_bytes"] <= 72 * MIB, touches
     shell = [r for r in exits if r["comm"] == "sh"]
     assert len(shell) == 1 and details(shell[0]) == {"exit_code": "0"}
     # each child is a process of its own, with the shell as parent
@@ -111,7 +118,7 @@ def test_threads_counted_once(tmp_path):
     pid = only_pid(rows)
     last = rows_of(rows, pid)[-1]
     assert last["event"] == "exit"
-    assert 100 * MIB <= last["peak_rss_bytes"] <= 120 * MIB
+    assert 100 * MIB - PERCPU_LAG <= last["peak_rss_bytes"] <= 120 * MIB
     assert last["faults"] >= 100 * 256
 
 
@@ -120,7 +127,7 @@ def test_exec_keeps_pid_new_comm(tmp_path):
                                   "--hold", "300"])
     assert proc.returncode == 0, proc.stderr
     check_process_rows(rows)
-    pid = only_pid(rows)
+    only_pid(rows)
     comms = [r["comm"] for r in rows]
     assert comms[0] == "execer" and comms[-1] == "touch", comms
     assert [r["event"] for r in rows].count("start") == 1
@@ -152,8 +159,8 @@ def test_rss_changed_by_another_process_is_attributed_to_owner(tmp_path):
         assert tracer.wait(timeout=30) == 0
         rows = rows_of(read_csv(out), pid)
         assert rows[-1]["event"] == "exit"
-        assert rows[-1]["peak_rss_bytes"] >= 64 * MIB
-        assert rows[-1]["anon_bytes"] >= 64 * MIB
+        assert rows[-1]["peak_rss_bytes"] >= 64 * MIB - PERCPU_LAG
+        assert rows[-1]["anon_bytes"] >= 64 * MIB - PERCPU_LAG
         # the idle process itself faulted nothing of it
         assert rows[-1]["faults"] < 1000
     finally:
@@ -173,3 +180,32 @@ def test_unix_time_and_elapsed_are_consistent(tmp_path):
         assert re.fullmatch(r"\d+\.\d{6}", f"{r['unix_time']:.6f}")
     spans = [r["unix_time"] - r["elapsed_s"] for r in rows]
     assert max(spans) - min(spans) < 0.01
+
+
+def test_reused_pid_is_a_new_process(tmp_path):
+    """The kernel is made to hand a finished child's pid to the next child (ns_last_pid):
+    the two are two processes, each with its own start and exit rows."""
+    touch = workload("touch")
+    script = f"""
+{touch} 5 --exit 1 & a=$!; wait $a
+for try in $(seq 50); do
+    echo $((a - 1)) > /proc/sys/kernel/ns_last_pid
+    {touch} 7 --exit 2 & b=$!; wait $b
+    [ "$b" = "$a" ] && break
+done
+echo "reused $a $b"
+"""
+    proc, rows = trace(tmp_path, ["--", "/bin/bash", "-c", script])
+    assert proc.returncode == 0, proc.stderr
+    _, a, b = proc.stdout.split()
+    assert a == b, "the kernel did not reuse the pid in 50 tries"
+    mine = rows_of(rows, int(a))
+    events = [(r["event"], details(r).get("exit_code")) for r in mine]
+    starts = [i for i, (e, _) in enumerate(events) if e == "start"]
+    exits = [(i, code) for i, (e, code) in enumerate(events) if e == "exit"]
+    assert len(starts) == 2 and [c for _, c in exits] == ["1", "2"], events
+    # first process: start..exit, then the second: start..exit
+    assert starts[0] == 0 and exits[0][0] < starts[1] and exits[1][0] == len(events) - 1
+    second = mine[starts[1]:]
+    assert second[-1]["peak_rss_bytes"] >= 7 * MIB
+    assert mine[exits[0][0]]["peak_rss_bytes"] < 7 * MIB

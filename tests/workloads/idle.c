@@ -5,10 +5,9 @@
  * Another process can fill the mapping through /proc/PID/mem: the kernel then changes this
  * process's RSS from the other process's context (rss_stat with curr=0).
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#define WL_NAME "idle"
+#define WL_USAGE "usage: idle MIB\n"
+#include "workload.h"
 
 int main(int argc, char **argv)
 {
@@ -16,16 +15,14 @@ int main(int argc, char **argv)
 	void *p;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: idle MIB\n");
+		fputs(WL_USAGE, stderr);
 		return 2;
 	}
-	p = mmap(NULL, (size_t)atol(argv[1]) << 20, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = wl_map((size_t)atol(argv[1]) << 20);
 	if (p == MAP_FAILED) {
 		perror("mmap");
 		return 1;
 	}
-	madvise(p, (size_t)atol(argv[1]) << 20, MADV_NOHUGEPAGE);
 	printf("ready %d %lx\n", getpid(), (unsigned long)p);
 	fflush(stdout);
 	while (read(0, buf, sizeof(buf)) > 0)

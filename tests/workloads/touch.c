@@ -1,47 +1,12 @@
 // touch — allocate MIB MiB, touch every page, hold, then exit with a code or die by a signal.
 // The memory is never freed: it is released by the exit itself.
-#include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
-static const char usage[] = "usage: touch MIB [--hold MS] [--exit CODE] [--signal SIG] "
-			    "[--name NAME] [--wait-stdin]\n";
-
-static void bad(const char *msg, const char *arg)
-{
-	fprintf(stderr, "touch: %s%s%s\n%s", msg, arg ? ": " : "", arg ? arg : "", usage);
-	exit(2);
-}
-
-static unsigned long num(const char *s, unsigned long max, const char *what)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		bad(what, s);
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		bad(what, s);
-	return v;
-}
-
-static void sleep_ms(unsigned long ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
+#define WL_NAME "touch"
+#define WL_USAGE                                                                            \
+	"usage: touch MIB [--hold MS] [--exit CODE] [--signal SIG] [--name NAME] [--wait-stdin]\n"
+#include "workload.h"
 
 int main(int argc, char **argv)
 {
@@ -55,24 +20,21 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned long mib, hold = 0, code = 0, sig = 0;
-	size_t len, pg = (size_t)sysconf(_SC_PAGESIZE);
-	volatile char *p;
 	const char *name = NULL;
 	int c, wait_stdin = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'H':
-			hold = num(optarg, LONG_MAX, "bad --hold");
+			hold = wl_ms(optarg, "bad --hold");
 			break;
 		case 'e':
-			code = num(optarg, 255, "bad --exit");
+			code = wl_num(optarg, 255, "bad --exit");
 			break;
 		case 's':
-			sig = num(optarg, 64, "bad --signal");
+			sig = wl_num(optarg, 64, "bad --signal");
 			if (!sig)
-				bad("bad --signal", optarg);
+				wl_bad("bad --signal", optarg);
 			break;
 		case 'n':
 			name = optarg;
@@ -80,42 +42,25 @@ int main(int argc, char **argv)
 		case 'w':
 			wait_stdin = 1;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case ':':
-			bad("option needs an argument", argv[optind - 1]);
-			break;
 		default:
-			bad("unknown option", argv[optind - 1]);
+			wl_opt_other(c, argv);
 		}
 	}
 	if (optind != argc - 1)
-		bad(optind == argc ? "missing MIB" : "too many arguments", NULL);
-	mib = num(argv[optind], SIZE_MAX >> 20, "bad MIB");
-	len = (size_t)mib << 20;
+		wl_bad(optind == argc ? "missing MIB" : "too many arguments", NULL);
+	mib = wl_mib(argv[optind], "bad MIB");
 
 	if (name && prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0) == -1)
 		perror("touch: prctl(PR_SET_NAME)");
 	if (wait_stdin) {
 		char line[256];
 
-		printf("ready %d\n", (int)getpid());
-		fflush(stdout);
+		wl_ready();
 		if (!fgets(line, sizeof(line), stdin) && ferror(stdin))
 			perror("touch: stdin");
 	}
-	if (len) {
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED) {
-			perror("touch: mmap");
-			return 1;
-		}
-		madvise((void *)p, len, MADV_NOHUGEPAGE); /* one fault per page, even with THP */
-		for (size_t off = 0; off < len; off += pg)
-			p[off] = 1;
-	}
-	sleep_ms(hold);
+	wl_alloc_touch(mib);
+	wl_sleep_ms(hold);
 	if (sig) {
 		sigset_t set;
 
