@@ -129,4 +129,4 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) memtrace-bpf
 
--include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(WORKLOADS:=.d) $(UNIT_TESTS:=.d)
