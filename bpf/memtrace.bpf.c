@@ -59,7 +59,6 @@ static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *
 	s->file_bytes = file;
 	s->anon_bytes = anon;
 	s->shmem_bytes = shmem;
-	s->rss_updates++;
 	if (rss > s->peak_rss_bytes) {
 		s->peak_rss_bytes = rss;
 		s->peak_file_bytes = file;

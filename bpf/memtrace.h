@@ -49,7 +49,7 @@ struct proc_stats {
 	__u32 flags;
 	/* wait(2) status: exit code << 8, or the terminating signal */
 	__s32 exit_status;
-	__u32 rss_updates;
+	__u32 pad;
 	char comm[MT_COMM_LEN];
 };
 

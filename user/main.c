@@ -70,7 +70,6 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 {
 	char path[64], buf[4096];
 	unsigned long long start_ticks = 0;
-	long page_kib = sysconf(_SC_PAGESIZE) / 1024;
 	int ppid = 0, tgid = -1;
 	FILE *f;
 
@@ -114,7 +113,6 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 			st->shmem_bytes = kib * 1024;
 	}
 	fclose(f);
-	(void)page_kib;
 	if (tgid != pid)
 		return tgid > 0 ? -EISDIR : -ESRCH; /* a thread, not a process */
 	st->peak_rss_bytes = st->anon_bytes + st->file_bytes + st->shmem_bytes;

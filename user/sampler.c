@@ -12,8 +12,8 @@ struct mt_proc {
 	struct mt_proc *next;
 	uint32_t pid;
 	uint64_t start_ns;
-	struct mt_root *root; /* set if this process is a root */
-	int root_index;	      /* the tree it belongs to, -1 if none */
+	bool is_root;	/* the root of its tree itself, not a descendant */
+	int root_index; /* the tree it belongs to, -1 if none */
 	bool started;	      /* start row written */
 	/* what the last row said: change detection and rss_delta_bytes */
 	uint64_t row_rss;
@@ -160,9 +160,16 @@ static bool changed_since_row(const struct mt_proc *p, const struct proc_stats *
 	       memcmp(st->comm, p->row_comm, MT_COMM_LEN);
 }
 
+/* The root of p's tree, and the root record of p itself if p is a root. Indexes, not pointers:
+ * the roots array grows. */
 static struct mt_root *root_of(struct mt_sampler *s, const struct mt_proc *p)
 {
 	return p->root_index >= 0 ? &s->roots[p->root_index] : NULL;
+}
+
+static struct mt_root *own_root(struct mt_sampler *s, const struct mt_proc *p)
+{
+	return p->is_root ? root_of(s, p) : NULL;
 }
 
 /* Keep the root's view of itself and of its tree current. */
@@ -172,9 +179,9 @@ static void note_stats(struct mt_sampler *s, struct mt_proc *p, const struct pro
 
 	if (!r)
 		return;
-	if (p->root) {
-		p->root->stats = *st;
-		memcpy(p->root->comm, st->comm, MT_COMM_LEN);
+	if (p->is_root) {
+		r->stats = *st;
+		memcpy(r->comm, st->comm, MT_COMM_LEN);
 	} else if (st->peak_rss_bytes > r->top_child_peak) {
 		r->top_child_peak = st->peak_rss_bytes;
 		r->top_child_pid = p->pid;
@@ -200,12 +207,14 @@ static void format_exit_detail(char *buf, size_t len, int status)
 static void write_start(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_ns,
 			const struct proc_stats *st)
 {
+	struct mt_root *r = own_root(s, p);
+
 	write_row(s, p, MT_ROW_START, mono_ns, st, NULL);
 	note_stats(s, p, st);
-	if (p->root) {
-		p->root->started = true;
-		p->root->start_mono_ns = mono_ns;
-		p->root->start_ns = st->start_ns;
+	if (r) {
+		r->started = true;
+		r->start_mono_ns = mono_ns;
+		r->start_ns = st->start_ns;
 	}
 }
 
@@ -217,9 +226,9 @@ static void write_exit(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_ns
 	format_exit_detail(detail, sizeof(detail), st->exit_status);
 	write_row(s, p, MT_ROW_EXIT, mono_ns, st, detail);
 	note_stats(s, p, st);
-	if (p->root) {
-		struct mt_root *r = p->root;
+	struct mt_root *r = own_root(s, p);
 
+	if (r) {
 		r->exited = true;
 		r->exit_status = st->exit_status;
 		r->end_mono_ns = mono_ns;
@@ -254,9 +263,11 @@ static void retire_vanished(struct mt_sampler *s, struct mt_proc *old, uint64_t 
 {
 	s->exits_unexplained++;
 	mt_debug("pid %u was reused before its exit was seen", old->pid);
-	if (old->root) {
-		old->root->exited = true;
-		old->root->end_mono_ns = mono_ns;
+	struct mt_root *r = own_root(s, old);
+
+	if (r) {
+		r->exited = true;
+		r->end_mono_ns = mono_ns;
 	}
 	drop_proc(s, old);
 }
@@ -290,9 +301,11 @@ void sampler_on_event(void *ctx, const struct mt_event *e)
 			p = adopt(s, e->pid, st);
 		if (!p->started) {
 			/* a launched command whose exec failed never became the command */
-			if (p->root && p->root->launched) {
-				p->root->exited = true;
-				p->root->exit_status = st->exit_status;
+			struct mt_root *r = own_root(s, p);
+
+			if (r && r->launched) {
+				r->exited = true;
+				r->exit_status = st->exit_status;
 				drop_proc(s, p);
 				break;
 			}
@@ -367,13 +380,8 @@ size_t sampler_add_root(struct mt_sampler *s, uint32_t pid, const struct proc_st
 	snprintf(r->label, sizeof(r->label), "%s", label);
 	p = new_proc(s, pid, stats->start_ns);
 	p->root_index = (int)s->nroots;
+	p->is_root = true;
 	s->nroots++;
-	/* p->root is refreshed below: the roots array may have moved */
-	for (size_t i = 0; i < s->nbuckets; i++)
-		for (struct mt_proc *q = s->buckets[i]; q; q = q->next)
-			if (q->root)
-				q->root = &s->roots[q->root_index];
-	p->root = r;
 	if (!launched)
 		write_start(s, p, now_ns, stats);
 	return s->nroots - 1;
