@@ -83,4 +83,41 @@ static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
 	return NULL;
 }
 
+/*
+ * kernfs_node's parent became `__parent` in 6.15 (commit 633488947ef6, RCU-protected
+ * access); before, it was `parent`.
+ */
+struct kernfs_node___pre615 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	struct kernfs_node___pre615 *old = (void *)kn;
+
+	if (bpf_core_field_exists(old->parent))
+		return BPF_CORE_READ(old, parent);
+	return BPF_CORE_READ(kn, __parent);
+}
+
+/*
+ * The task's css of the memory controller (v1 or v2, whichever hierarchy it is bound to), or
+ * NULL on a kernel built without it.
+ */
+static __always_inline struct cgroup_subsys_state *task_memcg_css(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = NULL;
+	struct css_set *cset;
+	int id;
+
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return NULL;
+	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	cset = BPF_CORE_READ(task, cgroups);
+	if (!cset || id < 0 || id >= 64)
+		return NULL;
+	bpf_core_read(&css, sizeof(css), &cset->subsys[id]);
+	return css;
+}
+
 #endif /* CORE_FIXES_BPF_H */

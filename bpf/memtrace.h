@@ -22,6 +22,8 @@ enum {
 	/* The process exited but its exit record could not be queued: user space emits the
 	 * exit row from this entry and deletes it. */
 	MT_PROC_EXITED = 1u << 1,
+	/* Its RSS crossed the -L limit (once per program image: exec clears it). */
+	MT_PROC_LIMIT_HIT = 1u << 2,
 };
 
 /*
@@ -57,6 +59,17 @@ enum mt_event_type {
 	MT_EV_FORK = 1,
 	MT_EV_EXEC = 2,
 	MT_EV_EXIT = 3,
+	MT_EV_OOM = 4,	 /* struct mt_oom_event */
+	MT_EV_LIMIT = 5, /* the process's RSS crossed the -L limit */
+};
+
+/* mt_event.ev_flags */
+enum {
+	/* MT_EV_LIMIT: the signal could not be sent from the kernel (the crossing was not in
+	 * the process's own context): user space sends it */
+	MT_EVF_SIGNAL_DEFERRED = 1u << 0,
+	/* MT_EV_LIMIT: bpf_send_signal failed */
+	MT_EVF_SIGNAL_FAILED = 1u << 1,
 };
 
 /* Ring-buffer record: only for rare events, never per fault. */
@@ -64,7 +77,52 @@ struct mt_event {
 	__u32 type;
 	__u32 pid;
 	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u32 signal;	/* MT_EV_LIMIT: the signal sent (0: none) */
+	__u32 ev_flags; /* MT_EVF_* */
 	struct proc_stats stats;
+};
+
+#define MT_OOM_STACK_DEPTH 32
+/* the memcg path is gathered leaf first, one NUL-terminated name per level */
+#define MT_CGPATH_LEN 512
+#define MT_CGPATH_MAX_DEPTH 16
+
+/* mt_oom_info.flags */
+enum {
+	MT_OOM_TRACED = 1u << 0,	 /* the victim is in the traced set (stats are ours) */
+	MT_OOM_VICTIM_TASK = 1u << 1,	 /* the tracepoint gave the victim's task: fields below read from it */
+	MT_OOM_MEMCG_TRUNCATED = 1u << 2, /* the memcg path did not fit */
+	MT_OOM_MEMCG_V1 = 1u << 3,	 /* the memory controller is on a v1 hierarchy */
+	MT_OOM_LIMIT_NEAR = 1u << 4,	 /* an ancestor memcg is at its limit (fallback constraint) */
+};
+
+/*
+ * oom/mark_victim: one record per victim thread marked (user space keeps one per process).
+ * It runs in the allocating task's context: that task is the trigger.
+ */
+struct mt_oom_info {
+	__u32 victim_tid;
+	__u32 trigger_pid; /* tgid */
+	__u32 trigger_tid;
+	__u32 uid;
+	__u32 flags; /* MT_OOM_* */
+	__s32 oom_score_adj;
+	__u64 total_vm_bytes;
+	__u64 pgtables_bytes;
+	/* the victim's memcg, and the nearest memcg (itself or an ancestor) with a limit */
+	__u64 memcg_id;
+	__u64 limit_memcg_usage_bytes;
+	__u64 limit_memcg_max_bytes;
+	__u32 memcg_levels; /* names in memcg_path */
+	__u32 nr_stack;	    /* kernel return addresses in stack */
+	__u64 stack[MT_OOM_STACK_DEPTH];
+	char trigger_comm[MT_COMM_LEN];
+	char memcg_path[MT_CGPATH_LEN * 2];
+};
+
+struct mt_oom_event {
+	struct mt_event head; /* type MT_EV_OOM, pid: the victim's tgid; stats: the victim at the kill */
+	struct mt_oom_info oom;
 };
 
 /* Per-CPU loss counters, indexed by these. */

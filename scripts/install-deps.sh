@@ -7,6 +7,7 @@ packages=(
 	clang llvm make gcc pkg-config       # BPF and user-space compilers
 	bpftool libbpf-dev libelf-dev zlib1g-dev
 	python3 python3-pytest               # integration tests
+	python3-matplotlib                   # plots (scripts/memtrace-plot)
 	procps util-linux                    # ps, setpriv (tests)
 )
 

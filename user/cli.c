@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,19 +58,30 @@ void mt_print_usage(FILE *out)
 	      "  -q, --quiet              nothing on stderr but errors\n"
 	      "  -v, --verbose            diagnostics: hooks chosen, map sizes, libbpf messages\n"
 	      "\n"
+	      "Limits:\n"
+	      "  -m, --memory-limit SIZE  COMMAND only: run it in a fresh cgroup with this hard\n"
+	      "                           memory limit (cgroup v2 memory.max or v1\n"
+	      "                           memory.limit_in_bytes, no swapping around it); the\n"
+	      "                           cgroup is removed afterwards\n"
+	      "  -L, --rss-limit SIZE     flag every traced process whose RSS crosses SIZE\n"
+	      "                           (a 'limit' row and a warning)\n"
+	      "      --kill[=SIGNAL]      with -L: also send SIGNAL (default KILL) from the kernel\n"
+	      "                           at the moment of crossing\n"
+	      "\n"
 	      "Command mode:\n"
 	      "  -u, --user USER          run COMMAND as USER (default: the user who ran sudo)\n"
 	      "\n"
 	      "  -h, --help               this help\n"
 	      "  -V, --version            version\n"
 	      "\n"
-	      "Not yet available (later releases): -a/--all, -G/--cgroup, -m/--memory-limit,\n"
-	      "-L/--rss-limit, --kill, -F jsonl|mprof.\n"
+	      "Not yet available (later releases): -a/--all, -G/--cgroup, -F jsonl|mprof.\n"
 	      "\n"
 	      "SIZE: bytes, or with K, M, G, T (powers of 1024). DUR: ms, s, m, h; bare = seconds.\n"
 	      "\n"
 	      "Examples:\n"
 	      "  sudo memtrace-bpf -- python3 -c 'x = [0] * 10**8'\n"
+	      "  sudo memtrace-bpf -m 256M -- python3 -c 'sum([i for i in range(10**8)])'\n"
+	      "  sudo memtrace-bpf -L 1G --kill -- ./leaky-server\n"
 	      "  sudo memtrace-bpf -p 4242 -i 1s -o run.csv\n"
 	      "  sudo memtrace-bpf -d 30s -p \"$(pgrep -d, postgres)\"\n"
 	      "\n"
@@ -147,14 +159,30 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 			return usage_error("%s: cgroup tracing is not available in this release",
 					   "-G/--cgroup");
 		case 'm':
-			return usage_error("%s: memory limits are not available in this release",
-					   "-m/--memory-limit");
+			if (mt_parse_size(optarg, &cfg->memory_limit))
+				return usage_error("invalid memory limit '%s': expected a size such "
+						   "as 512M or 2G",
+						   optarg);
+			if (cfg->memory_limit < MT_MIN_MEMORY_LIMIT)
+				return usage_error("memory limit '%s' is too small: the command "
+						   "could not even start; give at least 1M",
+						   optarg);
+			break;
 		case 'L':
-			return usage_error("%s: RSS limits are not available in this release",
-					   "-L/--rss-limit");
+			if (mt_parse_size(optarg, &cfg->rss_limit))
+				return usage_error("invalid RSS limit '%s': expected a size such as "
+						   "100M or 2G",
+						   optarg);
+			if (!cfg->rss_limit)
+				return usage_error("RSS limit '%s' must be more than zero", optarg);
+			break;
 		case OPT_KILL:
-			return usage_error("%s: RSS limits are not available in this release",
-					   "--kill");
+			cfg->kill_signal = SIGKILL;
+			if (optarg && mt_parse_signal(optarg, &cfg->kill_signal))
+				return usage_error("--kill=%s: unknown signal (give a name such as "
+						   "KILL, TERM, SIGUSR1, or a number)",
+						   optarg);
+			break;
 		case 'F':
 			if (strcmp(optarg, "csv"))
 				return usage_error("-F %s: only csv is available in this release "
@@ -230,6 +258,14 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 		return usage_error("%snothing to trace: give -p PID or a COMMAND", "");
 	if (cfg->user && cfg->target != MT_TARGET_COMMAND)
 		return usage_error("%s-u/--user only applies to a COMMAND", "");
+	if (cfg->memory_limit && cfg->target != MT_TARGET_COMMAND)
+		return usage_error("%s-m/--memory-limit only applies to a COMMAND (it runs the "
+				   "command in a new cgroup); for a running process use -L",
+				   "");
+	if (cfg->kill_signal && !cfg->rss_limit)
+		return usage_error("%s--kill needs -L/--rss-limit SIZE: the RSS at which to send "
+				   "the signal",
+				   "");
 	if (cfg->quiet && cfg->verbose)
 		return usage_error("%s-q and -v contradict each other: give one", "");
 	return MT_ARGS_OK;

@@ -27,6 +27,9 @@ struct mt_config {
 	bool quiet;
 	int verbose;
 	const char *user; /* -u */
+	uint64_t memory_limit; /* -m, bytes; 0: none */
+	uint64_t rss_limit;    /* -L, bytes; 0: none */
+	int kill_signal;       /* --kill[=SIGNAL]; 0: warn only */
 };
 
 enum mt_args_result {
@@ -41,5 +44,6 @@ void mt_print_usage(FILE *out);
 
 #define MT_DEFAULT_INTERVAL_NS 100000000ULL
 #define MT_MIN_INTERVAL_NS 1000000ULL
+#define MT_MIN_MEMORY_LIMIT (1ULL << 20)
 
 #endif

@@ -12,12 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include "cgroup.h"
 #include "cli.h"
 #include "launcher.h"
 #include "log.h"
 #include "report.h"
 #include "sampler.h"
 #include "tracer.h"
+#include "units.h"
 #include "writer.h"
 
 #define MT_MAX_PROCS 32768
@@ -165,7 +167,46 @@ struct run {
 	struct rusage child_usage;
 	const char *stop_reason;
 	uint64_t drops_seen[MT_DROP_NR];
+	struct mt_cgroup cgroup; /* -m */
+	struct mt_report_cgroup cgroup_report;
 };
+
+static void on_oom(void *ctx, const struct mt_oom_report *o, const struct mt_rss_hist *hist)
+{
+	struct run *r = ctx;
+
+	report_oom(o, hist, r->writer.start_mono_ns);
+}
+
+/*
+ * A limit crossing: the warning, and the signal if the kernel could not send it (the
+ * crossing happened outside the process's own context). The pid is checked to still be that
+ * process (same start time) before anything is sent.
+ */
+static void on_limit(void *ctx, const struct mt_event *e)
+{
+	struct run *r = ctx;
+	const struct proc_stats *st = &e->stats;
+	char a[32], b[32], label[256];
+	const char *abbrev = e->signal ? sigabbrev_np((int)e->signal) : NULL;
+
+	mt_warn("PID %u (%.16s) crossed the RSS limit of %s at %s%s%s%s", e->pid, st->comm,
+		mt_format_size(r->cfg.rss_limit, a, sizeof(a)),
+		mt_format_size(st->anon_bytes + st->file_bytes + st->shmem_bytes, b, sizeof(b)),
+		e->signal ? ": sent SIG" : "", abbrev ? abbrev : "",
+		e->signal && (e->ev_flags & MT_EVF_SIGNAL_DEFERRED) ? " (from user space)" : "");
+	if (e->signal && (e->ev_flags & MT_EVF_SIGNAL_DEFERRED)) {
+		struct proc_stats now;
+		int pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+
+		if (pidfd < 0)
+			return;
+		if (!read_proc((int)e->pid, &now, label, sizeof(label)) &&
+		    now.start_ns / 10000000 == st->start_ns / 10000000)
+			syscall(SYS_pidfd_send_signal, pidfd, e->signal, NULL, 0);
+		close(pidfd);
+	}
+}
 
 static int add_pid_targets(struct run *r, uint64_t now)
 {
@@ -242,6 +283,39 @@ static int launch_command(struct run *r)
 		return err == ENOENT ? 127 : 126;
 	}
 	return 0;
+}
+
+static int limit_command(struct run *r)
+{
+	int err;
+
+	if (cgroup_create_limited(&r->cgroup, r->cfg.memory_limit))
+		return -1;
+	err = cgroup_attach(&r->cgroup, r->launcher.pid);
+	if (err) {
+		mt_err("cannot move the command into cgroup %s: %s", r->cgroup.dir, strerror(-err));
+		return -1;
+	}
+	mt_debug("command limited to %llu bytes in cgroup v%d %s",
+		 (unsigned long long)r->cgroup.limit_bytes, r->cgroup.version == MT_CG_V1 ? 1 : 2,
+		 r->cgroup.dir);
+	return 0;
+}
+
+/* What the kernel itself says of the cgroup (a cross-check of our numbers), then remove it. */
+static void finish_cgroup(struct run *r)
+{
+	struct mt_report_cgroup *cr = &r->cgroup_report;
+
+	if (!r->cgroup.created)
+		return;
+	cr->used = true;
+	cr->version = r->cgroup.version == MT_CG_V1 ? 1 : 2;
+	snprintf(cr->path, sizeof(cr->path), "%s", r->cgroup.path);
+	cr->limit_bytes = r->cgroup.limit_bytes;
+	cr->peak_known = !cgroup_read_peak(&r->cgroup, &cr->peak_bytes, &cr->peak_source);
+	cr->oom_kills_known = !cgroup_read_oom_kills(&r->cgroup, &cr->oom_kills);
+	cgroup_destroy(&r->cgroup);
 }
 
 static void reap_child(struct run *r)
@@ -429,6 +503,13 @@ int main(int argc, char **argv)
 			writer_close(&r->writer);
 			return err == -2 ? 2 : 1;
 		}
+		/* -m: the command, not the tracer, goes into a fresh limited cgroup before exec */
+		if (r->cfg.memory_limit && limit_command(r)) {
+			launcher_abort(&r->launcher);
+			cgroup_destroy(&r->cgroup);
+			writer_close(&r->writer);
+			return 1;
+		}
 	}
 
 	/* SIGPIPE: a closed output is seen as EPIPE, then a clean stop */
@@ -448,8 +529,14 @@ int main(int argc, char **argv)
 		.follow_children = r->cfg.follow_children,
 		.max_procs = MT_MAX_PROCS,
 		.ringbuf_bytes = MT_RINGBUF_BYTES,
+		.rss_limit_bytes = r->cfg.rss_limit,
+		.limit_signal = r->cfg.kill_signal,
 	};
 	sampler_init(&r->sampler, &r->writer, &r->tracer, r->cfg.every);
+	r->sampler.rss_limit = r->cfg.rss_limit;
+	r->sampler.on_oom = on_oom;
+	r->sampler.on_limit = on_limit;
+	r->sampler.cb_ctx = r;
 	if (tracer_start(&r->tracer, &topts, sampler_on_event, &r->sampler))
 		goto out;
 	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -498,10 +585,14 @@ int main(int argc, char **argv)
 	tracer_drops(&r->tracer, totals.drops);
 	totals.unexplained_exits = r->sampler.exits_unexplained;
 	totals.stop_reason = r->stop_reason;
+	totals.oom_kills = r->sampler.oom_kills;
+	totals.untraced_oom_kills = r->sampler.untraced_oom_kills;
 out:
 	tracer_stop(&r->tracer);
 	if (r->cfg.target == MT_TARGET_COMMAND && r->launcher.go_fd >= 0)
 		launcher_abort(&r->launcher);
+	finish_cgroup(r);
+	totals.cgroup = &r->cgroup_report;
 	writer_close(&r->writer);
 	if (traced)
 		report_summary(&r->sampler, &r->writer, &totals, clock_ns(CLOCK_MONOTONIC));

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,10 @@ static void describe_end(const struct mt_root *r, char *buf, size_t len)
 {
 	if (!r->exited) {
 		snprintf(buf, len, "still running when tracing stopped");
+	} else if (WIFSIGNALED(r->exit_status) && r->oom_killed) {
+		snprintf(buf, len, "OOM-killed (SIGKILL, status 137; constraint %s, memcg %s)",
+			 oom_constraint_name(r->oom_constraint),
+			 r->oom_memcg[0] ? r->oom_memcg : "?");
 	} else if (WIFSIGNALED(r->exit_status)) {
 		const char *abbrev = sigabbrev_np(WTERMSIG(r->exit_status));
 
@@ -51,7 +57,7 @@ static void cpu_from_proc(struct mt_root *r)
 void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 		    const struct mt_report_totals *totals, uint64_t now_mono_ns)
 {
-	char a[32], b[32], c[32], d[32], end[96];
+	char a[32], b[32], c[32], d[32], end[640];
 
 	if (mt_quiet)
 		return;
@@ -87,15 +93,35 @@ void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 			mt_info("  descendants traced: %u; largest peak %s (pid %u, %.16s)",
 				r.descendants, mt_format_size(r.top_child_peak, a, sizeof(a)),
 				r.top_child_pid, r.top_child_comm);
+		if (r.oom_kills > (r.oom_killed ? 1u : 0u))
+			mt_info("  OOM kills in its tree: %u (see the oom_kill rows)", r.oom_kills);
+		if (r.limit_crossings)
+			mt_info("  RSS limit crossed by %u process%s (see the limit rows)",
+				r.limit_crossings, r.limit_crossings == 1 ? "" : "es");
 	}
+	if (totals->cgroup && totals->cgroup->used) {
+		const struct mt_report_cgroup *cg = totals->cgroup;
+
+		mt_info("  memory limit %s on cgroup v%d %s (removed)",
+			mt_format_size(cg->limit_bytes, a, sizeof(a)), cg->version, cg->path);
+		if (cg->peak_known)
+			mt_info("    the cgroup's own peak: %s (%s: anon + page cache charged to it)",
+				mt_format_size(cg->peak_bytes, a, sizeof(a)), cg->peak_source);
+		if (cg->oom_kills_known)
+			mt_info("    OOM kills the kernel counted in it: %llu",
+				(unsigned long long)cg->oom_kills);
+	}
+	if (totals->untraced_oom_kills)
+		mt_info("  untraced processes OOM-killed by an OOM a traced one triggered: %llu",
+			(unsigned long long)totals->untraced_oom_kills);
 
 	uint64_t lost = totals->drops[MT_DROP_RINGBUF] + totals->drops[MT_DROP_MAP_FULL] +
 			totals->unexplained_exits;
 	mt_info("  %llu rows written to %s; events lost: %s", (unsigned long long)w->rows,
 		w->path, lost ? "" : "none");
 	if (totals->drops[MT_DROP_RINGBUF])
-		mt_info("    %llu fork/exec/exit records did not fit in the ring buffer (their rows "
-			"came from the map, later)",
+		mt_info("    %llu fork/exec/exit/OOM/limit records did not fit in the ring buffer "
+			"(fork/exec/exit rows came from the map, later)",
 			(unsigned long long)totals->drops[MT_DROP_RINGBUF]);
 	if (totals->drops[MT_DROP_MAP_FULL])
 		mt_info("    %llu new processes were not traced: the process map was full",
@@ -105,4 +131,149 @@ void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 			(unsigned long long)totals->unexplained_exits);
 	if (totals->stop_reason)
 		mt_info("  tracing stopped early: %s", totals->stop_reason);
+}
+
+char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, size_t len)
+{
+	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					    "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char ascii[] = "_.-:=+*#";
+	uint64_t max = 0;
+	size_t used = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (values[i] > max)
+			max = values[i];
+	for (size_t i = 0; i < n; i++) {
+		unsigned level = max ? (unsigned)((values[i] * 7 + max / 2) / max) : 0;
+		const char *cell = utf8 ? bars[level] : (char[]){ ascii[level], 0 };
+		size_t cl = strlen(cell);
+
+		if (used + cl + 1 > len)
+			break;
+		memcpy(buf + used, cell, cl);
+		used += cl;
+		buf[used] = '\0';
+	}
+	return buf;
+}
+
+static bool stderr_is_utf8(void)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		setlocale(LC_CTYPE, "");
+		known = !strcmp(nl_langinfo(CODESET), "UTF-8");
+	}
+	return known;
+}
+
+/* The oldest point of a history, in ms since tracing started; false if empty. */
+static bool hist_first_ms(const struct mt_rss_hist *h, uint32_t *ms)
+{
+	if (!h->n)
+		return false;
+	*ms = h->pt[(h->next + MT_HIST_LEN - h->n) % MT_HIST_LEN].ms;
+	return true;
+}
+
+/*
+ * The victim's RSS in six steps before the kill, from its rows' history: one-second steps
+ * when it lived that long, shorter ones (never under a history slot) when not.
+ */
+static void report_history(const struct mt_oom_report *o, const struct mt_rss_hist *h,
+			   uint64_t start_mono_ns)
+{
+	enum { STEPS = 6 };
+	uint64_t kill_ms = o->mono_ns > start_mono_ns ? (o->mono_ns - start_mono_ns) / 1000000 : 0;
+	uint64_t values[STEPS + 1], rss_kill = o->stats.anon_bytes + o->stats.file_bytes +
+					      o->stats.shmem_bytes;
+	uint64_t span_ms, step_ms;
+	char line[512], spark[64], sz[32];
+	size_t used = 0, n = 0;
+	uint32_t first_ms;
+
+	if (!hist_first_ms(h, &first_ms) || first_ms >= kill_ms) {
+		mt_info("  RSS before  (no earlier sample): kill %s",
+			mt_format_size(rss_kill, sz, sizeof(sz)));
+		return;
+	}
+	span_ms = kill_ms - first_ms;
+	step_ms = span_ms >= STEPS * 1000 ? 1000 : span_ms / STEPS;
+	if (step_ms < MT_HIST_SLOT_MS)
+		step_ms = MT_HIST_SLOT_MS;
+	for (int k = STEPS; k >= 1; k--) {
+		uint64_t back = (uint64_t)k * step_ms, v;
+
+		if (back > kill_ms || !rss_hist_at(h, (uint32_t)(kill_ms - back), &v))
+			continue;
+		values[n++] = v;
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s-%gs %s",
+					 used ? ", " : "", (double)back / 1000,
+					 mt_format_size(v, sz, sizeof(sz)));
+		if (used >= sizeof(line))
+			used = sizeof(line) - 1;
+	}
+	values[n++] = rss_kill;
+	snprintf(line + used, sizeof(line) - used, "%skill %s", used ? ", " : "",
+		 mt_format_size(rss_kill, sz, sizeof(sz)));
+	report_sparkline(values, n, stderr_is_utf8(), spark, sizeof(spark));
+	mt_info("  RSS before  %s  %s", spark, line);
+}
+
+void report_oom(const struct mt_oom_report *o, const struct mt_rss_hist *hist,
+		uint64_t start_mono_ns)
+{
+	char a[32], b[32], c[32], d[32], e[32];
+	uint64_t rss = o->stats.anon_bytes + o->stats.file_bytes + o->stats.shmem_bytes;
+	double at = o->mono_ns > start_mono_ns ? (o->mono_ns - start_mono_ns) / 1e9 : 0;
+
+	if (mt_quiet)
+		return;
+	if (!hist) {
+		mt_warn("OOM kill of untraced process %u (%.16s, RSS %s, constraint %s, memcg %s), "
+			"triggered by traced process %u (%.16s)",
+			o->pid, o->stats.comm, mt_format_size(rss, a, sizeof(a)),
+			oom_constraint_name(o->constraint), o->memcg[0] ? o->memcg : "?",
+			o->trigger_pid, o->trigger_comm);
+		return;
+	}
+	mt_info("memtrace-bpf: OOM kill at %.3f s: %.16s (pid %u) killed by the kernel's OOM killer",
+		at, o->stats.comm, o->pid);
+	if (o->task_known)
+		mt_info("  victim      %.16s pid %u, uid %u, oom_score_adj %d", o->stats.comm, o->pid,
+			o->uid, o->oom_score_adj);
+	else
+		mt_info("  victim      %.16s pid %u", o->stats.comm, o->pid);
+	mt_info("  RSS at kill %s (anon %s, file %s, shmem %s); peak %s",
+		mt_format_size(rss, a, sizeof(a)), mt_format_size(o->stats.anon_bytes, b, sizeof(b)),
+		mt_format_size(o->stats.file_bytes, c, sizeof(c)),
+		mt_format_size(o->stats.shmem_bytes, d, sizeof(d)),
+		mt_format_size(o->stats.peak_rss_bytes, e, sizeof(e)));
+	if (o->task_known)
+		mt_info("  memory      total VM %s, page tables %s",
+			mt_format_size(o->total_vm_bytes, a, sizeof(a)),
+			mt_format_size(o->pgtables_bytes, b, sizeof(b)));
+	if (o->constraint == MT_OOM_MEMCG && o->limit_max_bytes)
+		mt_info("  constraint  memcg: a memory cgroup hit its limit (%s, %s charged); "
+			"victim's memcg %s (cgroup v%d)",
+			mt_format_size(o->limit_max_bytes, a, sizeof(a)),
+			mt_format_size(o->limit_usage_bytes, b, sizeof(b)),
+			o->memcg[0] ? o->memcg : "?", o->memcg_v1 ? 1 : 2);
+	else if (o->constraint == MT_OOM_GLOBAL)
+		mt_info("  constraint  global: the system ran out of memory; victim's memcg %s",
+			o->memcg[0] ? o->memcg : "?");
+	else
+		mt_info("  constraint  %s; victim's memcg %s", oom_constraint_name(o->constraint),
+			o->memcg[0] ? o->memcg : "?");
+	if (o->trigger_pid == o->pid)
+		mt_info("  trigger     the victim itself: its own allocation could not be served");
+	else
+		mt_info("  trigger     %.16s pid %u: its allocation could not be served",
+			o->trigger_comm, o->trigger_pid);
+	report_history(o, hist, start_mono_ns);
 }

@@ -8,11 +8,38 @@
 #include "sampler.h"
 #include "writer.h"
 
+/* -m: the cgroup's own view, read before it was removed */
+struct mt_report_cgroup {
+	bool used;
+	int version; /* 1 or 2 */
+	char path[4096];
+	uint64_t limit_bytes;
+	bool peak_known;
+	uint64_t peak_bytes;
+	const char *peak_source;
+	bool oom_kills_known;
+	uint64_t oom_kills;
+};
+
 struct mt_report_totals {
 	uint64_t drops[MT_DROP_NR];
 	uint64_t unexplained_exits;
 	const char *stop_reason; /* NULL, or why tracing stopped before the targets ended */
+	uint64_t oom_kills;
+	uint64_t untraced_oom_kills;
+	const struct mt_report_cgroup *cgroup;
 };
+
+/*
+ * The forensic report of an OOM kill, printed at once: victim, RSS split and oom_score_adj at
+ * the kill, constraint and cgroup, trigger, and (hist) the victim's RSS over its last seconds.
+ * hist NULL: an untraced victim of an OOM a traced process triggered (one line).
+ */
+void report_oom(const struct mt_oom_report *o, const struct mt_rss_hist *hist,
+		uint64_t start_mono_ns);
+
+/* Sparkline of values (ASCII unless the locale is UTF-8) into buf. Returns buf. */
+char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, size_t len);
 
 void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 		    const struct mt_report_totals *totals, uint64_t now_mono_ns);

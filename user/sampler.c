@@ -21,6 +21,8 @@ struct mt_proc {
 	uint64_t row_faults;
 	uint64_t row_pages;
 	char row_comm[MT_COMM_LEN];
+	bool oom_reported; /* one oom_kill row per process, though the kernel marks threads */
+	struct mt_rss_hist hist;
 };
 
 static uint64_t rss_of(const struct proc_stats *st)
@@ -123,6 +125,41 @@ void sampler_free(struct mt_sampler *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static void hist_add(struct mt_rss_hist *h, uint64_t since_ns, uint64_t rss)
+{
+	uint32_t ms = (uint32_t)(since_ns / 1000000), kib = (uint32_t)(rss >> 10);
+	uint32_t last = (h->next + MT_HIST_LEN - 1) % MT_HIST_LEN;
+
+	/* one point per slot: a newer row in the same slot replaces it */
+	if (h->n && h->pt[last].ms / MT_HIST_SLOT_MS == ms / MT_HIST_SLOT_MS) {
+		h->pt[last].ms = ms;
+		h->pt[last].kib = kib;
+		return;
+	}
+	h->pt[h->next].ms = ms;
+	h->pt[h->next].kib = kib;
+	h->next = (h->next + 1) % MT_HIST_LEN;
+	if (h->n < MT_HIST_LEN)
+		h->n++;
+}
+
+bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes)
+{
+	bool found = false;
+	uint32_t best = 0;
+
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint32_t idx = (h->next + MT_HIST_LEN - h->n + i) % MT_HIST_LEN;
+
+		if (h->pt[idx].ms <= ms && (!found || h->pt[idx].ms >= best)) {
+			best = h->pt[idx].ms;
+			*bytes = (uint64_t)h->pt[idx].kib << 10;
+			found = true;
+		}
+	}
+	return found;
+}
+
 static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event event,
 		      uint64_t mono_ns, const struct proc_stats *st, const char *detail)
 {
@@ -145,6 +182,7 @@ static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event
 	};
 
 	writer_row(s->w, &row);
+	hist_add(&p->hist, mono_ns > s->w->start_mono_ns ? mono_ns - s->w->start_mono_ns : 0, rss);
 	p->started = true;
 	p->row_rss = rss;
 	p->row_peak = st->peak_rss_bytes;
@@ -272,11 +310,110 @@ static void retire_vanished(struct mt_sampler *s, struct mt_proc *old, uint64_t 
 	drop_proc(s, old);
 }
 
+/* The table's entry for a process an event names, with its start row out. */
+static struct mt_proc *started_proc(struct mt_sampler *s, uint32_t pid,
+				    const struct proc_stats *st, uint64_t mono_ns)
+{
+	struct mt_proc *p = find_proc(s, pid);
+
+	if (p && p->started && p->start_ns != st->start_ns) {
+		retire_vanished(s, p, mono_ns);
+		p = NULL;
+	}
+	if (!p)
+		p = adopt(s, pid, st);
+	if (!p->started)
+		write_start(s, p, mono_ns, st);
+	return p;
+}
+
+static void on_limit(struct mt_sampler *s, const struct mt_event *e)
+{
+	struct mt_proc *p = started_proc(s, e->pid, &e->stats, e->ts_ns);
+	struct mt_root *r = root_of(s, p);
+	char detail[128];
+
+	if (e->signal) {
+		const char *abbrev = sigabbrev_np((int)e->signal);
+
+		if (abbrev)
+			snprintf(detail, sizeof(detail), "limit_bytes=%llu action=kill signal=SIG%s",
+				 (unsigned long long)s->rss_limit, abbrev);
+		else
+			snprintf(detail, sizeof(detail), "limit_bytes=%llu action=kill signal=%u",
+				 (unsigned long long)s->rss_limit, e->signal);
+		if (e->ev_flags & MT_EVF_SIGNAL_DEFERRED)
+			strncat(detail, " sent_from=user", sizeof(detail) - strlen(detail) - 1);
+	} else {
+		snprintf(detail, sizeof(detail), "limit_bytes=%llu action=warn",
+			 (unsigned long long)s->rss_limit);
+	}
+	write_row(s, p, MT_ROW_LIMIT, e->ts_ns, &e->stats, detail);
+	note_stats(s, p, &e->stats);
+	if (r)
+		r->limit_crossings++;
+	if (s->on_limit)
+		s->on_limit(s->cb_ctx, e);
+}
+
+static void on_oom(struct mt_sampler *s, const struct mt_oom_event *e)
+{
+	struct mt_oom_report o;
+	struct strbuf detail;
+	struct mt_proc *p;
+	struct mt_root *r;
+
+	oom_decode(e, &o);
+	p = find_proc(s, o.pid);
+	if (p && p->started && p->start_ns != o.stats.start_ns)
+		p = NULL; /* an older process under the same pid: not this victim */
+	if (!o.traced && !p) {
+		/* not ours; worth telling only when one of ours made the kernel kill it */
+		if (find_proc(s, o.trigger_pid) && s->on_oom) {
+			s->untraced_oom_kills++;
+			s->on_oom(s->cb_ctx, &o, NULL);
+		}
+		return;
+	}
+	p = started_proc(s, o.pid, &o.stats, o.mono_ns);
+	if (p->oom_reported)
+		return;
+	p->oom_reported = true;
+	sb_init(&detail);
+	oom_format_detail(&o, &detail);
+	sb_add(&detail, "", 1); /* NUL */
+	write_row(s, p, MT_ROW_OOM_KILL, o.mono_ns, &o.stats, detail.data);
+	sb_free(&detail);
+	note_stats(s, p, &o.stats);
+	s->oom_kills++;
+	r = root_of(s, p);
+	if (r) {
+		r->oom_kills++;
+		if (p->is_root) {
+			r->oom_killed = true;
+			r->oom_constraint = o.constraint;
+			snprintf(r->oom_memcg, sizeof(r->oom_memcg), "%s", o.memcg);
+		}
+	}
+	if (s->on_oom)
+		s->on_oom(s->cb_ctx, &o, &p->hist);
+}
+
 void sampler_on_event(void *ctx, const struct mt_event *e)
 {
 	struct mt_sampler *s = ctx;
 	const struct proc_stats *st = &e->stats;
-	struct mt_proc *p = find_proc(s, e->pid);
+	struct mt_proc *p;
+
+	if (e->type == MT_EV_OOM) {
+		on_oom(s, (const struct mt_oom_event *)e);
+		return;
+	}
+	if (e->type == MT_EV_LIMIT) {
+		on_limit(s, e);
+		return;
+	}
+	p = find_proc(s, e->pid);
 
 	if (p && p->started && p->start_ns != st->start_ns) {
 		retire_vanished(s, p, e->ts_ns);

@@ -10,10 +10,35 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "memtrace.h"
+#include "oom.h"
 #include "tracer.h"
 #include "writer.h"
 
 struct mt_proc;
+
+/*
+ * A process's recent RSS, kept from its rows for the OOM report: at most one point per
+ * MT_HIST_SLOT_MS, the newest MT_HIST_LEN of them (at least 6 s).
+ */
+#define MT_HIST_LEN 24
+#define MT_HIST_SLOT_MS 250
+struct mt_rss_hist {
+	uint32_t n;    /* points kept */
+	uint32_t next; /* where the next one goes */
+	struct {
+		uint32_t ms;  /* since tracing started */
+		uint32_t kib; /* RSS */
+	} pt[MT_HIST_LEN];
+};
+
+/* RSS of the history at ms (the newest point at or before it); false if none. */
+bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes);
+
+/* A limit row was written (the signal, if any, already sent unless deferred). */
+typedef void (*mt_limit_fn)(void *ctx, const struct mt_event *e);
+/* An oom_kill row was written for a traced victim (hist: its recent RSS), or, with hist
+ * NULL, an untraced process was killed by an OOM a traced one triggered. */
+typedef void (*mt_oom_fn)(void *ctx, const struct mt_oom_report *o, const struct mt_rss_hist *hist);
 
 /* A process named by the user (-p) or launched (COMMAND), and its descendants' totals. */
 struct mt_root {
@@ -35,12 +60,19 @@ struct mt_root {
 	uint64_t top_child_peak;
 	uint32_t top_child_pid;
 	char top_child_comm[MT_COMM_LEN];
+	/* OOM kills in its tree; the root's own, if it was one */
+	unsigned oom_kills;
+	bool oom_killed;
+	enum mt_oom_constraint oom_constraint;
+	char oom_memcg[MT_CGPATH_LEN + 8];
+	unsigned limit_crossings;
 };
 
 struct mt_sampler {
 	struct mt_writer *w;
 	struct mt_tracer *t;
 	bool every;
+	uint64_t rss_limit; /* -L, for the limit rows */
 	struct mt_proc **buckets;
 	size_t nbuckets;
 	size_t nprocs;
@@ -50,6 +82,11 @@ struct mt_sampler {
 	bool force_rows;
 	uint64_t exits_unexplained; /* processes that vanished without an exit record */
 	uint64_t map_errors;
+	uint64_t oom_kills; /* oom_kill rows written */
+	uint64_t untraced_oom_kills; /* untraced victims of an OOM a traced process triggered */
+	mt_limit_fn on_limit;
+	mt_oom_fn on_oom;
+	void *cb_ctx;
 };
 
 void sampler_init(struct mt_sampler *s, struct mt_writer *w, struct mt_tracer *t, bool every);

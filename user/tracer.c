@@ -24,9 +24,13 @@ static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct mt_tracer *t = ctx;
 
+	const struct mt_event *e = data;
+
 	if (size < sizeof(struct mt_event))
 		return 0;
-	t->on_event(t->ctx, data);
+	if (e->type == MT_EV_OOM && size < sizeof(struct mt_oom_event))
+		return 0;
+	t->on_event(t->ctx, e);
 	return 0;
 }
 
@@ -37,6 +41,43 @@ static bool has_btf_tracepoint(const struct btf *vmlinux, const char *name)
 
 	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", name);
 	return btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* Number of arguments of a tp_btf tracepoint (without the context pointer), -1 if none. */
+static int btf_tracepoint_args(const struct btf *vmlinux, const char *name)
+{
+	char typedef_name[128];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(vmlinux, t->type);
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	return btf_vlen(t) - 1;
+}
+
+/*
+ * oom/mark_victim changed shape in 6.9 (and in 6.1.y/6.6.y stable backports): from (int pid)
+ * to (struct task_struct *, uid_t). One program per shape; the other is not loaded.
+ */
+static const char *choose_oom_hook(const struct btf *vmlinux, struct memtrace_bpf *skel)
+{
+	int nargs = btf_tracepoint_args(vmlinux, "mark_victim");
+
+	bpf_program__set_autoload(skel->progs.on_mark_victim, nargs == 2);
+	bpf_program__set_autoload(skel->progs.on_mark_victim_pid, nargs == 1);
+	if (nargs == 2)
+		return "tp_btf/mark_victim (victim task)";
+	if (nargs == 1)
+		return "tp_btf/mark_victim (pid only)";
+	return NULL;
 }
 
 /* A classic tracepoint needs tracefs; libbpf looks in both of its usual places. */
@@ -139,7 +180,11 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 				    "exceptions", "page_fault_user");
 	t->alloc_hook = choose_hook(vmlinux, skel->progs.on_page_alloc,
 				    skel->progs.tp_page_alloc, "kmem", "mm_page_alloc");
+	t->oom_hook = choose_oom_hook(vmlinux, skel);
 	btf__free(vmlinux);
+	if (!t->oom_hook)
+		mt_warn("this kernel has no BTF for the oom/mark_victim tracepoint: OOM kills are "
+			"seen only as SIGKILL exits");
 	t->faults_hooked = t->fault_hook != NULL;
 	if (!t->fault_hook)
 		mt_debug("no exceptions/page_fault_user tracepoint on this kernel (it exists on "
@@ -150,6 +195,8 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	skel->rodata->follow_children = opts->follow_children;
 	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
 	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
+	skel->rodata->rss_limit_bytes = opts->rss_limit_bytes;
+	skel->rodata->limit_signal = (uint32_t)opts->limit_signal;
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_bytes);
 
@@ -171,8 +218,10 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->batch_ok = true;
 
 	mt_debug("attached: rss_stat=tp_btf/rss_stat (RSS read from the mm's counters, as /proc "
-		 "shows them), faults=%s, page allocations=%s, fork/exec/exit/rename=tp_btf",
-		 t->fault_hook ? t->fault_hook : "none", t->alloc_hook ? t->alloc_hook : "none");
+		 "shows them), faults=%s, page allocations=%s, fork/exec/exit/rename=tp_btf, "
+		 "OOM kills=%s",
+		 t->fault_hook ? t->fault_hook : "none", t->alloc_hook ? t->alloc_hook : "none",
+		 t->oom_hook ? t->oom_hook : "none");
 	mt_debug("maps: procs %u entries x %zu bytes, ring buffer %u KiB, children %s",
 		 opts->max_procs, sizeof(struct proc_stats), opts->ringbuf_bytes / 1024,
 		 opts->follow_children ? "followed" : "not followed");

@@ -11,6 +11,7 @@
 struct memtrace_bpf;
 struct ring_buffer;
 
+/* Records come as struct mt_event; an MT_EV_OOM record is a whole struct mt_oom_event. */
 typedef void (*mt_event_fn)(void *ctx, const struct mt_event *event);
 
 struct mt_tracer {
@@ -24,6 +25,7 @@ struct mt_tracer {
 	bool faults_hooked;	/* page_fault_user exists on this kernel */
 	const char *fault_hook; /* which program is attached, for -v and the summary */
 	const char *alloc_hook;
+	const char *oom_hook;
 	bool batch_ok; /* BPF_MAP_LOOKUP_BATCH works */
 	/* scratch for map reads */
 	uint32_t *keys;
@@ -35,6 +37,8 @@ struct mt_tracer_opts {
 	bool follow_children;
 	uint32_t max_procs;
 	uint32_t ringbuf_bytes;
+	uint64_t rss_limit_bytes; /* -L, 0: none */
+	int limit_signal;	  /* --kill: sent at the crossing, 0: warn only */
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */

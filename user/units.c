@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -80,6 +85,58 @@ int mt_parse_size(const char *text, uint64_t *bytes)
 			return -1;
 		*bytes = (uint64_t)v;
 		return 0;
+	}
+	return -1;
+}
+
+static int parse_small_number(const char *text, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*text))
+		return -1;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int mt_parse_signal(const char *text, int *sig)
+{
+	long n;
+
+	if (!text || !*text)
+		return -1;
+	if (isdigit((unsigned char)*text)) {
+		if (parse_small_number(text, 1, SIGRTMAX, &n))
+			return -1;
+		*sig = (int)n;
+		return 0;
+	}
+	if (!strncasecmp(text, "SIG", 3))
+		text += 3;
+	if (!strncasecmp(text, "RTMIN+", 6) || !strncasecmp(text, "RTMAX-", 6)) {
+		bool min = !strncasecmp(text, "RTMIN", 5);
+
+		if (parse_small_number(text + 6, 0, SIGRTMAX - SIGRTMIN, &n))
+			return -1;
+		*sig = min ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
+		return 0;
+	}
+	if (!strcasecmp(text, "RTMIN") || !strcasecmp(text, "RTMAX")) {
+		*sig = !strcasecmp(text, "RTMIN") ? SIGRTMIN : SIGRTMAX;
+		return 0;
+	}
+	for (int i = 1; i < SIGRTMIN; i++) {
+		const char *abbrev = sigabbrev_np(i);
+
+		if (abbrev && !strcasecmp(text, abbrev)) {
+			*sig = i;
+			return 0;
+		}
 	}
 	return -1;
 }

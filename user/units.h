@@ -19,6 +19,12 @@ int mt_parse_size(const char *text, uint64_t *bytes);
  */
 int mt_parse_duration(const char *text, uint64_t *ns);
 
+/*
+ * SIGNAL: a name with or without SIG, any case ("KILL", "SIGTERM", "usr1"), or a number
+ * 1..64 (real-time signals as RTMIN+N too). Returns 0, or -1 for anything else.
+ */
+int mt_parse_signal(const char *text, int *sig);
+
 /* "312 MiB", "1.00 GiB", "45.3 KiB", "812 B": binary units, for people. Returns buf. */
 char *mt_format_size(uint64_t bytes, char *buf, size_t len);
 

@@ -22,7 +22,12 @@ COLUMNS = [
 INT_COLUMNS = COLUMNS[2:4] + COLUMNS[6:14]
 # names of our BPF programs as the kernel lists them (truncated to 15 characters)
 OUR_PROGS = {"on_rss_stat", "on_fault", "tp_fault", "on_page_alloc", "tp_page_alloc", "on_fork",
-             "on_exec", "on_rename", "on_exit"}
+             "on_exec", "on_rename", "on_exit", "on_mark_victim", "on_mark_victim_"}
+CGROUP_FS = "/sys/fs/cgroup"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unprivileged: runs without root")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -92,6 +97,67 @@ def no_program_left():
         return
     assert wait_for(lambda: not leaked_programs(), timeout=8), \
         f"BPF programs of ours left loaded: {leaked_programs()}"
+
+
+def _live_tracer_pids():
+    return {int(e) for e in os.listdir("/proc") if e.isdigit() and _comm(e) == "memtrace-bpf"}
+
+
+def leaked_cgroups():
+    """cgroups memtrace-bpf made (memtrace-bpf-PID[-N]) that no live memtrace-bpf owns, and
+    the tests' own (memtrace-test-*) still there."""
+    live = _live_tracer_pids()
+    found = []
+    for dirpath, dirnames, _ in os.walk(CGROUP_FS):
+        for d in dirnames:
+            if d.startswith("memtrace-test-"):
+                found.append(os.path.join(dirpath, d))
+            elif d.startswith("memtrace-bpf-"):
+                owner = d.split("-")[2]
+                if not owner.isdigit() or int(owner) not in live:
+                    found.append(os.path.join(dirpath, d))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_cgroup_left():
+    """After every test: no cgroup of ours left behind."""
+    yield
+    if os.geteuid() != 0:
+        return
+    assert wait_for(lambda: not leaked_cgroups(), timeout=5), \
+        f"cgroups left behind: {leaked_cgroups()}"
+
+
+def memory_cgroup(pid="self"):
+    """(version, hierarchy mount point, path) of a process's memory cgroup: v1 where the memory
+    controller is on a v1 hierarchy (this CI machine), else v2 if it has the controller;
+    None if neither."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ")
+            fstype, _, opts = right.split()[:3]
+            mnt = left.split()[4]
+            if fstype == "cgroup" and "memory" in opts.split(","):
+                mounts[1] = mnt
+            elif fstype == "cgroup2":
+                mounts[2] = mnt
+    paths = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrl, path = line.rstrip("\n").split(":", 2)
+            if "memory" in ctrl.split(","):
+                paths[1] = path
+            elif ctrl == "":
+                paths[2] = path
+    if 1 in mounts and 1 in paths:
+        return 1, mounts[1], paths[1]
+    if 2 in mounts and 2 in paths:
+        with open(os.path.join(mounts[2], "cgroup.controllers")) as f:
+            if "memory" in f.read().split():
+                return 2, mounts[2], paths[2]
+    return None
 
 
 def workload(name):

@@ -121,9 +121,6 @@ def test_missing_option_argument(args, option):
     pytest.param(["-a"], "-a", id="all"),
     pytest.param(["--all"], "-a", id="all-long"),
     pytest.param(["-G", "/sys/fs/cgroup/memory"], "-G", id="cgroup"),
-    pytest.param(["-m", "1G", "--", "true"], "-m", id="memory-limit"),
-    pytest.param(["-L", "1G", "-p", "1"], "-L", id="rss-limit"),
-    pytest.param(["--kill", "-p", "1"], "--kill", id="kill"),
     pytest.param(["-F", "jsonl", "-p", "1"], "jsonl", id="format-jsonl"),
     pytest.param(["-F", "mprof", "-p", "1"], "mprof", id="format-mprof"),
 ])

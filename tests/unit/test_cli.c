@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mt_parse_args: argv → struct mt_config, or a usage error (SPEC: command line). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -499,6 +500,253 @@ TEST(format_csv_accepted)
 		mt_config_free(&cfg);
 }
 
+/* ---- limits: -m, -L, --kill ---- */
+
+TEST(limits_off_by_default)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.memory_limit, 0);
+		CHECK_EQ_U64(cfg.rss_limit, 0);
+		CHECK_EQ_INT(cfg.kill_signal, 0);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("--", "true"), &cfg)) {
+		CHECK_EQ_U64(cfg.memory_limit, 0);
+		CHECK_EQ_U64(cfg.rss_limit, 0);
+		CHECK_EQ_INT(cfg.kill_signal, 0);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(memory_limit_with_command)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("-m", "256M", "--", "true");
+
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	CHECK_EQ_U64(cfg.memory_limit, 268435456ULL);
+	CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+	REQUIRE(cfg.argv != NULL);
+	CHECK_STREQ(cfg.argv[0], "true");
+	CHECK_EQ_U64(cfg.rss_limit, 0);
+	CHECK_EQ_INT(cfg.kill_signal, 0);
+	mt_config_free(&cfg);
+	/* after COMMAND, -m is COMMAND's own */
+	argv = ARGV("--", "true", "-m", "256M");
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	CHECK_EQ_U64(cfg.memory_limit, 0);
+	REQUIRE(cfg.argv != NULL);
+	CHECK_STREQ(cfg.argv[1], "-m");
+	mt_config_free(&cfg);
+}
+
+TEST(memory_limit_long_forms)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("--memory-limit=1G", "--", "true"), &cfg)) {
+		CHECK_EQ_U64(cfg.memory_limit, 1073741824ULL);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("--memory-limit", "2G", "true"), &cfg)) {
+		CHECK_EQ_U64(cfg.memory_limit, 2147483648ULL);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-m512M", "true"), &cfg)) {
+		CHECK_EQ_U64(cfg.memory_limit, 536870912ULL);
+		mt_config_free(&cfg);
+	}
+	/* the smallest limit accepted */
+	if (EXPECT_OK(ARGV("-m", "1M", "--", "true"), &cfg)) {
+		CHECK_EQ_U64(cfg.memory_limit, MT_MIN_MEMORY_LIMIT);
+		CHECK_EQ_U64(cfg.memory_limit, 1048576);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(memory_limit_needs_a_command)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-m", "256M", "-p", "1"), err);
+	CHECK(strstr(err, "-m/--memory-limit only applies to a COMMAND") != NULL);
+	EXPECT_USAGE(ARGV("-p", "1", "--memory-limit=1G"));
+	EXPECT_USAGE(ARGV("-m", "256M"));
+}
+
+TEST(memory_limit_invalid)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-m", "bogus", "--", "true"), err);
+	CHECK(strstr(err, "invalid memory limit 'bogus'") != NULL);
+	EXPECT_USAGE(ARGV("-m", "", "--", "true"));
+	EXPECT_USAGE(ARGV("-m", "-1G", "--", "true"));
+	EXPECT_USAGE(ARGV("-m", "1.5", "--", "true"));
+	EXPECT_USAGE(ARGV("-m", "1P", "--", "true"));
+	EXPECT_USAGE(ARGV("-m", "--", "true")); /* "--" taken as -m's argument */
+}
+
+TEST(memory_limit_below_the_minimum)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-m", "0", "--", "true"), err);
+	CHECK(strstr(err, "memory limit '0' is too small") != NULL);
+	EXPECT_USAGE_MSG(ARGV("-m", "512K", "--", "true"), err);
+	CHECK(strstr(err, "'512K'") != NULL);
+	CHECK(strstr(err, "1M") != NULL);
+	EXPECT_USAGE(ARGV("-m", "1048575", "--", "true"));
+	EXPECT_USAGE(ARGV("-m", "0.99M", "--", "true"));
+}
+
+TEST(rss_limit_with_pids)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-L", "100M", "-p", "1"), &cfg));
+	CHECK_EQ_U64(cfg.rss_limit, 104857600ULL);
+	CHECK_EQ_INT(cfg.target, MT_TARGET_PIDS);
+	CHECK_EQ_INT(cfg.kill_signal, 0); /* warn only */
+	CHECK_EQ_U64(cfg.memory_limit, 0);
+	mt_config_free(&cfg);
+}
+
+TEST(rss_limit_with_command)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("--rss-limit=2G", "--", "true");
+
+	if (EXPECT_OK(argv, &cfg)) {
+		CHECK_EQ_U64(cfg.rss_limit, 2147483648ULL);
+		CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+		CHECK(cfg.argv == &argv[3]);
+		mt_config_free(&cfg);
+	}
+	/* with -m as well: two different limits */
+	if (EXPECT_OK(ARGV("-m", "256M", "-L", "100M", "true"), &cfg)) {
+		CHECK_EQ_U64(cfg.memory_limit, 268435456ULL);
+		CHECK_EQ_U64(cfg.rss_limit, 104857600ULL);
+		mt_config_free(&cfg);
+	}
+	/* below -m's minimum is fine for -L */
+	if (EXPECT_OK(ARGV("-L", "4K", "-p", "1"), &cfg)) {
+		CHECK_EQ_U64(cfg.rss_limit, 4096);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(rss_limit_invalid)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-L", "0", "-p", "1"), err);
+	CHECK(strstr(err, "RSS limit '0' must be more than zero") != NULL);
+	EXPECT_USAGE_MSG(ARGV("-L", "x", "-p", "1"), err);
+	CHECK(strstr(err, "invalid RSS limit 'x'") != NULL);
+	EXPECT_USAGE(ARGV("-L", "", "-p", "1"));
+	EXPECT_USAGE(ARGV("-L", "-1M", "-p", "1"));
+	EXPECT_USAGE(ARGV("--rss-limit=0K", "-p", "1"));
+	EXPECT_USAGE(ARGV("-p", "1", "-L"));
+}
+
+TEST(kill_needs_rss_limit)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("--kill", "-p", "1"), err);
+	CHECK(strstr(err, "--kill needs -L/--rss-limit") != NULL);
+	EXPECT_USAGE(ARGV("--kill=9", "-p", "1"));
+	EXPECT_USAGE(ARGV("--kill", "--", "true"));
+	EXPECT_USAGE(ARGV("-m", "256M", "--kill", "--", "true"));
+}
+
+TEST(kill_default_is_sigkill)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGKILL);
+		CHECK_EQ_U64(cfg.rss_limit, 1073741824ULL);
+		mt_config_free(&cfg);
+	}
+	/* order does not matter */
+	if (EXPECT_OK(ARGV("--kill", "-p", "1", "-L", "1G"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGKILL);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill", "--", "true"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGKILL);
+		CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(kill_with_a_signal)
+{
+	struct mt_config cfg;
+
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill=TERM", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGTERM);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill=15", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, 15);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill=SIGUSR1", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGUSR1);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill=kill", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGKILL);
+		mt_config_free(&cfg);
+	}
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill=RTMIN+2", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGRTMIN + 2);
+		mt_config_free(&cfg);
+	}
+	/* the last --kill wins */
+	if (EXPECT_OK(ARGV("-L", "1G", "--kill=TERM", "--kill", "-p", "1"), &cfg)) {
+		CHECK_EQ_INT(cfg.kill_signal, SIGKILL);
+		mt_config_free(&cfg);
+	}
+}
+
+TEST(kill_unknown_signal)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("-L", "1G", "--kill=BOGUS", "-p", "1"), err);
+	CHECK(strstr(err, "BOGUS") != NULL);
+	CHECK(strstr(err, "unknown signal") != NULL);
+	EXPECT_USAGE_MSG(ARGV("-L", "1G", "--kill=0", "-p", "1"), err);
+	CHECK(strstr(err, "--kill=0") != NULL);
+	EXPECT_USAGE(ARGV("-L", "1G", "--kill=65", "-p", "1"));
+	EXPECT_USAGE(ARGV("-L", "1G", "--kill=", "-p", "1"));
+	EXPECT_USAGE(ARGV("-L", "1G", "--kill=SIG", "-p", "1"));
+}
+
+/* an optional argument must be attached: "--kill TERM" is --kill, then COMMAND "TERM" */
+TEST(kill_signal_as_separate_word_is_the_command)
+{
+	struct mt_config cfg;
+	char **argv = ARGV("-L", "1G", "--kill", "TERM");
+
+	REQUIRE(EXPECT_OK(argv, &cfg));
+	CHECK_EQ_INT(cfg.kill_signal, SIGKILL);
+	CHECK_EQ_INT(cfg.target, MT_TARGET_COMMAND);
+	REQUIRE(cfg.argv != NULL);
+	CHECK(cfg.argv == &argv[4]);
+	CHECK_STREQ(cfg.argv[0], "TERM");
+	CHECK(cfg.argv[1] == NULL);
+	mt_config_free(&cfg);
+	/* so with -p it is a PID-and-COMMAND usage error */
+	EXPECT_USAGE(ARGV("-L", "1G", "-p", "1", "--kill", "TERM"));
+}
+
 /* later releases: a usage error now, not a silent no-op */
 TEST(unavailable_options_are_usage)
 {
@@ -506,10 +754,6 @@ TEST(unavailable_options_are_usage)
 	EXPECT_USAGE(ARGV("--all"));
 	EXPECT_USAGE(ARGV("-G", "x"));
 	EXPECT_USAGE(ARGV("--cgroup=/sys/fs/cgroup/x"));
-	EXPECT_USAGE(ARGV("-m", "1G", "--", "true"));
-	EXPECT_USAGE(ARGV("-L", "1G", "-p", "1"));
-	EXPECT_USAGE(ARGV("--kill", "-p", "1"));
-	EXPECT_USAGE(ARGV("--kill=9", "-p", "1"));
 	EXPECT_USAGE(ARGV("-F", "jsonl", "-p", "1"));
 	EXPECT_USAGE(ARGV("-F", "mprof", "-p", "1"));
 	EXPECT_USAGE(ARGV("-F", "CSV", "-p", "1"));
@@ -612,10 +856,13 @@ TEST(reparse_gives_fresh_config)
 {
 	struct mt_config cfg;
 
-	if (EXPECT_OK(ARGV("-q", "--every", "-i", "1s", "-p", "1,2"), &cfg))
+	if (EXPECT_OK(ARGV("-q", "--every", "-i", "1s", "-L", "1G", "--kill=TERM", "-p", "1,2"),
+		      &cfg))
 		mt_config_free(&cfg);
 	REQUIRE(EXPECT_OK(ARGV("-p", "3"), &cfg));
 	CHECK(!cfg.quiet);
+	CHECK_EQ_U64(cfg.rss_limit, 0);
+	CHECK_EQ_INT(cfg.kill_signal, 0);
 	CHECK(!cfg.every);
 	CHECK_EQ_U64(cfg.interval_ns, MT_DEFAULT_INTERVAL_NS);
 	CHECK(cfg.nr_pids == 1 && cfg.pids[0] == 3);
@@ -666,6 +913,20 @@ int main(int argc, char **argv)
 		UT(user_with_command),
 		UT(user_without_command_is_usage),
 		UT(format_csv_accepted),
+		UT(limits_off_by_default),
+		UT(memory_limit_with_command),
+		UT(memory_limit_long_forms),
+		UT(memory_limit_needs_a_command),
+		UT(memory_limit_invalid),
+		UT(memory_limit_below_the_minimum),
+		UT(rss_limit_with_pids),
+		UT(rss_limit_with_command),
+		UT(rss_limit_invalid),
+		UT(kill_needs_rss_limit),
+		UT(kill_default_is_sigkill),
+		UT(kill_with_a_signal),
+		UT(kill_unknown_signal),
+		UT(kill_signal_as_separate_word_is_the_command),
 		UT(unavailable_options_are_usage),
 		UT(unavailable_option_message),
 		UT(unknown_options_are_usage),

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* mt_parse_size, mt_parse_duration, mt_format_size, mt_format_duration (SPEC: SIZE and DUR). */
+/*
+ * mt_parse_size, mt_parse_duration, mt_parse_signal, mt_format_size, mt_format_duration
+ * (SPEC: SIZE, DUR, --kill[=SIGNAL]).
+ */
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include "units.h"
@@ -58,6 +62,29 @@
 			ut_fail(__FILE__, __LINE__,                                                \
 				"mt_parse_duration(\"%s\") returned %d (%" PRIu64 "), want -1",    \
 				text, r_, v_);                                                     \
+	} while (0)
+
+#define CHECK_SIGNAL(text, expected)                                                               \
+	do {                                                                                       \
+		int s_ = -12345;                                                                   \
+		int r_ = mt_parse_signal(text, &s_);                                               \
+		if (r_ != 0)                                                                       \
+			ut_fail(__FILE__, __LINE__, "mt_parse_signal(\"%s\") returned %d", text,     \
+				r_);                                                               \
+		else if (s_ != (int)(expected))                                                    \
+			ut_fail(__FILE__, __LINE__, "mt_parse_signal(\"%s\") = %d, want %d", text, \
+				s_, (int)(expected));                                              \
+	} while (0)
+
+/* CHECK that text is refused as a signal, leaving the result alone */
+#define CHECK_SIGNAL_REJECTED(text)                                                                \
+	do {                                                                                       \
+		int s_ = -12345;                                                                   \
+		int r_ = mt_parse_signal(text, &s_);                                               \
+		if (r_ != -1 || s_ != -12345)                                                      \
+			ut_fail(__FILE__, __LINE__,                                                \
+				"mt_parse_signal(\"%s\") returned %d (%d), want -1 and untouched", \
+				text, r_, s_);                                                     \
 	} while (0)
 
 static const char *fmt_size(uint64_t bytes)
@@ -374,6 +401,107 @@ TEST(format_duration_returns_buf_and_truncates_safely)
 	CHECK_STREQ(buf, "1h0");
 }
 
+/* ---- mt_parse_signal ---- */
+
+TEST(signal_names_with_and_without_sig)
+{
+	CHECK_SIGNAL("KILL", SIGKILL);
+	CHECK_SIGNAL("SIGKILL", SIGKILL);
+	CHECK_SIGNAL("TERM", SIGTERM);
+	CHECK_SIGNAL("SIGTERM", SIGTERM);
+	CHECK_SIGNAL("USR1", SIGUSR1);
+	CHECK_SIGNAL("SIGUSR2", SIGUSR2);
+	CHECK_SIGNAL("HUP", SIGHUP);
+	CHECK_SIGNAL("INT", SIGINT);
+	CHECK_SIGNAL("SIGSTOP", SIGSTOP);
+	CHECK_SIGNAL("SEGV", SIGSEGV);
+	CHECK_SIGNAL("SYS", SIGSYS);
+}
+
+TEST(signal_names_ignore_case)
+{
+	CHECK_SIGNAL("kill", SIGKILL);
+	CHECK_SIGNAL("sigterm", SIGTERM);
+	CHECK_SIGNAL("SigUsr1", SIGUSR1);
+	CHECK_SIGNAL("sigRTmin", SIGRTMIN);
+	CHECK_SIGNAL("rtmin+2", SIGRTMIN + 2);
+}
+
+TEST(signal_numbers_1_to_64)
+{
+	CHECK_SIGNAL("1", 1);
+	CHECK_SIGNAL("9", SIGKILL);
+	CHECK_SIGNAL("15", SIGTERM);
+	CHECK_SIGNAL("34", 34);
+	CHECK_SIGNAL("64", 64);
+}
+
+TEST(signal_real_time)
+{
+	CHECK_SIGNAL("SIGRTMIN", SIGRTMIN);
+	CHECK_SIGNAL("RTMIN", SIGRTMIN);
+	CHECK_SIGNAL("SIGRTMAX", SIGRTMAX);
+	CHECK_SIGNAL("RTMIN+2", SIGRTMIN + 2);
+	CHECK_SIGNAL("SIGRTMIN+2", SIGRTMIN + 2);
+	CHECK_SIGNAL("RTMIN+0", SIGRTMIN);
+	CHECK_SIGNAL("SIGRTMAX-1", SIGRTMAX - 1);
+	CHECK_SIGNAL("RTMAX-0", SIGRTMAX);
+	/* the whole real-time range from either end */
+	CHECK_SIGNAL("RTMIN+30", SIGRTMIN + 30);
+	CHECK_EQ_INT(SIGRTMIN + 30, SIGRTMAX);
+	CHECK_SIGNAL("RTMAX-30", SIGRTMIN);
+	/* glibc keeps two for itself: RTMIN is 34, RTMAX 64 */
+	CHECK_SIGNAL("SIGRTMAX-1", 63);
+	CHECK_SIGNAL("RTMIN+2", 36);
+}
+
+TEST(signal_rejects_empty_and_null)
+{
+	int sig = 7;
+
+	CHECK_SIGNAL_REJECTED("");
+	CHECK_EQ_INT(mt_parse_signal(NULL, &sig), -1);
+	CHECK_EQ_INT(sig, 7);
+}
+
+TEST(signal_rejects_numbers_out_of_range)
+{
+	CHECK_SIGNAL_REJECTED("0");
+	CHECK_SIGNAL_REJECTED("65");
+	CHECK_SIGNAL_REJECTED("-9");
+	CHECK_SIGNAL_REJECTED("+9");
+	CHECK_SIGNAL_REJECTED("99999999999999999999");
+}
+
+TEST(signal_rejects_junk)
+{
+	CHECK_SIGNAL_REJECTED("SIGFOO");
+	CHECK_SIGNAL_REJECTED("9x");
+	CHECK_SIGNAL_REJECTED("0x9");
+	CHECK_SIGNAL_REJECTED(" 9");
+	CHECK_SIGNAL_REJECTED("9 ");
+	CHECK_SIGNAL_REJECTED("SIG");
+	CHECK_SIGNAL_REJECTED("SIGSIGKILL");
+	CHECK_SIGNAL_REJECTED("KILL ");
+	CHECK_SIGNAL_REJECTED(" KILL");
+	CHECK_SIGNAL_REJECTED("SIG9");
+	CHECK_SIGNAL_REJECTED("KILLX");
+}
+
+TEST(signal_rejects_bad_real_time)
+{
+	CHECK_SIGNAL_REJECTED("RTMIN+99");
+	CHECK_SIGNAL_REJECTED("RTMIN+31");
+	CHECK_SIGNAL_REJECTED("RTMAX-31");
+	CHECK_SIGNAL_REJECTED("RTMIN+");
+	CHECK_SIGNAL_REJECTED("RTMIN-1");
+	CHECK_SIGNAL_REJECTED("RTMAX+1");
+	CHECK_SIGNAL_REJECTED("RTMIN+-1");
+	CHECK_SIGNAL_REJECTED("RTMIN+1x");
+	CHECK_SIGNAL_REJECTED("RTMIN+ 1");
+	CHECK_SIGNAL_REJECTED("RTMID");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_test tests[] = {
@@ -412,6 +540,14 @@ int main(int argc, char **argv)
 		UT(format_duration_hours),
 		UT(format_duration_rounding_carries_into_minutes),
 		UT(format_duration_returns_buf_and_truncates_safely),
+		UT(signal_names_with_and_without_sig),
+		UT(signal_names_ignore_case),
+		UT(signal_numbers_1_to_64),
+		UT(signal_real_time),
+		UT(signal_rejects_empty_and_null),
+		UT(signal_rejects_numbers_out_of_range),
+		UT(signal_rejects_junk),
+		UT(signal_rejects_bad_real_time),
 	};
 
 	return ut_run(argc, argv, tests, UT_COUNT(tests));

@@ -1,0 +1,816 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * -m SIZE: the command runs in a leaf memory cgroup of its own with a hard limit.
+ *
+ * v2 (the memory controller in the cgroup2 root's cgroup.controllers): the leaf goes under the
+ * nearest cgroup above ours that delegates "memory" in cgroup.subtree_control (not under ours,
+ * which holds processes: the "no internal processes" rule), or under ours if ours is the root.
+ * v1: the leaf goes inside our own memory cgroup. Control files are written with one write(2)
+ * each, as the kernel wants them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "cgroup.h"
+#include "log.h"
+
+#define CG_NAME_PREFIX "memtrace-bpf-"
+#define CG_NAME_TRIES 100
+#define CG_RMDIR_TRIES 200 /* EBUSY retries, 10 ms apart: about 2 s */
+#define CG_MOVE_ROUNDS 100 /* rounds of emptying cgroup.procs */
+
+/* ---- pure parsers ---- */
+
+/* copy src decoding mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 \) */
+static bool unescape_into(const char *src, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (!len)
+		return false;
+	for (const char *s = src; *s; s++) {
+		char c = *s;
+
+		if (c == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			c = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 3;
+		}
+		if (o + 1 >= len) {
+			out[0] = '\0';
+			return false;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* copy n bytes of src as a string, or "" if they do not fit */
+static bool copy_into(const char *src, size_t n, char *out, size_t len)
+{
+	if (!len)
+		return false;
+	if (n >= len) {
+		out[0] = '\0';
+		return false;
+	}
+	memcpy(out, src, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* whether the comma separated list list[0..n) holds name */
+static bool comma_list_has(const char *list, size_t n, const char *name)
+{
+	const char *p = list, *end = list + n;
+	size_t name_len = strlen(name);
+
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma ? comma : end;
+
+		if ((size_t)(stop - p) == name_len && !memcmp(p, name, name_len))
+			return true;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return false;
+}
+
+static void clear_out(char *out, size_t len)
+{
+	if (out && len)
+		out[0] = '\0';
+}
+
+int cgroup_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
+			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
+			   size_t v1_root_len)
+{
+	bool have_v2 = false, have_v1 = false;
+	const char *line = text;
+
+	clear_out(v2_mnt, v2_len);
+	clear_out(v2_root, v2_root_len);
+	clear_out(v1_mnt, v1_len);
+	clear_out(v1_root, v1_root_len);
+	while (line && *line && !(have_v2 && have_v1)) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+		char *copy = strndup(line, n), *save = NULL, *tok, *field[6];
+		char *fstype = NULL, *opts = NULL;
+		int nr = 0;
+
+		line = eol ? eol + 1 : NULL;
+		if (!copy)
+			break;
+		/* ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+		while (nr < 6 && (tok = strtok_r(nr ? NULL : copy, " ", &save)))
+			field[nr++] = tok;
+		if (nr == 6) {
+			while ((tok = strtok_r(NULL, " ", &save)) && strcmp(tok, "-"))
+				;
+			fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+			if (fstype && strtok_r(NULL, " ", &save)) /* the source */
+				opts = strtok_r(NULL, " ", &save);
+		}
+		if (fstype && !have_v2 && !strcmp(fstype, "cgroup2")) {
+			have_v2 = unescape_into(field[4], v2_mnt, v2_len) &&
+				  unescape_into(field[3], v2_root, v2_root_len);
+			if (!have_v2) {
+				clear_out(v2_mnt, v2_len);
+				clear_out(v2_root, v2_root_len);
+			}
+		} else if (fstype && opts && !have_v1 && !strcmp(fstype, "cgroup") &&
+			   comma_list_has(opts, strlen(opts), "memory")) {
+			have_v1 = unescape_into(field[4], v1_mnt, v1_len) &&
+				  unescape_into(field[3], v1_root, v1_root_len);
+			if (!have_v1) {
+				clear_out(v1_mnt, v1_len);
+				clear_out(v1_root, v1_root_len);
+			}
+		}
+		free(copy);
+	}
+	return 0;
+}
+
+int cgroup_parse_proc_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
+			     size_t v1_len)
+{
+	bool have_v2 = false, have_v1 = false;
+	const char *line = text;
+
+	clear_out(v2_path, v2_len);
+	clear_out(v1_mem_path, v1_len);
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+		/* HIERARCHY_ID:CONTROLLERS:PATH, and the path may hold colons itself */
+		const char *c1 = memchr(line, ':', n), *c2 = NULL, *path;
+
+		if (c1)
+			c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line));
+		if (c2) {
+			path = c2 + 1;
+			size_t path_len = n - (size_t)(path - line);
+
+			if (!have_v2 && c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
+				have_v2 = copy_into(path, path_len, v2_path, v2_len);
+			else if (!have_v1 &&
+				 comma_list_has(c1 + 1, (size_t)(c2 - c1 - 1), "memory"))
+				have_v1 = copy_into(path, path_len, v1_mem_path, v1_len);
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+/* whether an absolute path has a ".." component (a cgroup outside our namespace's root) */
+static bool has_dotdot(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
+			return true;
+	return false;
+}
+
+int cgroup_join_dir(const char *mnt, const char *mnt_root, const char *cg_path, char *out,
+		    size_t len)
+{
+	size_t mnt_len, root_len, rel_len;
+	const char *rel;
+
+	if (!out || !len)
+		return -EINVAL;
+	out[0] = '\0';
+	if (!mnt || mnt[0] != '/' || !mnt_root || mnt_root[0] != '/' || !cg_path ||
+	    cg_path[0] != '/' || has_dotdot(cg_path) || has_dotdot(mnt_root))
+		return -EINVAL;
+	root_len = strlen(mnt_root);
+	while (root_len && mnt_root[root_len - 1] == '/')
+		root_len--;
+	if (strncmp(cg_path, mnt_root, root_len) ||
+	    (cg_path[root_len] != '/' && cg_path[root_len] != '\0'))
+		return -EINVAL;
+	rel = cg_path + root_len; /* "" or "/..." */
+	rel_len = strlen(rel);
+	while (rel_len && rel[rel_len - 1] == '/')
+		rel_len--;
+	mnt_len = strlen(mnt);
+	while (mnt_len > 1 && mnt[mnt_len - 1] == '/')
+		mnt_len--;
+	if (mnt_len == 1 && rel_len) /* mounted on "/" itself */
+		mnt_len = 0;
+	if (mnt_len + rel_len >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, mnt, mnt_len);
+	memcpy(out + mnt_len, rel, rel_len);
+	out[mnt_len + rel_len] = '\0';
+	return 0;
+}
+
+bool cgroup_list_has(const char *list, const char *name)
+{
+	size_t name_len = name ? strlen(name) : 0;
+	const char *p = list;
+
+	if (!list || !name_len)
+		return false;
+	while (*p) {
+		const char *word;
+
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		word = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if ((size_t)(p - word) == name_len && !memcmp(word, name, name_len))
+			return true;
+	}
+	return false;
+}
+
+/* ---- control files ---- */
+
+static int __attribute__((format(printf, 3, 4))) pathf(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, len, fmt, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+/* the whole file as a malloc'd string; 0 or -errno */
+static int read_file(const char *path, char **text)
+{
+	size_t cap = 4096, len = 0;
+	char *buf, *bigger;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[len] = '\0';
+	*text = buf;
+	return 0;
+}
+
+static int read_in(const char *dir, const char *name, char **text)
+{
+	char path[MT_CG_PATH_MAX + 64];
+	int err = pathf(path, sizeof(path), "%s/%s", dir, name);
+
+	return err ? err : read_file(path, text);
+}
+
+/* one write(2) of the whole value; 0 or -errno */
+static int write_in(const char *dir, const char *name, const char *value)
+{
+	char path[MT_CG_PATH_MAX + 64];
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, err;
+
+	err = pathf(path, sizeof(path), "%s/%s", dir, name);
+	if (err)
+		return err;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do
+		n = write(fd, value, len);
+	while (n < 0 && errno == EINTR);
+	err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
+	close(fd);
+	return err;
+}
+
+static bool exists_in(const char *dir, const char *name)
+{
+	char path[MT_CG_PATH_MAX + 64];
+
+	return !pathf(path, sizeof(path), "%s/%s", dir, name) && !access(path, F_OK);
+}
+
+/* a decimal number at *p ("max" is UINT64_MAX); 0 or -EINVAL */
+static int parse_u64(const char *p, uint64_t *value)
+{
+	unsigned long long v;
+	char *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!strncmp(p, "max", 3) && (p[3] == '\0' || isspace((unsigned char)p[3]))) {
+		*value = UINT64_MAX;
+		return 0;
+	}
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno || (*end && !isspace((unsigned char)*end)))
+		return -EINVAL;
+	*value = v;
+	return 0;
+}
+
+/* a file holding one number */
+static int read_u64_in(const char *dir, const char *name, uint64_t *value)
+{
+	char *text;
+	int err = read_in(dir, name, &text);
+
+	if (err)
+		return err;
+	err = parse_u64(text, value);
+	free(text);
+	return err;
+}
+
+/* the "KEY N" line of a flat keyed file (memory.events, memory.oom_control) */
+static int read_key_in(const char *dir, const char *name, const char *key, uint64_t *value)
+{
+	size_t key_len = strlen(key);
+	char *text;
+	int err = read_in(dir, name, &text);
+
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (const char *line = text; line && *line;) {
+		if (!strncmp(line, key, key_len) && line[key_len] == ' ') {
+			err = parse_u64(line + key_len + 1, value);
+			break;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	free(text);
+	return err;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ---- finding where the leaf goes ---- */
+
+struct cg_env {
+	char v2_mnt[MT_CG_PATH_MAX], v2_root[MT_CG_PATH_MAX];
+	char v1_mnt[MT_CG_PATH_MAX], v1_root[MT_CG_PATH_MAX];
+	char v2_path[MT_CG_PATH_MAX], v1_path[MT_CG_PATH_MAX];
+	char parent_dir[MT_CG_PATH_MAX];  /* where the leaf is created */
+	char parent_path[MT_CG_PATH_MAX]; /* the same relative to the hierarchy, no trailing '/' */
+};
+
+static int load_env(struct cg_env *env)
+{
+	char *text;
+	int err;
+
+	err = read_file("/proc/self/mountinfo", &text);
+	if (err) {
+		mt_err("cannot read /proc/self/mountinfo: %s: -m needs /proc mounted",
+		       strerror(-err));
+		return -1;
+	}
+	cgroup_parse_mountinfo(text, env->v2_mnt, sizeof(env->v2_mnt), env->v2_root,
+			       sizeof(env->v2_root), env->v1_mnt, sizeof(env->v1_mnt), env->v1_root,
+			       sizeof(env->v1_root));
+	free(text);
+	err = read_file("/proc/self/cgroup", &text);
+	if (err) {
+		mt_err("cannot read /proc/self/cgroup: %s: -m needs a kernel with cgroups",
+		       strerror(-err));
+		return -1;
+	}
+	cgroup_parse_proc_cgroup(text, env->v2_path, sizeof(env->v2_path), env->v1_path,
+				 sizeof(env->v1_path));
+	free(text);
+	mt_debug("cgroup mounts: v2 '%s' (root '%s'), v1 memory '%s' (root '%s'); ours: v2 '%s', "
+		 "v1 memory '%s'",
+		 env->v2_mnt, env->v2_root, env->v1_mnt, env->v1_root, env->v2_path, env->v1_path);
+	return 0;
+}
+
+static bool v2_has_memory(const struct cg_env *env)
+{
+	char *controllers;
+	bool has;
+
+	if (!env->v2_mnt[0] || read_in(env->v2_mnt, "cgroup.controllers", &controllers))
+		return false;
+	has = cgroup_list_has(controllers, "memory");
+	free(controllers);
+	return has;
+}
+
+static bool delegates_memory(const char *dir)
+{
+	char *control;
+	bool has;
+
+	if (read_in(dir, "cgroup.subtree_control", &control))
+		return false;
+	has = cgroup_list_has(control, "memory");
+	free(control);
+	return has;
+}
+
+/* our own directory in a hierarchy into home_dir, our path (no '/' at the end) into parent_path */
+static int own_dir(struct mt_cgroup *cg, struct cg_env *env, const char *mnt, const char *root,
+		   const char *path, const char *what)
+{
+	size_t len;
+	int err;
+
+	if (!path[0]) {
+		mt_err("this process is in no %s cgroup (/proc/self/cgroup has no such line): -m "
+		       "needs one",
+		       what);
+		return -1;
+	}
+	err = cgroup_join_dir(mnt, root, path, cg->home_dir, sizeof(cg->home_dir));
+	if (err) {
+		mt_err("our %s cgroup %s is not visible under its mount %s (mount root %s): -m "
+		       "cannot create a cgroup here",
+		       what, path, mnt, root);
+		return -1;
+	}
+	len = strlen(path);
+	while (len && path[len - 1] == '/')
+		len--;
+	copy_into(path, len, env->parent_path, sizeof(env->parent_path));
+	return 0;
+}
+
+/* v2: the parent of the leaf, per the "no internal processes" rule */
+static int choose_v2_parent(struct mt_cgroup *cg, struct cg_env *env)
+{
+	size_t root_len = strlen(env->v2_root);
+	char *slash;
+
+	if (own_dir(cg, env, env->v2_mnt, env->v2_root, env->v2_path, "v2"))
+		return -1;
+	while (root_len && env->v2_root[root_len - 1] == '/')
+		root_len--;
+	snprintf(env->parent_dir, sizeof(env->parent_dir), "%s", cg->home_dir);
+	/* the true root (no cgroup.events there) may hold processes and children alike */
+	if (strlen(env->parent_path) == root_len && !exists_in(env->parent_dir, "cgroup.events")) {
+		if (delegates_memory(env->parent_dir))
+			return 0;
+		mt_err("the cgroup v2 root %s does not delegate the memory controller: enable it "
+		       "(echo +memory > %s/cgroup.subtree_control) or run under systemd-run -p "
+		       "MemoryMax=SIZE",
+		       env->parent_dir, env->parent_dir);
+		return -1;
+	}
+	/* else walk up from our parent to the top of what the mount shows */
+	while (strlen(env->parent_path) > root_len) {
+		slash = strrchr(env->parent_path, '/');
+		*slash = '\0';
+		slash = strrchr(env->parent_dir, '/');
+		if (slash == env->parent_dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (delegates_memory(env->parent_dir))
+			return 0;
+	}
+	mt_err("no cgroup v2 above %s delegates the memory controller: enable it (echo +memory > "
+	       "<dir>/cgroup.subtree_control) or run under systemd-run -p MemoryMax=SIZE",
+	       cg->home_dir);
+	return -1;
+}
+
+/* mkdir PARENT/memtrace-bpf-PID[-N] */
+static int make_leaf(struct mt_cgroup *cg, const struct cg_env *env)
+{
+	const char *sep = strcmp(env->parent_dir, "/") ? "/" : "";
+	int pid = (int)getpid();
+
+	for (int i = 0; i < CG_NAME_TRIES; i++) {
+		char name[64];
+
+		if (i)
+			snprintf(name, sizeof(name), CG_NAME_PREFIX "%d-%d", pid, i);
+		else
+			snprintf(name, sizeof(name), CG_NAME_PREFIX "%d", pid);
+		if (pathf(cg->dir, sizeof(cg->dir), "%s%s%s", env->parent_dir, sep, name) ||
+		    pathf(cg->path, sizeof(cg->path), "%s/%s", env->parent_path, name)) {
+			mt_err("cgroup path %s/%s is too long: -m cannot create a cgroup here",
+			       env->parent_dir, name);
+			return -1;
+		}
+		if (!mkdir(cg->dir, 0755)) {
+			cg->created = true;
+			return 0;
+		}
+		if (errno == EEXIST)
+			continue;
+		if (errno == EACCES || errno == EPERM)
+			mt_err("cannot create cgroup %s: %s: -m needs root (or write access to %s)",
+			       cg->dir, strerror(errno), env->parent_dir);
+		else if (errno == EROFS)
+			mt_err("cannot create cgroup %s: the cgroup hierarchy is mounted read-only "
+			       "(as in many containers): mount it read-write or run without -m",
+			       cg->dir);
+		else
+			mt_err("cannot create cgroup %s: %s", cg->dir, strerror(errno));
+		return -1;
+	}
+	mt_err("cannot create cgroup %s: %d cgroups named %s%d* exist already: remove the "
+	       "leftovers (rmdir)",
+	       cg->dir, CG_NAME_TRIES, CG_NAME_PREFIX, pid);
+	return -1;
+}
+
+static int set_limit(struct mt_cgroup *cg, uint64_t limit_bytes)
+{
+	const char *limit_file = cg->version == MT_CG_V2 ? "memory.max" : "memory.limit_in_bytes";
+	const char *swap_file = cg->version == MT_CG_V2 ? "memory.swap.max"
+							: "memory.memsw.limit_in_bytes";
+	char value[32];
+	int err;
+
+	snprintf(value, sizeof(value), "%" PRIu64, limit_bytes);
+	err = write_in(cg->dir, limit_file, value);
+	if (err == -EBUSY || err == -EINVAL) {
+		mt_err("the kernel does not accept a memory limit of %s bytes in %s/%s (%s): give "
+		       "another -m SIZE",
+		       value, cg->dir, limit_file, strerror(-err));
+		return -1;
+	}
+	if (err) {
+		mt_err("cannot set the memory limit in %s/%s: %s", cg->dir, limit_file,
+		       strerror(-err));
+		return -1;
+	}
+	/* swap around the limit would hide the pressure: forbid it where the kernel accounts it */
+	err = write_in(cg->dir, swap_file, cg->version == MT_CG_V2 ? "0" : value);
+	cg->swap_limited = !err;
+	if (err == -ENOENT || (err == -EINVAL && cg->version == MT_CG_V1))
+		mt_debug("no swap limit for %s: %s/%s: %s (swap is not accounted)", cg->dir,
+			 cg->dir, swap_file, strerror(-err));
+	else if (err)
+		mt_warn("cannot forbid swap in %s/%s: %s: the command may swap instead of reaching "
+			"the limit",
+			cg->dir, swap_file, strerror(-err));
+	err = read_u64_in(cg->dir, limit_file, &cg->limit_bytes);
+	if (err) {
+		mt_debug("cannot read %s/%s back: %s", cg->dir, limit_file, strerror(-err));
+		cg->limit_bytes = limit_bytes;
+	}
+	return 0;
+}
+
+int cgroup_create_limited(struct mt_cgroup *cg, uint64_t limit_bytes)
+{
+	struct cg_env *env;
+	int ret = -1;
+
+	memset(cg, 0, sizeof(*cg));
+	env = calloc(1, sizeof(*env));
+	if (!env) {
+		mt_err("out of memory");
+		return -1;
+	}
+	if (load_env(env))
+		goto out;
+	if (v2_has_memory(env)) {
+		cg->version = MT_CG_V2;
+		if (choose_v2_parent(cg, env))
+			goto out;
+	} else if (env->v1_mnt[0]) {
+		cg->version = MT_CG_V1;
+		if (own_dir(cg, env, env->v1_mnt, env->v1_root, env->v1_path, "v1 memory"))
+			goto out;
+		snprintf(env->parent_dir, sizeof(env->parent_dir), "%s", cg->home_dir);
+	} else if (env->v2_mnt[0]) {
+		mt_err("no usable memory controller: cgroup v2 at %s does not offer it and no v1 "
+		       "memory hierarchy is mounted: boot with cgroup_enable=memory (or mount -t "
+		       "cgroup -o memory none DIR), or run without -m",
+		       env->v2_mnt);
+		goto out;
+	} else {
+		mt_err("no usable memory controller: no cgroup hierarchy is mounted: mount one "
+		       "(mount -t cgroup2 none /sys/fs/cgroup), or run without -m");
+		goto out;
+	}
+	if (make_leaf(cg, env))
+		goto out;
+	if (set_limit(cg, limit_bytes)) {
+		if (rmdir(cg->dir))
+			mt_warn("cannot remove cgroup %s: %s: remove it by hand (rmdir %s)",
+				cg->dir, strerror(errno), cg->dir);
+		goto out;
+	}
+	mt_debug("cgroup v%d %s (%s): limit %" PRIu64 " bytes, swap %s; leftovers go back to %s",
+		 (int)cg->version, cg->dir, cg->path, cg->limit_bytes,
+		 cg->swap_limited ? "forbidden" : "not limited", cg->home_dir);
+	ret = 0;
+out:
+	if (ret)
+		memset(cg, 0, sizeof(*cg));
+	free(env);
+	return ret;
+}
+
+int cgroup_attach(const struct mt_cgroup *cg, pid_t pid)
+{
+	char value[32];
+
+	if (!cg->created)
+		return -EINVAL;
+	snprintf(value, sizeof(value), "%d", (int)pid);
+	return write_in(cg->dir, "cgroup.procs", value);
+}
+
+int cgroup_read_peak(const struct mt_cgroup *cg, uint64_t *bytes, const char **source)
+{
+	const char *name = cg->version == MT_CG_V2 ? "memory.peak" : "memory.max_usage_in_bytes";
+
+	if (source)
+		*source = name;
+	if (!cg->created)
+		return -EINVAL;
+	return read_u64_in(cg->dir, name, bytes);
+}
+
+int cgroup_read_oom_kills(const struct mt_cgroup *cg, uint64_t *count)
+{
+	const char *name = cg->version == MT_CG_V2 ? "memory.events" : "memory.oom_control";
+
+	if (!cg->created)
+		return -EINVAL;
+	return read_key_in(cg->dir, name, "oom_kill", count);
+}
+
+/* ---- removal ---- */
+
+struct pid_set {
+	pid_t *pids;
+	size_t nr, cap;
+};
+
+/* add pid unless present; false only when out of memory */
+static bool pid_set_add(struct pid_set *set, pid_t pid)
+{
+	for (size_t i = 0; i < set->nr; i++)
+		if (set->pids[i] == pid)
+			return true;
+	if (set->nr == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		pid_t *pids = realloc(set->pids, cap * sizeof(*pids));
+
+		if (!pids)
+			return false;
+		set->pids = pids;
+		set->cap = cap;
+	}
+	set->pids[set->nr++] = pid;
+	return true;
+}
+
+/* move whatever is left in the cgroup back home; returns how many processes were moved */
+static size_t move_out(struct mt_cgroup *cg)
+{
+	struct pid_set moved = { 0 };
+	int first_err = 0;
+	pid_t failed_pid = 0;
+	size_t count;
+
+	for (int round = 0; round < CG_MOVE_ROUNDS; round++) {
+		bool listed = false, progress = false;
+		char *text, *p, *end;
+		int err;
+
+		err = read_in(cg->dir, "cgroup.procs", &text);
+		if (err) {
+			if (err != -ENOENT)
+				mt_debug("cannot read %s/cgroup.procs: %s", cg->dir,
+					 strerror(-err));
+			break;
+		}
+		for (p = text;; p = end) {
+			char value[32];
+			long pid;
+
+			errno = 0;
+			pid = strtol(p, &end, 10);
+			if (end == p || errno || pid <= 0)
+				break;
+			listed = true;
+			snprintf(value, sizeof(value), "%ld", pid);
+			/* one pid per write: the kernel takes one per write(2) */
+			err = write_in(cg->home_dir, "cgroup.procs", value);
+			if (!err) {
+				progress = true;
+				pid_set_add(&moved, (pid_t)pid);
+			} else if (err != -ESRCH && !first_err) {
+				first_err = err;
+				failed_pid = (pid_t)pid;
+			}
+		}
+		free(text);
+		if (!listed) {
+			first_err = 0;
+			break;
+		}
+		/* exiting tasks may stay listed a moment and refuse to move: let them go */
+		if (!progress)
+			sleep_ms(10);
+	}
+	if (first_err)
+		mt_warn("cannot move process %d out of cgroup %s into %s: %s", (int)failed_pid,
+			cg->dir, cg->home_dir, strerror(-first_err));
+	count = moved.nr;
+	free(moved.pids);
+	return count;
+}
+
+int cgroup_destroy(struct mt_cgroup *cg)
+{
+	size_t moved;
+	int err = 0;
+
+	if (!cg->created)
+		return 0;
+	moved = move_out(cg);
+	if (moved)
+		mt_warn("%zu process%s still in cgroup %s after the command ended (descendants "
+			"that outlived it) moved back to %s",
+			moved, moved == 1 ? "" : "es", cg->dir, cg->home_dir);
+	for (int i = 0; i <= CG_RMDIR_TRIES; i++) {
+		size_t more;
+
+		if (!rmdir(cg->dir) || errno == ENOENT) {
+			mt_debug("cgroup %s removed", cg->dir);
+			cg->created = false;
+			return 0;
+		}
+		err = errno;
+		if (err != EBUSY)
+			break;
+		/* a process forked meanwhile, or exiting tasks linger briefly */
+		if (i % 20 == 19 && (more = move_out(cg)))
+			mt_warn("%zu more process%s left cgroup %s for %s", more,
+				more == 1 ? "" : "es", cg->dir, cg->home_dir);
+		sleep_ms(10);
+	}
+	mt_warn("cannot remove cgroup %s: %s: remove it by hand (rmdir %s)", cg->dir, strerror(err),
+		cg->dir);
+	return -1;
+}

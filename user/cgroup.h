@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * -m SIZE: a fresh memory cgroup with a hard limit for the command (v2 memory.max, else v1
+ * memory.limit_in_bytes), its peak and OOM-kill counters, and its removal afterwards.
+ * The parsers of /proc/self/mountinfo and /proc/PID/cgroup are pure, for the unit tests.
+ */
+#ifndef MT_CGROUP_H
+#define MT_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MT_CG_PATH_MAX 4096
+
+enum mt_cg_version { MT_CG_NONE = 0, MT_CG_V1 = 1, MT_CG_V2 = 2 };
+
+struct mt_cgroup {
+	enum mt_cg_version version;
+	/* absolute directory of the cgroup we created,
+	 * e.g. /sys/fs/cgroup/memory/a/b/memtrace-bpf-1234 */
+	char dir[MT_CG_PATH_MAX];
+	/* the same cgroup relative to its hierarchy's root, as /proc/PID/cgroup and the kernel's
+	 * OOM report name it, e.g. /a/b/memtrace-bpf-1234 */
+	char path[MT_CG_PATH_MAX];
+	/* absolute dir of the cgroup this (tracer) process is in, for the memory hierarchy:
+	 * leftover processes are moved back there */
+	char home_dir[MT_CG_PATH_MAX];
+	/* the limit as the kernel reports it after writing (read back; rounded down to pages) */
+	uint64_t limit_bytes;
+	/* swap limited too (v2 memory.swap.max=0, v1 memory.memsw.limit_in_bytes=limit) */
+	bool swap_limited;
+	bool created;
+};
+
+/*
+ * Find the memory controller (v2 first if its root's cgroup.controllers lists "memory", else a
+ * v1 "memory" hierarchy), create a fresh leaf cgroup named memtrace-bpf-<our pid> (with a -N
+ * suffix if that exists), set the hard limit and (if the files exist) forbid swapping around
+ * it. Prints one error line and returns -1 on failure. cg is reset first, so cgroup_destroy()
+ * is safe on it whatever this returned.
+ */
+int cgroup_create_limited(struct mt_cgroup *cg, uint64_t limit_bytes);
+/* Move pid into the cgroup (cgroup.procs). Returns 0 or -errno. */
+int cgroup_attach(const struct mt_cgroup *cg, pid_t pid);
+/*
+ * Peak usage the kernel recorded: v2 memory.peak (missing before Linux 5.19: -ENOENT), v1
+ * memory.max_usage_in_bytes. *source gets the file name. Returns 0 or -errno.
+ */
+int cgroup_read_peak(const struct mt_cgroup *cg, uint64_t *bytes, const char **source);
+/*
+ * OOM kills the kernel counted in this cgroup: v2 "oom_kill N" in memory.events, v1
+ * "oom_kill N" in memory.oom_control. Returns 0 or -errno (-ENOENT: no such counter).
+ */
+int cgroup_read_oom_kills(const struct mt_cgroup *cg, uint64_t *count);
+/*
+ * Remove the cgroup: processes still in it (descendants of the command that outlived it) are
+ * moved back to home_dir (with a warning naming how many), then rmdir, retrying on EBUSY for
+ * about 2 s. Safe to call twice or on a cgroup never created (returns 0). On failure warns,
+ * naming the directory to remove by hand, and returns -1.
+ */
+int cgroup_destroy(struct mt_cgroup *cg);
+
+/* Pure parsers (no file access). */
+
+/*
+ * From /proc/self/mountinfo text: the mount point of the first cgroup2 mount and of the first
+ * v1 "cgroup" mount whose super options hold the "memory" controller, plus each mount's root
+ * (field 4: "/" normally, a subpath inside containers). Octal escapes (\040) are decoded.
+ * Missing ones (or ones too long for the buffers) get "". Returns 0.
+ */
+int cgroup_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
+			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
+			   size_t v1_root_len);
+/*
+ * From /proc/PID/cgroup text: the v2 path ("0::/path") and the v1 memory path
+ * ("N:ctrl,memory,...:/path"). Missing (or too long) gets "". Returns 0.
+ */
+int cgroup_parse_proc_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
+			     size_t v1_len);
+/*
+ * Join a mount point, that mount's root and a cgroup path into a directory:
+ * ("/sys/fs/cgroup", "/", "/a/b") -> /sys/fs/cgroup/a/b; ("/mnt", "/a", "/a/b") -> /mnt/b.
+ * Trailing slashes are dropped. Returns 0, -EINVAL (an argument not absolute, the path not
+ * under the root, or a ".." component) or -ENAMETOOLONG.
+ */
+int cgroup_join_dir(const char *mnt, const char *mnt_root, const char *cg_path, char *out,
+		    size_t len);
+/* Whether a whitespace separated list (cgroup.controllers, ...) holds name as a whole word. */
+bool cgroup_list_has(const char *list, const char *name);
+
+#endif
