@@ -288,3 +288,61 @@ def test_bad_memory_limits_are_usage_errors(args):
     assert proc.stderr.startswith("memtrace-bpf: ") and "-m" in proc.stderr or \
         "memory limit" in proc.stderr, proc.stderr
     assert len(proc.stderr.splitlines()) == 1
+
+
+def rss_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_untraced_victim_of_a_traced_trigger_is_told(tmp_path, foreign_memcg):
+    """A traced process's allocation makes the kernel kill another, untraced process of the
+    same memcg (the one the OOM killer prefers): no row (it is not traced), but a warning
+    naming both, and a count in the summary. The traced process lives on."""
+    path, rel = foreign_memcg
+    procs = []
+    tracer = None
+    try:
+        for _ in range(2):
+            p = subprocess.Popen([workload("touch"), "40", "--wait-stdin", "--hold", "30000"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            procs.append(p)
+            pid = int(p.stdout.readline().split()[1])
+            with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+        bystander, trigger = procs
+        with open(f"/proc/{bystander.pid}/oom_score_adj", "w") as f:
+            f.write("1000")  # the OOM killer's first choice
+        bystander.stdin.write("go\n")
+        bystander.stdin.flush()
+        assert wait_for(lambda: rss_of(bystander.pid) >= 40 * MIB, timeout=20)
+        out = tmp_path / "t.csv"
+        tracer = subprocess.Popen([BIN, "-p", str(trigger.pid), "-o", str(out)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert wait_for(lambda: out.exists() and len(out.read_text().splitlines()) > 1,
+                        timeout=20)
+        trigger.stdin.write("go\n")
+        trigger.stdin.flush()
+        assert bystander.wait(timeout=30) == -signal.SIGKILL
+        assert wait_for(lambda: rss_of(trigger.pid) >= 40 * MIB, timeout=20)
+        tracer.send_signal(signal.SIGINT)
+        _, stderr = tracer.communicate(timeout=30)
+        assert tracer.returncode == 0, stderr
+        rows = read_csv(out)
+        assert not oom_rows(rows)
+        assert {r["pid"] for r in rows} == {trigger.pid}
+        assert (f"OOM kill of untraced process {bystander.pid} (touch" in stderr
+                and f"triggered by traced process {trigger.pid} (touch)" in stderr), stderr
+        assert rel in stderr
+        assert "untraced processes OOM-killed by an OOM a traced one triggered: 1" in stderr
+    finally:
+        if tracer and tracer.poll() is None:
+            tracer.kill()
+            tracer.wait()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
