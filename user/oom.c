@@ -231,6 +231,9 @@ void oom_decode(const struct mt_oom_event *e, struct mt_oom_report *o)
 		o->constraint = oom_constraint_from_usage(o->limit_usage_bytes, o->limit_max_bytes);
 		o->constraint_source = "memcg usage";
 	}
+	mt_debug("OOM kill of pid %u: constraint %s, told by %s (%u kernel stack frames)", o->pid,
+		 oom_constraint_name(o->constraint),
+		 o->constraint_source ? o->constraint_source : "nothing", in->nr_stack);
 }
 
 static void add_kv(struct strbuf *sb, const char *key, const char *value)

@@ -170,6 +170,23 @@ def run(args, timeout=120, **kw):
                           **kw)
 
 
+def trace_pid(out, pid, *args):
+    """Start memtrace-bpf -p PID -o OUT ARGS... (stdout and stderr piped) and wait until it is
+    attached: its start row is out."""
+    tracer = subprocess.Popen([BIN, "-p", str(pid), "-o", str(out)] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: tracer.poll() is not None
+                    or (out.exists() and len(out.read_text().splitlines()) > 1), timeout=20)
+    assert tracer.poll() is None, tracer.communicate()
+    return tracer
+
+
+def release(workload_proc):
+    """Let a workload started with --wait-stdin go on."""
+    workload_proc.stdin.write("go\n")
+    workload_proc.stdin.flush()
+
+
 def parse_csv(text):
     """Rows as dicts with integer columns converted; asserts the header and column count."""
     reader = csv.reader(io.StringIO(text))

@@ -1,12 +1,11 @@
 """-L SIZE and --kill[=SIGNAL]: an RSS limit checked in the kernel at every RSS change."""
 import signal
 import subprocess
-import time
 
 import pytest
 
-from conftest import (BIN, MIB, check_process_rows, details, read_csv, rows_of, trace, wait_for,
-                      workload)
+from conftest import (BIN, MIB, check_process_rows, details, read_csv, release, trace,
+                      trace_pid, workload)
 from test_cli import assert_error
 
 LIMIT = 100 * MIB
@@ -74,12 +73,8 @@ def test_limit_on_a_running_pid(tmp_path):
     try:
         pid = int(victim.stdout.readline().split()[1])
         out = tmp_path / "t.csv"
-        tracer = subprocess.Popen([BIN, "-p", str(pid), "-L", "64M", "--kill", "-o", str(out)],
-                                  stderr=subprocess.PIPE, text=True)
-        assert wait_for(lambda: out.exists() and len(out.read_text().splitlines()) > 1,
-                        timeout=20)
-        victim.stdin.write("go\n")
-        victim.stdin.flush()
+        tracer = trace_pid(out, pid, "-L", "64M", "--kill")
+        release(victim)
         assert victim.wait(timeout=30) == -signal.SIGKILL
         _, stderr = tracer.communicate(timeout=30)
         assert tracer.returncode == 0, stderr
@@ -104,10 +99,7 @@ def test_crossing_outside_the_process_is_killed_from_user_space(tmp_path):
         _, pid, addr = idle.stdout.readline().split()
         pid, addr = int(pid), int(addr, 16)
         out = tmp_path / "t.csv"
-        tracer = subprocess.Popen([BIN, "-p", str(pid), "-L", "32M", "--kill", "-o", str(out)],
-                                  stderr=subprocess.PIPE, text=True)
-        assert wait_for(lambda: out.exists() and len(out.read_text().splitlines()) > 1,
-                        timeout=20)
+        tracer = trace_pid(out, pid, "-L", "32M", "--kill")
         with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
             try:
                 for off in range(0, 64 * MIB, 4096):

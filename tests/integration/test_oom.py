@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from conftest import (BIN, MIB, check_process_rows, details, memory_cgroup, read_csv, rows_of,
-                      trace, wait_for, workload)
+from conftest import (BIN, MIB, check_process_rows, details, memory_cgroup, read_csv, release,
+                      rows_of, trace_pid, wait_for, workload)
 
 PY = "/usr/bin/python3"
 LIST_COMP = "sum([i for i in range(10**8)])"
@@ -227,12 +227,8 @@ def test_oom_kill_in_a_foreign_memcg_of_a_traced_pid(tmp_path, foreign_memcg):
         with open(os.path.join(path, "cgroup.procs"), "w") as f:
             f.write(str(pid))
         out = tmp_path / "t.csv"
-        tracer = subprocess.Popen([BIN, "-p", str(pid), "-o", str(out)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert wait_for(lambda: out.exists() and len(out.read_text().splitlines()) > 1,
-                        timeout=20)
-        victim.stdin.write("go\n")
-        victim.stdin.flush()
+        tracer = trace_pid(out, pid)
+        release(victim)
         assert victim.wait(timeout=60) == -signal.SIGKILL
         _, stderr = tracer.communicate(timeout=30)
         assert tracer.returncode == 0, stderr
@@ -316,16 +312,11 @@ def test_untraced_victim_of_a_traced_trigger_is_told(tmp_path, foreign_memcg):
         bystander, trigger = procs
         with open(f"/proc/{bystander.pid}/oom_score_adj", "w") as f:
             f.write("1000")  # the OOM killer's first choice
-        bystander.stdin.write("go\n")
-        bystander.stdin.flush()
+        release(bystander)
         assert wait_for(lambda: rss_of(bystander.pid) >= 40 * MIB, timeout=20)
         out = tmp_path / "t.csv"
-        tracer = subprocess.Popen([BIN, "-p", str(trigger.pid), "-o", str(out)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert wait_for(lambda: out.exists() and len(out.read_text().splitlines()) > 1,
-                        timeout=20)
-        trigger.stdin.write("go\n")
-        trigger.stdin.flush()
+        tracer = trace_pid(out, trigger.pid)
+        release(trigger)
         assert bystander.wait(timeout=30) == -signal.SIGKILL
         assert wait_for(lambda: rss_of(trigger.pid) >= 40 * MIB, timeout=20)
         tracer.send_signal(signal.SIGINT)
@@ -346,3 +337,17 @@ def test_untraced_victim_of_a_traced_trigger_is_told(tmp_path, foreign_memcg):
             if p.poll() is None:
                 p.kill()
             p.wait()
+
+
+def test_memory_limit_without_a_memory_controller_is_one_clear_error():
+    """In a mount namespace where no cgroup hierarchy is mounted, -m cannot work: status 1,
+    one line saying so, and the command never runs."""
+    script = ('for m in $(awk \'$9 ~ /^cgroup/ {print $5}\' /proc/self/mountinfo | sort -r); '
+              'do umount -l "$m"; done; exec "$0" -m 64M -- /bin/sh -c "echo ran"')
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script,
+                           BIN], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memtrace-bpf: "), proc.stderr
+    assert "memory controller" in lines[0]
+    assert "ran" not in proc.stdout
