@@ -356,6 +356,21 @@ static void on_limit(struct mt_sampler *s, const struct mt_event *e)
 		s->on_limit(s->cb_ctx, e);
 }
 
+/* The kernel marks every thread of a victim: an untraced victim is told once, too. */
+static bool untraced_seen(struct mt_sampler *s, const struct mt_oom_report *o)
+{
+	size_t n = sizeof(s->untraced_victims) / sizeof(s->untraced_victims[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (s->untraced_victims[i].pid == o->pid &&
+		    s->untraced_victims[i].start_ns == o->stats.start_ns)
+			return true;
+	s->untraced_victims[s->untraced_next % n].pid = o->pid;
+	s->untraced_victims[s->untraced_next % n].start_ns = o->stats.start_ns;
+	s->untraced_next++;
+	return false;
+}
+
 static void on_oom(struct mt_sampler *s, const struct mt_oom_event *e)
 {
 	struct mt_oom_report o;
@@ -369,9 +384,10 @@ static void on_oom(struct mt_sampler *s, const struct mt_oom_event *e)
 		p = NULL; /* an older process under the same pid: not this victim */
 	if (!o.traced && !p) {
 		/* not ours; worth telling only when one of ours made the kernel kill it */
-		if (find_proc(s, o.trigger_pid) && s->on_oom) {
+		if (find_proc(s, o.trigger_pid) && !untraced_seen(s, &o)) {
 			s->untraced_oom_kills++;
-			s->on_oom(s->cb_ctx, &o, NULL);
+			if (s->on_oom)
+				s->on_oom(s->cb_ctx, &o, NULL);
 		}
 		return;
 	}

@@ -84,6 +84,11 @@ struct mt_sampler {
 	uint64_t map_errors;
 	uint64_t oom_kills; /* oom_kill rows written */
 	uint64_t untraced_oom_kills; /* untraced victims of an OOM a traced process triggered */
+	struct {
+		uint32_t pid;
+		uint64_t start_ns;
+	} untraced_victims[16]; /* the latest, told once each */
+	unsigned untraced_next;
 	mt_limit_fn on_limit;
 	mt_oom_fn on_oom;
 	void *cb_ctx;

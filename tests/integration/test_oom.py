@@ -351,3 +351,19 @@ def test_memory_limit_without_a_memory_controller_is_one_clear_error():
     assert len(lines) == 1 and lines[0].startswith("memtrace-bpf: "), proc.stderr
     assert "memory controller" in lines[0]
     assert "ran" not in proc.stdout
+
+
+def test_list_vs_generator_experiment(tmp_path):
+    """scripts/list-vs-generator.sh (what make demo runs), small: the list is killed, the
+    generator is not, both CSVs and the PNG are written."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([os.path.join(root, "scripts", "list-vs-generator.sh"), "-n", "10**7",
+                           "-m", "128M", "-o", str(tmp_path), "-b", BIN],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "only the list comprehension was killed under 128M" in proc.stdout, proc.stdout
+    lc = read_csv(tmp_path / "list-comprehension.csv")
+    gen = read_csv(tmp_path / "generator.csv")
+    assert len(oom_rows(lc)) == 1 and not oom_rows(gen)
+    png = (tmp_path / "list-vs-generator.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
