@@ -172,18 +172,22 @@ static bool stderr_is_utf8(void)
 	return known;
 }
 
-/* The oldest point of a history, in ms since tracing started; false if empty. */
-static bool hist_first_ms(const struct mt_rss_hist *h, uint32_t *ms)
+/* One "-1.5s 120 MiB" entry of the history line. */
+static void history_entry(char *line, size_t len, size_t *used, double back_s, uint64_t bytes)
 {
-	if (!h->n)
-		return false;
-	*ms = h->pt[(h->next + MT_HIST_LEN - h->n) % MT_HIST_LEN].ms;
-	return true;
+	char sz[32];
+
+	if (*used >= len - 1)
+		return;
+	*used += (size_t)snprintf(line + *used, len - *used, "%s-%gs %s", *used ? ", " : "",
+				  back_s, mt_format_size(bytes, sz, sizeof(sz)));
+	if (*used >= len)
+		*used = len - 1;
 }
 
 /*
- * The victim's RSS in six steps before the kill, from its rows' history: one-second steps
- * when it lived that long, shorter ones (never under a history slot) when not.
+ * The victim's RSS before the kill, from its rows' history: at 1 s (or 0.5 s) steps over up
+ * to six steps when it lived long enough for four, else its last rows as they came.
  */
 static void report_history(const struct mt_oom_report *o, const struct mt_rss_hist *h,
 			   uint64_t start_mono_ns)
@@ -192,31 +196,35 @@ static void report_history(const struct mt_oom_report *o, const struct mt_rss_hi
 	uint64_t kill_ms = o->mono_ns > start_mono_ns ? (o->mono_ns - start_mono_ns) / 1000000 : 0;
 	uint64_t values[STEPS + 1], rss_kill = o->stats.anon_bytes + o->stats.file_bytes +
 					      o->stats.shmem_bytes;
-	uint64_t span_ms, step_ms;
 	char line[512], spark[64], sz[32];
 	size_t used = 0, n = 0;
-	uint32_t first_ms;
+	uint32_t first_ms = 0, ms;
+	uint64_t span_ms, v;
 
-	if (!hist_first_ms(h, &first_ms) || first_ms >= kill_ms) {
-		mt_info("  RSS before  (no earlier sample): kill %s",
-			mt_format_size(rss_kill, sz, sizeof(sz)));
-		return;
-	}
-	span_ms = kill_ms - first_ms;
-	step_ms = span_ms >= STEPS * 1000 ? 1000 : span_ms / STEPS;
-	if (step_ms < MT_HIST_SLOT_MS)
-		step_ms = MT_HIST_SLOT_MS;
-	for (int k = STEPS; k >= 1; k--) {
-		uint64_t back = (uint64_t)k * step_ms, v;
+	if (h->n)
+		rss_hist_point(h, 0, &first_ms, &v);
+	span_ms = h->n && first_ms < kill_ms ? kill_ms - first_ms : 0;
+	if (span_ms >= 2000) {
+		uint64_t step_ms = span_ms >= 4000 ? 1000 : 500;
 
-		if (back > kill_ms || !rss_hist_at(h, (uint32_t)(kill_ms - back), &v))
-			continue;
-		values[n++] = v;
-		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s-%gs %s",
-					 used ? ", " : "", (double)back / 1000,
-					 mt_format_size(v, sz, sizeof(sz)));
-		if (used >= sizeof(line))
-			used = sizeof(line) - 1;
+		for (int k = STEPS; k >= 1; k--) {
+			uint64_t back = (uint64_t)k * step_ms;
+
+			if (back > kill_ms || !rss_hist_at(h, (uint32_t)(kill_ms - back), &v))
+				continue;
+			values[n++] = v;
+			history_entry(line, sizeof(line), &used, (double)back / 1000, v);
+		}
+	} else {
+		uint32_t from = h->n > STEPS ? h->n - STEPS : 0;
+
+		for (uint32_t i = from; i < h->n; i++) {
+			rss_hist_point(h, i, &ms, &v);
+			if (ms >= kill_ms) /* the oom_kill row itself */
+				continue;
+			values[n++] = v;
+			history_entry(line, sizeof(line), &used, (double)(kill_ms - ms) / 1000, v);
+		}
 	}
 	values[n++] = rss_kill;
 	snprintf(line + used, sizeof(line) - used, "%skill %s", used ? ", " : "",

@@ -129,9 +129,10 @@ static void hist_add(struct mt_rss_hist *h, uint64_t since_ns, uint64_t rss)
 {
 	uint32_t ms = (uint32_t)(since_ns / 1000000), kib = (uint32_t)(rss >> 10);
 	uint32_t last = (h->next + MT_HIST_LEN - 1) % MT_HIST_LEN;
+	uint32_t before = (h->next + MT_HIST_LEN - 2) % MT_HIST_LEN;
 
-	/* one point per slot: a newer row in the same slot replaces it */
-	if (h->n && h->pt[last].ms / MT_HIST_SLOT_MS == ms / MT_HIST_SLOT_MS) {
+	/* the newest point is always the latest row; the ones before it stay a slot apart */
+	if (h->n >= 2 && ms - h->pt[before].ms < MT_HIST_SLOT_MS) {
 		h->pt[last].ms = ms;
 		h->pt[last].kib = kib;
 		return;
@@ -141,6 +142,14 @@ static void hist_add(struct mt_rss_hist *h, uint64_t since_ns, uint64_t rss)
 	h->next = (h->next + 1) % MT_HIST_LEN;
 	if (h->n < MT_HIST_LEN)
 		h->n++;
+}
+
+void rss_hist_point(const struct mt_rss_hist *h, uint32_t i, uint32_t *ms, uint64_t *bytes)
+{
+	uint32_t idx = (h->next + MT_HIST_LEN - h->n + i) % MT_HIST_LEN;
+
+	*ms = h->pt[idx].ms;
+	*bytes = (uint64_t)h->pt[idx].kib << 10;
 }
 
 bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes)

@@ -17,8 +17,8 @@
 struct mt_proc;
 
 /*
- * A process's recent RSS, kept from its rows for the OOM report: at most one point per
- * MT_HIST_SLOT_MS, the newest MT_HIST_LEN of them (at least 6 s).
+ * A process's recent RSS, kept from its rows for the OOM report: the newest MT_HIST_LEN
+ * points, MT_HIST_SLOT_MS apart at least (but the newest), so at least 6 s of it.
  */
 #define MT_HIST_LEN 24
 #define MT_HIST_SLOT_MS 250
@@ -33,6 +33,8 @@ struct mt_rss_hist {
 
 /* RSS of the history at ms (the newest point at or before it); false if none. */
 bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes);
+/* Point i of the history, oldest first (i < h->n). */
+void rss_hist_point(const struct mt_rss_hist *h, uint32_t i, uint32_t *ms, uint64_t *bytes);
 
 /* A limit row was written (the signal, if any, already sent unless deferred). */
 typedef void (*mt_limit_fn)(void *ctx, const struct mt_event *e);
