@@ -342,7 +342,6 @@ static __always_inline void oom_memcg(struct mt_oom_info *o, struct task_struct 
 	if (BPF_CORE_READ(cgrp, root) != BPF_CORE_READ(victim, cgroups, dfl_cgrp, root))
 		o->flags |= MT_OOM_MEMCG_V1;
 	kn = BPF_CORE_READ(cgrp, kn);
-	o->memcg_id = BPF_CORE_READ(kn, id);
 	for (i = 0; i < MT_CGPATH_MAX_DEPTH && kn; i++) {
 		const char *name;
 		long n;

@@ -93,7 +93,6 @@ enum {
 	MT_OOM_VICTIM_TASK = 1u << 1,	 /* the tracepoint gave the victim's task: fields below read from it */
 	MT_OOM_MEMCG_TRUNCATED = 1u << 2, /* the memcg path did not fit */
 	MT_OOM_MEMCG_V1 = 1u << 3,	 /* the memory controller is on a v1 hierarchy */
-	MT_OOM_LIMIT_NEAR = 1u << 4,	 /* an ancestor memcg is at its limit (fallback constraint) */
 };
 
 /*
@@ -109,8 +108,7 @@ struct mt_oom_info {
 	__s32 oom_score_adj;
 	__u64 total_vm_bytes;
 	__u64 pgtables_bytes;
-	/* the victim's memcg, and the nearest memcg (itself or an ancestor) with a limit */
-	__u64 memcg_id;
+	/* the nearest memcg (the victim's own or an ancestor) with a limit; the path in memcg_path */
 	__u64 limit_memcg_usage_bytes;
 	__u64 limit_memcg_max_bytes;
 	__u32 memcg_levels; /* names in memcg_path */

@@ -105,13 +105,17 @@ def _live_tracer_pids():
 
 def leaked_cgroups():
     """cgroups memtrace-bpf made (memtrace-bpf-PID[-N]) that no live memtrace-bpf owns, and
-    the tests' own (memtrace-test-*) still there."""
+    the tests' own (memtrace-test-PID) still there."""
     live = _live_tracer_pids()
     found = []
     for dirpath, dirnames, _ in os.walk(CGROUP_FS):
         for d in dirnames:
             if d.startswith("memtrace-test-"):
-                found.append(os.path.join(dirpath, d))
+                # ours, or of a test run that is gone (another may go on concurrently)
+                owner = d.split("-")[2]
+                if not owner.isdigit() or int(owner) == os.getpid() or \
+                        not os.path.exists(f"/proc/{owner}"):
+                    found.append(os.path.join(dirpath, d))
             elif d.startswith("memtrace-bpf-"):
                 owner = d.split("-")[2]
                 if not owner.isdigit() or int(owner) not in live:
