@@ -30,8 +30,8 @@ def test_touch_300mib_exact_peak(tmp_path):
     peak = rows[-1]["peak_rss_bytes"]
     assert 300 * MIB <= peak <= 316 * MIB, peak / MIB
     assert details(rows[-1]) == {"exit_code": "0"}
-    # the anon part of the peak is the touched memory itself
-    assert rows[-1]["anon_bytes"] >= 300 * MIB
+    # the anon part is the touched memory itself (the folded counter may lag by a CPU batch)
+    assert rows[-1]["anon_bytes"] >= 300 * MIB - PERCPU_LAG
     # one fault and one page allocation per 4 KiB page touched, at least
     assert rows[-1]["faults"] >= 300 * 256
     assert rows[-1]["pages_alloc"] >= 300 * 256
