@@ -201,8 +201,11 @@ static void on_limit(void *ctx, const struct mt_event *e)
 
 		if (pidfd < 0)
 			return;
+		/* /proc's start time is in clock ticks: compare at that grain */
+		uint64_t tick_ns = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
+
 		if (!read_proc((int)e->pid, &now, label, sizeof(label)) &&
-		    now.start_ns / 10000000 == st->start_ns / 10000000)
+		    now.start_ns / tick_ns == st->start_ns / tick_ns)
 			syscall(SYS_pidfd_send_signal, pidfd, e->signal, NULL, 0);
 		close(pidfd);
 	}

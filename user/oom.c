@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cgroup.h"
 #include "log.h"
 #include "oom.h"
 
@@ -163,31 +164,21 @@ static void load_ksyms(void)
 /* The old tracepoint gives only a pid: ask /proc while the victim is still there. */
 static void memcg_from_proc(uint32_t pid, struct mt_oom_report *o)
 {
-	char path[64], line[4200];
+	char path[64], text[8192], v2[MT_CGPATH_LEN], v1[MT_CGPATH_LEN];
+	size_t got;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *ctrl = strchr(line, ':'), *cg;
-
-		if (!ctrl || !(cg = strchr(ctrl + 1, ':')))
-			continue;
-		*cg++ = '\0';
-		cg[strcspn(cg, "\n")] = '\0';
-		ctrl++;
-		/* v1 "N:...memory...:/path" wins; v2 "0::/path" otherwise */
-		bool v1_memory = false;
-		for (char *tok = strtok(ctrl, ","); tok; tok = strtok(NULL, ","))
-			v1_memory |= !strcmp(tok, "memory");
-		if (v1_memory || (!*ctrl && !o->memcg[0])) {
-			snprintf(o->memcg, sizeof(o->memcg), "%s", cg);
-			o->memcg_v1 = v1_memory;
-		}
-	}
+	got = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
+	text[got] = '\0';
+	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
+	/* the memory controller is on v1 where a v1 memory line exists */
+	o->memcg_v1 = v1[0] != '\0';
+	snprintf(o->memcg, sizeof(o->memcg), "%s", o->memcg_v1 ? v1 : v2);
 }
 
 void oom_decode(const struct mt_oom_event *e, struct mt_oom_report *o)

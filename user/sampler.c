@@ -155,16 +155,17 @@ void rss_hist_point(const struct mt_rss_hist *h, uint32_t i, uint32_t *ms, uint6
 bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes)
 {
 	bool found = false;
-	uint32_t best = 0;
 
+	/* oldest first: the last point at or before ms wins */
 	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t idx = (h->next + MT_HIST_LEN - h->n + i) % MT_HIST_LEN;
+		uint32_t at;
+		uint64_t v;
 
-		if (h->pt[idx].ms <= ms && (!found || h->pt[idx].ms >= best)) {
-			best = h->pt[idx].ms;
-			*bytes = (uint64_t)h->pt[idx].kib << 10;
-			found = true;
-		}
+		rss_hist_point(h, i, &at, &v);
+		if (at > ms)
+			break;
+		*bytes = v;
+		found = true;
 	}
 	return found;
 }
@@ -319,16 +320,28 @@ static void retire_vanished(struct mt_sampler *s, struct mt_proc *old, uint64_t 
 	drop_proc(s, old);
 }
 
+/*
+ * The table's entry for the process (pid, start_ns), or NULL. An entry under that pid for an
+ * earlier process is retired: the pid was reused.
+ */
+static struct mt_proc *current_proc(struct mt_sampler *s, uint32_t pid, uint64_t start_ns,
+				    uint64_t mono_ns)
+{
+	struct mt_proc *p = find_proc(s, pid);
+
+	if (p && p->started && p->start_ns != start_ns) {
+		retire_vanished(s, p, mono_ns);
+		p = NULL;
+	}
+	return p;
+}
+
 /* The table's entry for a process an event names, with its start row out. */
 static struct mt_proc *started_proc(struct mt_sampler *s, uint32_t pid,
 				    const struct proc_stats *st, uint64_t mono_ns)
 {
-	struct mt_proc *p = find_proc(s, pid);
+	struct mt_proc *p = current_proc(s, pid, st->start_ns, mono_ns);
 
-	if (p && p->started && p->start_ns != st->start_ns) {
-		retire_vanished(s, p, mono_ns);
-		p = NULL;
-	}
 	if (!p)
 		p = adopt(s, pid, st);
 	if (!p->started)
@@ -438,12 +451,7 @@ void sampler_on_event(void *ctx, const struct mt_event *e)
 		on_limit(s, e);
 		return;
 	}
-	p = find_proc(s, e->pid);
-
-	if (p && p->started && p->start_ns != st->start_ns) {
-		retire_vanished(s, p, e->ts_ns);
-		p = NULL;
-	}
+	p = current_proc(s, e->pid, st->start_ns, e->ts_ns);
 	switch (e->type) {
 	case MT_EV_FORK:
 		if (!p) {
@@ -485,11 +493,7 @@ static void scan_one(void *ctx, uint32_t pid, const struct proc_stats *st)
 
 	if (st->flags & MT_PROC_PRE_EXEC)
 		return;
-	p = find_proc(s, pid);
-	if (p && p->started && p->start_ns != st->start_ns) {
-		retire_vanished(s, p, s->now_ns);
-		p = NULL;
-	}
+	p = current_proc(s, pid, st->start_ns, s->now_ns);
 	if (!p)
 		p = adopt(s, pid, st);
 	if (!p->started) {

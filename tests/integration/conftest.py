@@ -191,6 +191,20 @@ def release(workload_proc):
     workload_proc.stdin.flush()
 
 
+def fill_through_proc_mem(pid, addr, nbytes, may_die=False):
+    """Write one byte per page of another process's mapping through /proc/PID/mem: the kernel
+    changes that process's RSS from the writer's context (rss_stat with curr=0). With may_die,
+    a process killed under it ends the writing quietly."""
+    with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
+        try:
+            for off in range(0, nbytes, 4096):
+                mem.seek(addr + off)
+                mem.write(b"x")
+        except OSError:
+            if not may_die:
+                raise
+
+
 def parse_csv(text):
     """Rows as dicts with integer columns converted; asserts the header and column count."""
     reader = csv.reader(io.StringIO(text))

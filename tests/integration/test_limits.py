@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from conftest import (BIN, MIB, check_process_rows, details, read_csv, release, trace,
-                      trace_pid, workload)
+from conftest import (BIN, MIB, check_process_rows, details, fill_through_proc_mem, read_csv,
+                      release, trace, trace_pid, workload)
 from test_cli import assert_error
 
 LIMIT = 100 * MIB
@@ -100,13 +100,7 @@ def test_crossing_outside_the_process_is_killed_from_user_space(tmp_path):
         pid, addr = int(pid), int(addr, 16)
         out = tmp_path / "t.csv"
         tracer = trace_pid(out, pid, "-L", "32M", "--kill")
-        with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
-            try:
-                for off in range(0, 64 * MIB, 4096):
-                    mem.seek(addr + off)
-                    mem.write(b"x")
-            except OSError:
-                pass  # the process died under us: that is the point
+        fill_through_proc_mem(pid, addr, 64 * MIB, may_die=True)  # killed under it: the point
         assert idle.wait(timeout=30) == -signal.SIGKILL
         _, stderr = tracer.communicate(timeout=30)
         assert tracer.returncode == 0, stderr

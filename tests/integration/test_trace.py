@@ -4,8 +4,8 @@ import re
 import subprocess
 import time
 
-from conftest import (BIN, MIB, check_process_rows, details, read_csv, rows_of, trace,
-                      workload)
+from conftest import (BIN, MIB, check_process_rows, details, fill_through_proc_mem, read_csv,
+                      rows_of, trace, workload)
 
 
 # The kernel's RSS counters (6.2+) fold per-CPU deltas lazily: a reading may lag the true value
@@ -149,10 +149,7 @@ def test_rss_changed_by_another_process_is_attributed_to_owner(tmp_path):
         out = tmp_path / "t.csv"
         tracer = subprocess.Popen([BIN, "-p", str(pid), "-o", str(out), "-q"])
         time.sleep(1.0)
-        with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
-            for off in range(0, 64 * MIB, 4096):
-                mem.seek(addr + off)
-                mem.write(b"x")
+        fill_through_proc_mem(pid, addr, 64 * MIB)
         time.sleep(0.5)
         idle.stdin.close()
         idle.wait(timeout=10)
