@@ -8,6 +8,8 @@ packages=(
 	bpftool libbpf-dev libelf-dev zlib1g-dev
 	python3 python3-pytest               # integration tests
 	python3-matplotlib                   # plots (scripts/memtrace-plot)
+	python3-memory-profiler              # mprof, to check -F mprof output (tests)
+	tmux                                 # the live view under a real terminal (tests)
 	procps util-linux                    # ps, setpriv (tests)
 )
 

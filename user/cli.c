@@ -14,6 +14,8 @@ enum {
 	OPT_NO_CHILDREN = 0x100,
 	OPT_EVERY,
 	OPT_KILL,
+	OPT_LIVE,
+	OPT_MAX_PROCS,
 };
 
 static const struct option long_options[] = {
@@ -26,6 +28,8 @@ static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'F' },
 	{ "every", no_argument, NULL, OPT_EVERY },
+	{ "live", no_argument, NULL, OPT_LIVE },
+	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
 	{ "memory-limit", required_argument, NULL, 'm' },
 	{ "rss-limit", required_argument, NULL, 'L' },
 	{ "kill", optional_argument, NULL, OPT_KILL },
@@ -41,20 +45,34 @@ void mt_print_usage(FILE *out)
 {
 	fputs("Usage: memtrace-bpf [OPTIONS] -p PID[,PID...]\n"
 	      "       memtrace-bpf [OPTIONS] [--] COMMAND [ARG...]\n"
+	      "       memtrace-bpf [OPTIONS] -a\n"
+	      "       memtrace-bpf [OPTIONS] -G CGROUP\n"
 	      "\n"
 	      "Trace how processes use memory, from the kernel: RSS over time (anon/file/shmem),\n"
-	      "exact peaks, page faults, page allocations and exits, as a CSV time series.\n"
+	      "exact peaks, page faults, page allocations, exits and OOM kills, as a time series.\n"
 	      "\n"
 	      "Targets (exactly one):\n"
 	      "  -p, --pid PID[,PID...]   trace running processes (repeatable)\n"
 	      "  COMMAND [ARG...]         run COMMAND and trace it from its first instruction\n"
-	      "      --no-children        do not follow processes forked after tracing starts\n"
+	      "  -a, --all                trace every process on the host\n"
+	      "  -G, --cgroup CGROUP      trace a cgroup and its descendants: a cgroup v2 path or\n"
+	      "                           a v1 memory-controller path, either as a directory\n"
+	      "                           (/sys/fs/cgroup/...) or as /proc/PID/cgroup shows it\n"
+	      "      --no-children        do not follow processes started after tracing starts\n"
+	      "      --max-procs N        processes traced at once (default 32768; more are\n"
+	      "                           counted and reported, never silently dropped)\n"
 	      "\n"
 	      "Output:\n"
 	      "  -o, --output FILE        write the time series to FILE ('-': stdout, the default)\n"
+	      "  -F, --format FMT         csv (default), jsonl, or mprof (memory_profiler's .dat:\n"
+	      "                           'mprof plot FILE' draws it)\n"
 	      "  -i, --interval DUR       sampling interval (default 100ms; e.g. 1s, 2.5s)\n"
-	      "  -d, --duration DUR       stop after DUR (default: when the targets exit)\n"
+	      "  -d, --duration DUR       stop after DUR (default: when the targets exit, or at\n"
+	      "                           Ctrl-C for -a and -G)\n"
 	      "      --every              a row for every live process at every interval\n"
+	      "      --live               a live top-like view on stderr, refreshed every interval\n"
+	      "                           (on by default for -p, -a and -G when stderr is a\n"
+	      "                           terminal and the time series goes elsewhere)\n"
 	      "  -q, --quiet              nothing on stderr but errors\n"
 	      "  -v, --verbose            diagnostics: hooks chosen, map sizes, libbpf messages\n"
 	      "\n"
@@ -74,8 +92,6 @@ void mt_print_usage(FILE *out)
 	      "  -h, --help               this help\n"
 	      "  -V, --version            version\n"
 	      "\n"
-	      "Not yet available (later releases): -a/--all, -G/--cgroup, -F jsonl|mprof.\n"
-	      "\n"
 	      "SIZE: bytes, or with K, M, G, T (powers of 1024). DUR: ms, s, m, h; bare = seconds.\n"
 	      "\n"
 	      "Examples:\n"
@@ -84,6 +100,9 @@ void mt_print_usage(FILE *out)
 	      "  sudo memtrace-bpf -L 1G --kill -- ./leaky-server\n"
 	      "  sudo memtrace-bpf -p 4242 -i 1s -o run.csv\n"
 	      "  sudo memtrace-bpf -d 30s -p \"$(pgrep -d, postgres)\"\n"
+	      "  sudo memtrace-bpf -a -i 1s -o host.csv          (whole host, live view on stderr)\n"
+	      "  sudo memtrace-bpf -G /sys/fs/cgroup/system.slice/nginx.service -F jsonl\n"
+	      "  sudo memtrace-bpf -F mprof -o run.dat -- python3 train.py && mprof plot run.dat\n"
 	      "\n"
 	      "Exit status: COMMAND's own status (128+N if killed by signal N); otherwise 0,\n"
 	      "1 if tracing could not be set up, 2 on a usage error.\n",
@@ -97,6 +116,32 @@ static enum mt_args_result usage_error(const char *fmt, const char *arg)
 	snprintf(msg, sizeof(msg), fmt, arg);
 	mt_err("%s (see --help)", msg);
 	return MT_ARGS_USAGE;
+}
+
+/* One target only; -p may be repeated. */
+static int set_target(struct mt_config *cfg, enum mt_target target)
+{
+	if (cfg->target != MT_TARGET_NONE && cfg->target != target)
+		return -1;
+	if (target != MT_TARGET_PIDS && cfg->target == target)
+		return -1;
+	cfg->target = target;
+	return 0;
+}
+
+static int parse_count(const char *text, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int add_pids(struct mt_config *cfg, const char *list)
@@ -139,6 +184,7 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->follow_children = true;
 	cfg->interval_ns = MT_DEFAULT_INTERVAL_NS;
+	cfg->max_procs = MT_DEFAULT_MAX_PROCS;
 	optind = 0; /* 0: glibc forgets everything of an earlier parse */
 	opterr = 0;
 
@@ -150,14 +196,23 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 				return usage_error("invalid PID list '%s': expected PID[,PID...] of "
 						   "positive numbers",
 						   optarg);
-			cfg->target = MT_TARGET_PIDS;
+			if (set_target(cfg, MT_TARGET_PIDS))
+				return usage_error("%sgive exactly one target: -p, -a, -G or a COMMAND",
+						   "");
 			break;
 		case 'a':
-			return usage_error("%s: whole-host tracing is not available in this release",
-					   "-a/--all");
+			if (set_target(cfg, MT_TARGET_ALL))
+				return usage_error("%sgive exactly one target: -p, -a, -G or a COMMAND",
+						   "");
+			break;
 		case 'G':
-			return usage_error("%s: cgroup tracing is not available in this release",
-					   "-G/--cgroup");
+			if (!*optarg)
+				return usage_error("%s-G needs a cgroup path", "");
+			if (set_target(cfg, MT_TARGET_CGROUP))
+				return usage_error("%sgive exactly one target: -p, -a, -G or a COMMAND",
+						   "");
+			cfg->cgroup = optarg;
+			break;
 		case 'm':
 			if (mt_parse_size(optarg, &cfg->memory_limit))
 				return usage_error("invalid memory limit '%s': expected a size such "
@@ -184,9 +239,24 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 						   optarg);
 			break;
 		case 'F':
-			if (strcmp(optarg, "csv"))
-				return usage_error("-F %s: only csv is available in this release "
-						   "(jsonl and mprof come later)",
+			if (!strcmp(optarg, "csv"))
+				cfg->format = MT_FORMAT_CSV;
+			else if (!strcmp(optarg, "jsonl"))
+				cfg->format = MT_FORMAT_JSONL;
+			else if (!strcmp(optarg, "mprof"))
+				cfg->format = MT_FORMAT_MPROF;
+			else
+				return usage_error("unknown format '%s': give csv, jsonl or mprof",
+						   optarg);
+			break;
+		case OPT_LIVE:
+			cfg->live = true;
+			break;
+		case OPT_MAX_PROCS:
+			if (parse_count(optarg, &cfg->max_procs) || cfg->max_procs < MT_MIN_MAX_PROCS ||
+			    cfg->max_procs > MT_MAX_MAX_PROCS)
+				return usage_error("invalid --max-procs '%s': expected a number of "
+						   "processes from 16 to 4194304",
 						   optarg);
 			break;
 		case OPT_NO_CHILDREN:
@@ -247,15 +317,16 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 	}
 
 	if (optind < argc) {
-		if (cfg->target == MT_TARGET_PIDS)
-			return usage_error("give exactly one target: -p PID or a COMMAND, not both "
-					   "(COMMAND starts at '%s')",
+		if (cfg->target != MT_TARGET_NONE)
+			return usage_error("give exactly one target: -p, -a, -G or a COMMAND, not "
+					   "two (COMMAND starts at '%s')",
 					   argv[optind]);
 		cfg->target = MT_TARGET_COMMAND;
 		cfg->argv = &argv[optind];
 	}
 	if (cfg->target == MT_TARGET_NONE)
-		return usage_error("%snothing to trace: give -p PID or a COMMAND", "");
+		return usage_error("%snothing to trace: give -p PID, -a, -G CGROUP or a COMMAND",
+				   "");
 	if (cfg->user && cfg->target != MT_TARGET_COMMAND)
 		return usage_error("%s-u/--user only applies to a COMMAND", "");
 	if (cfg->memory_limit && cfg->target != MT_TARGET_COMMAND)
@@ -266,6 +337,8 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 		return usage_error("%s--kill needs -L/--rss-limit SIZE: the RSS at which to send "
 				   "the signal",
 				   "");
+	if (cfg->quiet && cfg->live)
+		return usage_error("%s-q and --live contradict each other: give one", "");
 	if (cfg->quiet && cfg->verbose)
 		return usage_error("%s-q and -v contradict each other: give one", "");
 	return MT_ARGS_OK;

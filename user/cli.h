@@ -12,6 +12,14 @@ enum mt_target {
 	MT_TARGET_NONE,
 	MT_TARGET_PIDS,
 	MT_TARGET_COMMAND,
+	MT_TARGET_ALL,	  /* -a: every process on the host */
+	MT_TARGET_CGROUP, /* -G: a cgroup and its descendants */
+};
+
+enum mt_format {
+	MT_FORMAT_CSV,
+	MT_FORMAT_JSONL,
+	MT_FORMAT_MPROF,
 };
 
 struct mt_config {
@@ -23,7 +31,11 @@ struct mt_config {
 	uint64_t interval_ns;
 	uint64_t duration_ns; /* 0: until the targets exit or a signal */
 	const char *output;   /* NULL or "-": stdout */
+	enum mt_format format;
 	bool every;
+	bool live;	       /* --live: the live view even when stderr is not a terminal */
+	const char *cgroup;    /* -G PATH */
+	uint32_t max_procs;    /* --max-procs: processes traced at once */
 	bool quiet;
 	int verbose;
 	const char *user; /* -u */
@@ -45,5 +57,8 @@ void mt_print_usage(FILE *out);
 #define MT_DEFAULT_INTERVAL_NS 100000000ULL
 #define MT_MIN_INTERVAL_NS 1000000ULL
 #define MT_MIN_MEMORY_LIMIT (1ULL << 20)
+#define MT_DEFAULT_MAX_PROCS 32768u
+#define MT_MIN_MAX_PROCS 16u
+#define MT_MAX_MAX_PROCS (1u << 22) /* the kernel's largest pid_max */
 
 #endif

@@ -4,12 +4,21 @@
 
 int mt_quiet;
 int mt_verbose;
+void (*mt_log_hook)(void *ctx);
+void *mt_log_hook_ctx;
+
+void mt_log_before_output(void)
+{
+	if (mt_log_hook)
+		mt_log_hook(mt_log_hook_ctx);
+}
 
 static void vline(const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[1024];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	mt_log_before_output();
 	/* one write per line so that concurrent writers to a shared stderr do not interleave */
 	fprintf(stderr, "%s%s\n", prefix, buf);
 }

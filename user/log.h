@@ -7,6 +7,14 @@
 
 extern int mt_quiet;
 extern int mt_verbose;
+/*
+ * Called before anything is written to stderr (the live view erases itself here so that the
+ * message is not drawn over); NULL when nothing needs it. Anything printing to stderr outside
+ * these functions calls mt_log_before_output() first.
+ */
+extern void (*mt_log_hook)(void *ctx);
+extern void *mt_log_hook_ctx;
+void mt_log_before_output(void);
 
 /* One line "memtrace-bpf: ..." on stderr, whatever -q says. */
 void mt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -22,6 +22,7 @@ struct mt_proc {
 	uint64_t row_pages;
 	char row_comm[MT_COMM_LEN];
 	bool oom_reported; /* one oom_kill row per process, though the kernel marks threads */
+	uint64_t live_mark; /* the live view's slot (its RSS at the previous frame) */
 	struct mt_rss_hist hist;
 };
 
@@ -80,6 +81,7 @@ static struct mt_proc *new_proc(struct mt_sampler *s, uint32_t pid, uint64_t sta
 	p->pid = pid;
 	p->start_ns = start_ns;
 	p->root_index = -1;
+	p->live_mark = UINT64_MAX;
 	size_t b = bucket_of(s, pid);
 	p->next = s->buckets[b];
 	s->buckets[b] = p;
@@ -189,6 +191,7 @@ static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event
 		.faults = st->faults,
 		.pages_alloc = st->pages_alloc,
 		.detail = detail,
+		.root = p->is_root,
 	};
 
 	writer_row(s->w, &row);
@@ -511,6 +514,9 @@ static void scan_one(void *ctx, uint32_t pid, const struct proc_stats *st)
 	if (s->force_rows || s->every || changed_since_row(p, st))
 		write_row(s, p, MT_ROW_SAMPLE, s->now_ns, st, NULL);
 	note_stats(s, p, st);
+	s->live_procs++;
+	if (s->on_proc)
+		s->on_proc(s->cb_ctx, pid, st, &p->live_mark);
 }
 
 int sampler_tick(struct mt_sampler *s, uint64_t now_ns, bool final)
@@ -521,8 +527,10 @@ int sampler_tick(struct mt_sampler *s, uint64_t now_ns, bool final)
 		mt_debug("ring buffer: %s", strerror(-err));
 	s->now_ns = now_ns;
 	s->force_rows = final;
+	s->live_procs = 0;
 	err = tracer_for_each(s->t, scan_one, s);
 	s->force_rows = false;
+	writer_interval_end(s->w, now_ns);
 	return err;
 }
 

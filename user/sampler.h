@@ -41,6 +41,8 @@ typedef void (*mt_limit_fn)(void *ctx, const struct mt_event *e);
 /* An oom_kill row was written for a traced victim (hist: its recent RSS), or, with hist
  * NULL, an untraced process was killed by an OOM a traced one triggered. */
 typedef void (*mt_oom_fn)(void *ctx, const struct mt_oom_report *o, const struct mt_rss_hist *hist);
+/* Every live traced process at every interval (for the live view); mark: see live_proc(). */
+typedef void (*mt_scan_fn)(void *ctx, uint32_t pid, const struct proc_stats *st, uint64_t *mark);
 
 /* A process named by the user (-p) or launched (COMMAND), and its descendants' totals. */
 struct mt_root {
@@ -93,7 +95,9 @@ struct mt_sampler {
 	unsigned untraced_next;
 	mt_limit_fn on_limit;
 	mt_oom_fn on_oom;
+	mt_scan_fn on_proc;
 	void *cb_ctx;
+	uint64_t live_procs; /* live processes seen by the latest scan */
 };
 
 void sampler_init(struct mt_sampler *s, struct mt_writer *w, struct mt_tracer *t, bool every);

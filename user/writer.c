@@ -129,9 +129,20 @@ void writer_row(struct mt_writer *w, const struct mt_row *row)
 	after_line(w);
 }
 
+void writer_interval_end(struct mt_writer *w, uint64_t mono_ns)
+{
+	if (w->error || !w->ops->interval_end)
+		return;
+	w->ops->interval_end(w, mono_ns);
+	after_line(w);
+}
+
 void writer_close(struct mt_writer *w)
 {
 	writer_flush(w);
+	if (w->ops && w->ops->free)
+		w->ops->free(w);
+	w->state = NULL;
 	if (w->own_fd)
 		close(w->fd);
 	w->fd = -1;

@@ -33,6 +33,7 @@ struct mt_row {
 	uint64_t faults;
 	uint64_t pages_alloc;
 	const char *detail; /* key=value ..., values already percent-encoded; may be NULL */
+	bool root; /* a root of the trace (the COMMAND, a -p process): mprof's MEM, not a CHLD */
 };
 
 struct mt_writer;
@@ -41,6 +42,10 @@ struct mt_format_ops {
 	const char *name;
 	void (*header)(struct mt_writer *w);
 	void (*row)(struct mt_writer *w, const struct mt_row *row);
+	/* Optional: the sampler finished one interval at mono_ns (every row of it written). */
+	void (*interval_end)(struct mt_writer *w, uint64_t mono_ns);
+	/* Optional: free what the format keeps in w->state. */
+	void (*free)(struct mt_writer *w);
 };
 
 struct mt_writer {
@@ -57,6 +62,9 @@ struct mt_writer {
 	/* time base: rows carry CLOCK_MONOTONIC, printed as epoch and elapsed seconds */
 	uint64_t start_mono_ns;
 	uint64_t start_real_ns;
+	/* what is traced, as a command line (mprof's CMDLINE); set before writer_header */
+	const char *cmdline;
+	void *state; /* the format's own, freed by ops->free */
 };
 
 /*
@@ -68,10 +76,14 @@ int writer_open(struct mt_writer *w, const char *path, const struct mt_format_op
 		uint64_t start_mono_ns, uint64_t start_real_ns);
 void writer_header(struct mt_writer *w);
 void writer_row(struct mt_writer *w, const struct mt_row *row);
+/* The end of one sampling interval (formats that write per interval, such as mprof). */
+void writer_interval_end(struct mt_writer *w, uint64_t mono_ns);
 /* Write out what is buffered. Returns 0 or the first write error (-EPIPE, -ENOSPC, ...). */
 int writer_flush(struct mt_writer *w);
 void writer_close(struct mt_writer *w);
 
 extern const struct mt_format_ops mt_csv_format;
+extern const struct mt_format_ops mt_jsonl_format;
+extern const struct mt_format_ops mt_mprof_format;
 
 #endif
