@@ -491,7 +491,16 @@ int main(int argc, char **argv)
 
 	start_mono = clock_ns(CLOCK_MONOTONIC);
 	start_real = clock_ns(CLOCK_REALTIME);
-	err = writer_open(&r->writer, r->cfg.output, &mt_csv_format, start_mono, start_real);
+	/* -F: the format of the time series */
+	static const char *const format_names[] = { [MT_FORMAT_CSV] = "csv",
+						    [MT_FORMAT_JSONL] = "jsonl",
+						    [MT_FORMAT_MPROF] = "mprof" };
+	const struct mt_format_ops *format = writer_format(format_names[r->cfg.format]);
+	if (!format) {
+		mt_err("the %s format is not built into this memtrace-bpf", format_names[r->cfg.format]);
+		return 1;
+	}
+	err = writer_open(&r->writer, r->cfg.output, format, start_mono, start_real);
 	if (err) {
 		mt_err("cannot write to '%s': %s%s", r->cfg.output, strerror(-err),
 		       err == -ELOOP ? " (a symlink in a shared directory is not followed)" : "");

@@ -188,3 +188,13 @@ const struct mt_format_ops mt_csv_format = {
 	.header = csv_header,
 	.row = csv_row,
 };
+
+const struct mt_format_ops *writer_format(const char *name)
+{
+	static const struct mt_format_ops *const formats[] = { &mt_csv_format };
+
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(formats[i]->name, name))
+			return formats[i];
+	return NULL;
+}

@@ -83,6 +83,8 @@ int writer_flush(struct mt_writer *w);
 void writer_close(struct mt_writer *w);
 
 extern const struct mt_format_ops mt_csv_format;
+/* The format of that name (csv, jsonl, mprof), or NULL. */
+const struct mt_format_ops *writer_format(const char *name);
 extern const struct mt_format_ops mt_jsonl_format;
 extern const struct mt_format_ops mt_mprof_format;
 
