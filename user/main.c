@@ -169,6 +169,7 @@ struct run {
 	uint64_t drops_seen[MT_DROP_NR];
 	struct mt_cgroup cgroup; /* -m */
 	struct mt_report_cgroup cgroup_report;
+	char cmdline[1024]; /* what is traced, for formats that name it (mprof's CMDLINE) */
 };
 
 static void on_oom(void *ctx, const struct mt_oom_report *o, const struct mt_rss_hist *hist)
@@ -506,6 +507,10 @@ int main(int argc, char **argv)
 		       err == -ELOOP ? " (a symlink in a shared directory is not followed)" : "");
 		return 1;
 	}
+	/* the command when there is one, else how memtrace-bpf was asked */
+	join_argv(r->cfg.target == MT_TARGET_COMMAND ? r->cfg.argv : argv, r->cmdline,
+		  sizeof(r->cmdline));
+	r->writer.cmdline = r->cmdline;
 
 	/* the launched command must be forked before the tracer loads libbpf and the kernel's
 	 * BTF: its pre-exec copy of our memory stays small */
