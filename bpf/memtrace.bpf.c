@@ -20,6 +20,15 @@ const volatile __u64 ringbuf_bytes = 1 << 20;
 /* -L: RSS limit in bytes (0: none) and the signal sent at the crossing (0: warn only) */
 const volatile __u64 rss_limit_bytes = 0;
 const volatile __u32 limit_signal = 0;
+/* who is traced: enum mt_target_mode; for -G the cgroup (its kernfs id), its hierarchy
+ * (0: the v2 one) and whether that is a v1 memory-controller hierarchy */
+const volatile __u32 target_mode = MT_MODE_PIDS;
+const volatile __u64 target_cgroup_id = 0;
+const volatile __s32 target_hierarchy_id = 0;
+const volatile bool target_cgroup_v1 = false;
+
+/* processes the seeding iterator added (-a, -G) */
+__u64 seeded_procs = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -104,6 +113,75 @@ static __always_inline bool emit_event(__u32 type, __u32 pid, const struct proc_
 static __always_inline bool emit(__u32 type, __u32 pid, const struct proc_stats *s)
 {
 	return emit_event(type, pid, s, 0, 0, false);
+}
+
+/* -G: whether cgrp is the target cgroup or below it (in the target's hierarchy). */
+static __always_inline bool cgroup_in_target(struct cgroup *cgrp)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(cgrp, kn);
+	int i;
+
+	for (i = 0; i < 32 && kn; i++) {
+		if (BPF_CORE_READ(kn, id) == target_cgroup_id)
+			return true;
+		kn = kn_parent(kn);
+	}
+	return false;
+}
+
+/* The task's cgroup in the target's hierarchy: the v2 one, or its v1 memory cgroup. */
+static __always_inline struct cgroup *task_target_cgroup(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css;
+
+	if (!target_cgroup_v1)
+		return BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	css = task_memcg_css(task);
+	return css ? BPF_CORE_READ(css, cgroup) : NULL;
+}
+
+/* With -a or -G: whether a process not yet traced belongs to the target. */
+static __always_inline bool task_in_target(struct task_struct *task)
+{
+	struct cgroup *cgrp;
+
+	if (BPF_CORE_READ(task, flags) & MT_PF_KTHREAD)
+		return false;
+	if (target_mode == MT_MODE_ALL)
+		return true;
+	if (target_mode != MT_MODE_CGROUP)
+		return false;
+	cgrp = task_target_cgroup(task);
+	return cgrp && cgroup_in_target(cgrp);
+}
+
+/*
+ * Add task's process to the traced set as it is now (its counters since tracing began start
+ * at zero). Returns its entry (a new one, or the one already there), or NULL: no mm (a
+ * kernel thread, or past exit_mm) or the map is full (counted).
+ */
+static __always_inline struct proc_stats *track_task(struct task_struct *task, bool *added)
+{
+	struct task_struct *leader = task->group_leader;
+	struct mm_struct *mm = task->mm;
+	struct proc_stats init = {};
+	__u32 tgid = task->tgid;
+	long err;
+
+	*added = false;
+	if (!mm)
+		return NULL;
+	init.start_ns = leader->start_boottime;
+	init.ppid = leader->real_parent->tgid;
+	bpf_probe_read_kernel(init.comm, sizeof(init.comm), leader->comm);
+	account_rss(&init, mm);
+	err = bpf_map_update_elem(&procs, &tgid, &init, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST */) {
+		count_drop(MT_DROP_MAP_FULL);
+		return NULL;
+	}
+	*added = !err;
+	return bpf_map_lookup_elem(&procs, &tgid);
 }
 
 /*
@@ -227,9 +305,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (child->pid != ctgid) /* a new thread, not a new process */
 		return 0;
 	ptgid = parent->tgid;
-	ps = bpf_map_lookup_elem(&procs, &ptgid);
-	if (!ps || (ps->flags & MT_PROC_PRE_EXEC))
+	if (target_mode == MT_MODE_PIDS) {
+		ps = bpf_map_lookup_elem(&procs, &ptgid);
+		if (!ps || (ps->flags & MT_PROC_PRE_EXEC))
+			return 0;
+	} else if (!task_in_target(child)) {
+		/* -G: a clone into another cgroup (CLONE_INTO_CGROUP), or a kernel thread */
 		return 0;
+	}
 
 	init.start_ns = child->start_boottime;
 	init.ppid = ptgid;
@@ -400,6 +483,13 @@ static __always_inline void oom_victim_task(struct mt_oom_event *e, struct task_
 			o->pgtables_bytes = BPF_CORE_READ(mm, pgtables_bytes.counter);
 	}
 	s = bpf_map_lookup_elem(&procs, &tgid);
+	if (!s && target_mode != MT_MODE_PIDS && task_in_target(victim)) {
+		/* -a, -G: every OOM kill in the target is reported, also of a process the
+		 * map could not take before (it was full); its exit row follows */
+		bool added;
+
+		s = track_task(victim, &added);
+	}
 	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
 		o->flags |= MT_OOM_TRACED;
 		if (mm)
@@ -477,4 +567,64 @@ int BPF_PROG(on_mark_victim_pid, int pid)
 	if ((__u32)pid == cur->pid)
 		return on_oom(ctx, cur, cur->pid, BPF_CORE_READ(cur, cred, uid.val));
 	return on_oom(ctx, NULL, pid, 0);
+}
+
+/*
+ * -G: a process moved into the target cgroup (echo PID > cgroup.procs) is traced from then on.
+ * One that leaves it stays traced until it exits: its rows stay one story.
+ */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(on_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	struct proc_stats *s;
+	bool added;
+
+	if (target_mode != MT_MODE_CGROUP || !follow_children)
+		return 0;
+	if (BPF_CORE_READ(dst, root, hierarchy_id) != target_hierarchy_id ||
+	    !cgroup_in_target(dst) || (task->flags & MT_PF_KTHREAD))
+		return 0;
+	s = track_task(task, &added);
+	if (s && added)
+		emit(MT_EV_FORK, task->tgid, s);
+	return 0;
+}
+
+/*
+ * -a, -G: the processes already running when tracing starts, added once by user space
+ * running this iterator after every hook is attached; a process forked meanwhile is added by
+ * on_fork too (whichever comes second finds the entry there). A process whose last thread
+ * is exiting is skipped, and if one starts exiting while it is being added (its exit hook
+ * may have looked for the entry a moment before it existed) the entry is taken back: no entry
+ * outlives its process.
+ */
+SEC("iter/task")
+int seed_procs(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct task_struct *leader;
+	struct proc_stats *s;
+	__u32 tgid;
+	bool added;
+
+	if (!task)
+		return 0;
+	leader = task->group_leader;
+	/* one thread per process: the leader, or the first live thread if the leader has
+	 * exited (pthread_exit from main) */
+	if (task != leader && !BPF_CORE_READ(leader, exit_state))
+		return 0;
+	if (task->exit_state || task_group_dead(task) || !task_in_target(task))
+		return 0;
+	s = track_task(task, &added);
+	if (!s || !added)
+		return 0;
+	if (task_group_dead(task)) {
+		tgid = task->tgid;
+		bpf_map_delete_elem(&procs, &tgid);
+		return 0;
+	}
+	__sync_fetch_and_add(&seeded_procs, 1);
+	return 0;
 }

@@ -123,6 +123,13 @@ struct mt_oom_event {
 	struct mt_oom_info oom;
 };
 
+/* Who is traced (rodata target_mode). */
+enum mt_target_mode {
+	MT_MODE_PIDS = 0,   /* processes user space adds (-p, COMMAND) and their children */
+	MT_MODE_ALL = 1,    /* -a: every user-space process */
+	MT_MODE_CGROUP = 2, /* -G: the processes of a cgroup and its descendants */
+};
+
 /* Per-CPU loss counters, indexed by these. */
 enum mt_drop {
 	MT_DROP_RINGBUF = 0, /* a fork/exec/exit record did not fit in the ring buffer */

@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
@@ -239,6 +242,44 @@ bool cgroup_list_has(const char *list, const char *name)
 			return true;
 	}
 	return false;
+}
+
+bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel)
+{
+	size_t n = mnt ? strlen(mnt) : 0;
+
+	while (n > 1 && mnt[n - 1] == '/')
+		n--;
+	if (!n || !dir || dir[0] != '/')
+		return false;
+	if (n == 1) { /* mounted on "/" */
+		*rel = dir[1] ? dir : "";
+		return true;
+	}
+	if (strncmp(dir, mnt, n) || (dir[n] != '/' && dir[n] != '\0'))
+		return false;
+	*rel = dir + n;
+	return true;
+}
+
+int cgroup_parse_hierarchy(const char *proc_cgroups, const char *controller)
+{
+	const char *line = proc_cgroups;
+
+	while (line && *line) {
+		char name[64];
+		int hierarchy, enabled;
+		unsigned long num;
+
+		if (*line != '#' && sscanf(line, "%63s %d %lu %d", name, &hierarchy, &num,
+					   &enabled) == 4 &&
+		    !strcmp(name, controller))
+			return enabled ? hierarchy : -1;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -1;
 }
 
 /* ---- control files ---- */
@@ -813,4 +854,105 @@ int cgroup_destroy(struct mt_cgroup *cg)
 	mt_warn("cannot remove cgroup %s: %s: remove it by hand (rmdir %s)", cg->dir, strerror(err),
 		cg->dir);
 	return -1;
+}
+
+/* ---- -G: the cgroup to trace ---- */
+
+static int target_from_dir(struct mt_cg_target *t, const char *dir, enum mt_cg_version version,
+			   const char *mnt_root, const char *rel)
+{
+	struct stat st;
+	char *text = NULL;
+
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return -ENOENT;
+	t->version = version;
+	t->id = (uint64_t)st.st_ino;
+	snprintf(t->dir, sizeof(t->dir), "%s", dir);
+	/* the hierarchy's own view: the mount's root plus what lies below the mount point */
+	if (pathf(t->path, sizeof(t->path), "%s%s",
+		  strcmp(mnt_root, "/") ? mnt_root : (*rel ? "" : "/"), rel))
+		return -ENAMETOOLONG;
+	t->hierarchy_id = 0;
+	if (version == MT_CG_V1) {
+		if (read_file("/proc/cgroups", &text))
+			return -ENOENT;
+		t->hierarchy_id = cgroup_parse_hierarchy(text, "memory");
+		free(text);
+		if (t->hierarchy_id <= 0)
+			return -ENOENT;
+	}
+	return 0;
+}
+
+static bool is_cgroup_fs(const char *dir)
+{
+	struct statfs fs;
+
+	return !statfs(dir, &fs) && (fs.f_type == CGROUP_SUPER_MAGIC ||
+				     fs.f_type == CGROUP2_SUPER_MAGIC);
+}
+
+int cgroup_resolve_target(const char *arg, struct mt_cg_target *t)
+{
+	struct cg_env env;
+	char real[PATH_MAX], cg_path[MT_CG_PATH_MAX], dir[MT_CG_PATH_MAX];
+	const char *rel;
+	char *text;
+
+	memset(t, 0, sizeof(*t));
+	if (read_file("/proc/self/mountinfo", &text)) {
+		mt_err("cannot read /proc/self/mountinfo: -G needs /proc mounted");
+		return -1;
+	}
+	cgroup_parse_mountinfo(text, env.v2_mnt, sizeof(env.v2_mnt), env.v2_root,
+			       sizeof(env.v2_root), env.v1_mnt, sizeof(env.v1_mnt), env.v1_root,
+			       sizeof(env.v1_root));
+	free(text);
+
+	/* a directory of a cgroup file system */
+	if (realpath(arg, real)) {
+		if (env.v2_mnt[0] && cgroup_under_mount(real, env.v2_mnt, &rel) &&
+		    !target_from_dir(t, real, MT_CG_V2, env.v2_root, rel))
+			return 0;
+		if (env.v1_mnt[0] && cgroup_under_mount(real, env.v1_mnt, &rel) &&
+		    !target_from_dir(t, real, MT_CG_V1, env.v1_root, rel))
+			return 0;
+		if (is_cgroup_fs(real)) {
+			mt_err("'%s' is on a v1 cgroup hierarchy without the memory controller: give "
+			       "a cgroup v2 path or a v1 memory-controller path (under %s)",
+			       arg, env.v1_mnt[0] ? env.v1_mnt : env.v2_mnt);
+			return -1;
+		}
+	}
+	/* a path as /proc/PID/cgroup shows it: v2 first, then the v1 memory hierarchy */
+	if (pathf(cg_path, sizeof(cg_path), "%s%s", arg[0] == '/' ? "" : "/", arg) == 0) {
+		if (env.v2_mnt[0] &&
+		    !cgroup_join_dir(env.v2_mnt, env.v2_root, cg_path, dir, sizeof(dir)) &&
+		    cgroup_under_mount(dir, env.v2_mnt, &rel) &&
+		    !target_from_dir(t, dir, MT_CG_V2, env.v2_root, rel))
+			return 0;
+		if (env.v1_mnt[0] &&
+		    !cgroup_join_dir(env.v1_mnt, env.v1_root, cg_path, dir, sizeof(dir)) &&
+		    cgroup_under_mount(dir, env.v1_mnt, &rel) &&
+		    !target_from_dir(t, dir, MT_CG_V1, env.v1_root, rel))
+			return 0;
+	}
+	if (!env.v2_mnt[0] && !env.v1_mnt[0])
+		mt_err("no cgroup '%s': neither a cgroup2 file system nor a v1 memory controller is "
+		       "mounted (see /proc/self/mountinfo)",
+		       arg);
+	else
+		mt_err("no cgroup '%s' (looked for it as a directory and under %s%s%s); list them "
+		       "with: ls %s",
+		       arg, env.v2_mnt[0] ? env.v2_mnt : "", env.v2_mnt[0] && env.v1_mnt[0] ? " and " : "",
+		       env.v1_mnt[0] ? env.v1_mnt : "", env.v2_mnt[0] ? env.v2_mnt : env.v1_mnt);
+	return -1;
+}
+
+bool cgroup_target_exists(const struct mt_cg_target *t)
+{
+	struct stat st;
+
+	return !stat(t->dir, &st) && (uint64_t)st.st_ino == t->id;
 }

@@ -62,7 +62,33 @@ int cgroup_read_oom_kills(const struct mt_cgroup *cg, uint64_t *count);
  */
 int cgroup_destroy(struct mt_cgroup *cg);
 
+/* -G PATH: the cgroup whose processes are traced. */
+struct mt_cg_target {
+	enum mt_cg_version version; /* V2, or V1 for a v1 memory-controller hierarchy */
+	char dir[MT_CG_PATH_MAX];   /* its directory, e.g. /sys/fs/cgroup/memory/a/b */
+	char path[MT_CG_PATH_MAX];  /* relative to its hierarchy, as /proc/PID/cgroup shows it */
+	uint64_t id;		    /* the kernel's cgroup id: the directory's inode number */
+	int hierarchy_id;	    /* the hierarchy (/proc/cgroups); 0 for v2 */
+};
+
+/*
+ * Resolve -G's argument: a directory under a cgroup2 mount or a v1 memory-controller mount,
+ * or a path as /proc/PID/cgroup shows it (tried under the v2 mount, then the v1 memory one).
+ * Prints one error line and returns -1 if it names no such cgroup.
+ */
+int cgroup_resolve_target(const char *arg, struct mt_cg_target *t);
+/* Whether the cgroup still exists (-G stops when it is removed). */
+bool cgroup_target_exists(const struct mt_cg_target *t);
+
 /* Pure parsers (no file access). */
+
+/*
+ * Where an absolute, canonical directory lies: under mnt (a mount point), with *rel set to
+ * the rest ("" for the mount point itself, else "/a/b"). Returns false if not under it.
+ */
+bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel);
+/* The hierarchy id of controller in /proc/cgroups text, or -1 if it is not listed/enabled. */
+int cgroup_parse_hierarchy(const char *proc_cgroups, const char *controller);
 
 /*
  * From /proc/self/mountinfo text: the mount point of the first cgroup2 mount and of the first

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* memtrace-bpf: wires the modules together; each does one job (see DESIGN.md). */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "launcher.h"
+#include "live.h"
 #include "log.h"
 #include "report.h"
 #include "sampler.h"
@@ -22,8 +24,19 @@
 #include "units.h"
 #include "writer.h"
 
-#define MT_MAX_PROCS 32768
-#define MT_RINGBUF_BYTES (1u << 20)
+/* ring buffer: 1 MiB, or 64 bytes per traced process for large sets (a power of 2) */
+#define MT_RINGBUF_MIN_BYTES (1u << 20)
+#define MT_RINGBUF_MAX_BYTES (1u << 26)
+
+static uint32_t ringbuf_bytes_for(uint32_t max_procs)
+{
+	uint32_t want = max_procs > MT_RINGBUF_MAX_BYTES / 64 ? MT_RINGBUF_MAX_BYTES : max_procs * 64;
+	uint32_t bytes = MT_RINGBUF_MIN_BYTES;
+
+	while (bytes < want)
+		bytes <<= 1;
+	return bytes;
+}
 
 static volatile sig_atomic_t pending[NSIG];
 static volatile sig_atomic_t pending_from_user[NSIG];
@@ -67,9 +80,14 @@ static int check_privileges(void)
 	return -1;
 }
 
+/* read_proc() only, never in the map: the process has an mm (it is not a kernel thread) */
+#define MT_PROC_HAS_MM_HINT (1u << 31)
+
 /* The process as /proc shows it now: the start of its rows and the key of its identity. */
-static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_len)
+static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_len,
+		     bool *has_mm_out)
 {
+	bool has_mm;
 	char path[64], buf[4096];
 	unsigned long long start_ticks = 0;
 	int ppid = 0, tgid = -1;
@@ -107,6 +125,9 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 
 		if (sscanf(buf, "Tgid: %d", &tgid) == 1)
 			continue;
+		/* only a process with an mm (not a kernel thread, not a zombie) has RSS lines */
+		if (!strncmp(buf, "VmRSS:", 6))
+			st->flags |= MT_PROC_HAS_MM_HINT;
 		if (sscanf(buf, "RssAnon: %llu", &kib) == 1)
 			st->anon_bytes = kib * 1024;
 		else if (sscanf(buf, "RssFile: %llu", &kib) == 1)
@@ -117,6 +138,8 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 	fclose(f);
 	if (tgid != pid)
 		return tgid > 0 ? -EISDIR : -ESRCH; /* a thread, not a process */
+	has_mm = st->flags & MT_PROC_HAS_MM_HINT;
+	st->flags &= ~MT_PROC_HAS_MM_HINT;
 	st->peak_rss_bytes = st->anon_bytes + st->file_bytes + st->shmem_bytes;
 	st->peak_anon_bytes = st->anon_bytes;
 	st->peak_file_bytes = st->file_bytes;
@@ -137,6 +160,8 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 	}
 	if (!label[0])
 		snprintf(label, label_len, "[%s]", st->comm);
+	if (has_mm_out)
+		*has_mm_out = has_mm;
 	return 0;
 }
 
@@ -170,13 +195,125 @@ struct run {
 	struct mt_cgroup cgroup; /* -m */
 	struct mt_report_cgroup cgroup_report;
 	char cmdline[1024]; /* what is traced, for formats that name it (mprof's CMDLINE) */
+	struct mt_cg_target cg_target; /* -G */
+	char target_label[MT_CG_PATH_MAX + 32]; /* -a, -G: for the summary */
+	struct mt_live *live; /* the live view on stderr; NULL when off */
+	uint64_t live_next_ns; /* its next frame is due at this tick or the first after it */
 };
+
+/* ---- the live view (user/live.c): when it is on, what feeds it, when it draws ---- */
+
+/* a person cannot read more than this: shorter intervals do not redraw more often */
+#define MT_LIVE_MIN_PERIOD_NS 100000000ULL
+
+static bool live_due(const struct run *r, uint64_t now)
+{
+	return r->live && now >= r->live_next_ns;
+}
+
+/* The sampler's scan, for the frame due (the mark holds the RSS at the previous frame). */
+static void live_on_proc(void *ctx, uint32_t pid, const struct proc_stats *st, uint64_t *mark)
+{
+	struct run *r = ctx;
+
+	if (live_due(r, r->sampler.now_ns))
+		live_proc(r->live, pid, st, mark);
+}
+
+/* Before any other stderr output: erase the frame; the next one is drawn below the text. */
+static void live_log_hook(void *ctx)
+{
+	live_clear(ctx);
+}
+
+static double live_secs(const struct run *r, uint64_t mono_ns)
+{
+	return mono_ns > r->writer.start_mono_ns ? (mono_ns - r->writer.start_mono_ns) / 1e9 : 0;
+}
+
+/*
+ * --live, or on its own for a person at a terminal without -q; but not with a COMMAND (its
+ * own output shares the terminal and would tear the view), nor when the time series itself
+ * goes to that terminal (stdout a tty, no -o FILE).
+ */
+static void live_setup(struct run *r)
+{
+	struct mt_live_opts opts;
+
+	if (r->cfg.quiet)
+		return;
+	live_opts_detect(&opts, STDERR_FILENO);
+	if (!r->cfg.live && (!opts.terminal || r->cfg.target == MT_TARGET_COMMAND ||
+			     (r->writer.fd == STDOUT_FILENO && isatty(STDOUT_FILENO))))
+		return;
+	r->live = live_new(&opts);
+	if (!r->live) {
+		mt_warn("no memory for the live view: going on without it");
+		return;
+	}
+	r->sampler.on_proc = live_on_proc;
+	mt_log_hook_ctx = r->live;
+	mt_log_hook = live_log_hook;
+}
+
+/* After a sampling interval: the frame, if one is due (the final scan draws none). */
+static void live_tick(struct run *r, uint64_t now, bool final)
+{
+	uint64_t drops[MT_DROP_NR], period = r->cfg.interval_ns;
+	unsigned width, height;
+
+	if (final || !live_due(r, now))
+		return;
+	if (period < MT_LIVE_MIN_PERIOD_NS)
+		period = MT_LIVE_MIN_PERIOD_NS;
+	/* three quarters of a period on: a tick woken a little early still draws */
+	r->live_next_ns = now + period - period / 4;
+	tracer_drops(&r->tracer, drops);
+	if (live_term_size(STDERR_FILENO, &width, &height))
+		live_resize(r->live, width, height);
+	struct mt_live_totals totals = {
+		.elapsed_ns = now - r->writer.start_mono_ns,
+		.procs_live = r->sampler.live_procs,
+		.procs_exited = r->sampler.procs_exited,
+		.rows = r->writer.rows,
+		.output = r->writer.path,
+		.oom_kills = r->sampler.oom_kills + r->sampler.untraced_oom_kills,
+		.limit_crossings = r->sampler.limit_rows,
+		.lost = drops[MT_DROP_RINGBUF] + drops[MT_DROP_MAP_FULL],
+	};
+	live_render(r->live, &totals);
+}
+
+/* The end: the frame erased before the summary, nothing left hooked. */
+static void live_end(struct run *r)
+{
+	if (!r->live)
+		return;
+	mt_log_hook = NULL;
+	mt_log_hook_ctx = NULL;
+	r->sampler.on_proc = NULL;
+	live_clear(r->live);
+	live_free(r->live);
+	r->live = NULL;
+}
+
+/* ---- end of the live view ---- */
 
 static void on_oom(void *ctx, const struct mt_oom_report *o, const struct mt_rss_hist *hist)
 {
 	struct run *r = ctx;
 
 	report_oom(o, hist, r->writer.start_mono_ns);
+	if (r->live) {
+		char size[32];
+
+		live_event(r->live, "%.1fs OOM kill: %.16s (pid %u%s) at %s, memcg %s",
+			   live_secs(r, o->mono_ns), o->stats.comm, o->pid, hist ? "" : ", untraced",
+			   mt_format_size(o->stats.anon_bytes + o->stats.file_bytes +
+						  o->stats.shmem_bytes,
+					  size, sizeof(size)),
+			   o->memcg[0] ? o->memcg : "?");
+	}
 }
 
 /*
@@ -196,6 +333,10 @@ static void on_limit(void *ctx, const struct mt_event *e)
 		mt_format_size(st->anon_bytes + st->file_bytes + st->shmem_bytes, b, sizeof(b)),
 		e->signal ? ": sent SIG" : "", abbrev ? abbrev : "",
 		e->signal && (e->ev_flags & MT_EVF_SIGNAL_DEFERRED) ? " (from user space)" : "");
+	if (r->live)
+		live_event(r->live, "%.1fs limit: %.16s (pid %u) crossed %s at %s%s%s",
+			   live_secs(r, e->ts_ns), st->comm, e->pid, a, b,
+			   e->signal ? ", sent SIG" : "", abbrev ? abbrev : "");
 	if (e->signal && (e->ev_flags & MT_EVF_SIGNAL_DEFERRED)) {
 		struct proc_stats now;
 		int pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
@@ -205,7 +346,7 @@ static void on_limit(void *ctx, const struct mt_event *e)
 		/* /proc's start time is in clock ticks: compare at that grain */
 		uint64_t tick_ns = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
 
-		if (!read_proc((int)e->pid, &now, label, sizeof(label)) &&
+		if (!read_proc((int)e->pid, &now, label, sizeof(label), NULL) &&
 		    now.start_ns / tick_ns == st->start_ns / tick_ns)
 			syscall(SYS_pidfd_send_signal, pidfd, e->signal, NULL, 0);
 		close(pidfd);
@@ -220,7 +361,7 @@ static int add_pid_targets(struct run *r, uint64_t now)
 	/* every PID is checked before a line is written */
 	for (size_t i = 0; i < r->cfg.nr_pids; i++) {
 		int pid = r->cfg.pids[i];
-		int err = read_proc(pid, &st[i], label, sizeof(label));
+		int err = read_proc(pid, &st[i], label, sizeof(label), NULL);
 
 		if (err == -EISDIR) {
 			mt_err("PID %d is a thread, not a process: give its process id (the Tgid "
@@ -244,7 +385,7 @@ static int add_pid_targets(struct run *r, uint64_t now)
 			return -1;
 		}
 		/* it may have exited, and its pid been reused, while it was being added */
-		if (read_proc(pid, &again, label, sizeof(label)) ||
+		if (read_proc(pid, &again, label, sizeof(label), NULL) ||
 		    again.start_ns != st[i].start_ns) {
 			tracer_remove(&r->tracer, (uint32_t)pid);
 			mt_err("process %d exited before tracing could start", pid);
@@ -252,6 +393,87 @@ static int add_pid_targets(struct run *r, uint64_t now)
 		}
 		sampler_add_root(&r->sampler, (uint32_t)pid, &st[i], label, false, now);
 	}
+	return 0;
+}
+
+/* -G: whether /proc says pid is in the target cgroup or below it. */
+static bool proc_in_cgroup(int pid, const struct mt_cg_target *t)
+{
+	char path[64], text[8192], v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX];
+	const char *mine;
+	size_t n, len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
+	mine = t->version == MT_CG_V1 ? v1 : v2;
+	len = strlen(t->path);
+	if (!strcmp(t->path, "/"))
+		return mine[0] == '/';
+	return !strncmp(mine, t->path, len) && (mine[len] == '\0' || mine[len] == '/');
+}
+
+/*
+ * What the task iterator did not add: it has been seen to skip the first task of the walk
+ * (PID 1 here, on 6.18). Every process in /proc that belongs to the target and is not in the
+ * set is added as /proc shows it, and checked again afterwards: if it exited meanwhile its
+ * entry is taken back. Returns how many were added.
+ */
+static long seed_from_proc(struct run *r)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	long added = 0;
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		struct proc_stats st, again;
+		char label[256], *end;
+		long pid = strtol(de->d_name, &end, 10);
+		bool has_mm;
+
+		if (*end || pid <= 0 || pid > INT32_MAX || tracer_has(&r->tracer, (uint32_t)pid))
+			continue;
+		if (read_proc((int)pid, &st, label, sizeof(label), &has_mm) || !has_mm)
+			continue;
+		if (r->cfg.target == MT_TARGET_CGROUP && !proc_in_cgroup((int)pid, &r->cg_target))
+			continue;
+		if (tracer_add_new(&r->tracer, (uint32_t)pid, &st))
+			continue;
+		if (read_proc((int)pid, &again, label, sizeof(label), &has_mm) || !has_mm ||
+		    again.start_ns != st.start_ns) {
+			tracer_remove(&r->tracer, (uint32_t)pid);
+			continue;
+		}
+		added++;
+	}
+	closedir(dir);
+	return added;
+}
+
+/* -a, -G: what runs now; whatever starts later is added in the kernel. */
+static int seed_target(struct run *r)
+{
+	long n, more;
+
+	writer_header(&r->writer);
+	n = tracer_seed(&r->tracer);
+	if (n < 0) {
+		mt_err("cannot list the running processes with the BPF task iterator: %s",
+		       strerror((int)-n));
+		return -1;
+	}
+	more = seed_from_proc(r);
+	mt_debug("%ld running processes added to the traced set (%ld of them from /proc: the "
+		 "task iterator missed them)",
+		 n + more, more);
 	return 0;
 }
 
@@ -390,7 +612,9 @@ static int finish_tick(struct run *r, uint64_t now, bool final)
 	if (err)
 		mt_warn("reading the traced processes failed: %s", strerror(-err));
 	report_new_drops(r);
-	return writer_flush(&r->writer);
+	err = writer_flush(&r->writer);
+	live_tick(r, now, final); /* after the flush: the frame counts the rows written */
+	return err;
 }
 
 /* Returns the exit status. */
@@ -443,6 +667,10 @@ static int trace_loop(struct run *r, uint64_t start)
 		}
 		if (r->cfg.target == MT_TARGET_PIDS && sampler_roots_done(&r->sampler))
 			break;
+		if (r->cfg.target == MT_TARGET_CGROUP && !cgroup_target_exists(&r->cg_target)) {
+			r->stop_reason = "the cgroup was removed";
+			break;
+		}
 	}
 
 	int err = finish_tick(r, clock_ns(CLOCK_MONOTONIC), true);
@@ -489,6 +717,17 @@ int main(int argc, char **argv)
 
 	if (check_privileges())
 		return 1;
+	if (r->cfg.target == MT_TARGET_CGROUP) {
+		if (cgroup_resolve_target(r->cfg.cgroup, &r->cg_target))
+			return 1;
+		snprintf(r->target_label, sizeof(r->target_label), "cgroup v%d %.4000s",
+			 r->cg_target.version == MT_CG_V1 ? 1 : 2, r->cg_target.path);
+		mt_debug("-G: %s (directory %s, id %llu, hierarchy %d)", r->target_label,
+			 r->cg_target.dir, (unsigned long long)r->cg_target.id,
+			 r->cg_target.hierarchy_id);
+	} else if (r->cfg.target == MT_TARGET_ALL) {
+		snprintf(r->target_label, sizeof(r->target_label), "the whole host");
+	}
 
 	start_mono = clock_ns(CLOCK_MONOTONIC);
 	start_real = clock_ns(CLOCK_REALTIME);
@@ -544,10 +783,16 @@ int main(int argc, char **argv)
 
 	topts = (struct mt_tracer_opts){
 		.follow_children = r->cfg.follow_children,
-		.max_procs = MT_MAX_PROCS,
-		.ringbuf_bytes = MT_RINGBUF_BYTES,
+		.max_procs = r->cfg.max_procs,
+		.ringbuf_bytes = ringbuf_bytes_for(r->cfg.max_procs),
 		.rss_limit_bytes = r->cfg.rss_limit,
 		.limit_signal = r->cfg.kill_signal,
+		.mode = r->cfg.target == MT_TARGET_ALL	  ? MT_MODE_ALL
+			: r->cfg.target == MT_TARGET_CGROUP ? MT_MODE_CGROUP
+							    : MT_MODE_PIDS,
+		.cgroup_id = r->cg_target.id,
+		.hierarchy_id = r->cg_target.hierarchy_id,
+		.cgroup_v1 = r->cg_target.version == MT_CG_V1,
 	};
 	sampler_init(&r->sampler, &r->writer, &r->tracer, r->cfg.every);
 	r->sampler.rss_limit = r->cfg.rss_limit;
@@ -577,10 +822,14 @@ int main(int argc, char **argv)
 			status = exec_status;
 			goto out;
 		}
-	} else if (add_pid_targets(r, start_mono)) {
+	} else if (r->cfg.target == MT_TARGET_PIDS) {
+		if (add_pid_targets(r, start_mono))
+			goto out;
+	} else if (seed_target(r)) {
 		goto out;
 	}
 
+	live_setup(r);
 	traced = true;
 	status = trace_loop(r, start_mono);
 	if (r->cfg.target == MT_TARGET_COMMAND) {
@@ -604,7 +853,13 @@ int main(int argc, char **argv)
 	totals.stop_reason = r->stop_reason;
 	totals.oom_kills = r->sampler.oom_kills;
 	totals.untraced_oom_kills = r->sampler.untraced_oom_kills;
+	if (r->target_label[0]) {
+		totals.target = r->target_label;
+		totals.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - start_mono;
+		totals.max_procs = r->cfg.max_procs;
+	}
 out:
+	live_end(r);
 	tracer_stop(&r->tracer);
 	if (r->cfg.target == MT_TARGET_COMMAND && r->launcher.go_fd >= 0)
 		launcher_abort(&r->launcher);

@@ -54,6 +54,39 @@ static void cpu_from_proc(struct mt_root *r)
 	fclose(f);
 }
 
+/* -a, -G: the trace as a whole (there is no root process to summarise). */
+static void summarize_target(const struct mt_sampler *s, const struct mt_report_totals *totals)
+{
+	char a[32], line[512];
+	size_t used = 0;
+
+	mt_info("memtrace-bpf: %s: %llu processes traced over %s (%llu exited, %llu still "
+		"running)",
+		totals->target, (unsigned long long)s->procs_started,
+		mt_format_duration(totals->elapsed_ns, a, sizeof(a)),
+		(unsigned long long)s->procs_exited, (unsigned long long)s->live_procs);
+	line[0] = '\0';
+	for (size_t i = 0; i < MT_TOP_PEAKS && s->top_peaks[i].peak_rss_bytes; i++) {
+		const struct mt_top_peak *t = &s->top_peaks[i];
+		int n = snprintf(line + used, sizeof(line) - used, "%s%s %.16s (pid %u)",
+				 used ? ", " : "", mt_format_size(t->peak_rss_bytes, a, sizeof(a)),
+				 t->comm, t->pid);
+
+		if (n < 0 || (size_t)n >= sizeof(line) - used)
+			break;
+		used += (size_t)n;
+	}
+	if (used)
+		mt_info("  largest peak RSS: %s", line);
+	if (s->oom_kills)
+		mt_info("  OOM kills: %llu (see the oom_kill rows)", (unsigned long long)s->oom_kills);
+	if (s->limit_rows)
+		mt_info("  RSS limit crossed by %llu process%s (see the limit rows)",
+			(unsigned long long)s->limit_rows, s->limit_rows == 1 ? "" : "es");
+	mt_info("  process map: at most %llu of %u entries in use at a sample (--max-procs)",
+		(unsigned long long)s->max_live_procs, totals->max_procs);
+}
+
 void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 		    const struct mt_report_totals *totals, uint64_t now_mono_ns)
 {
@@ -99,6 +132,8 @@ void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 			mt_info("  RSS limit crossed by %u process%s (see the limit rows)",
 				r.limit_crossings, r.limit_crossings == 1 ? "" : "es");
 	}
+	if (totals->target)
+		summarize_target(s, totals);
 	if (totals->cgroup && totals->cgroup->used) {
 		const struct mt_report_cgroup *cg = totals->cgroup;
 

@@ -28,6 +28,10 @@ struct mt_report_totals {
 	uint64_t oom_kills;
 	uint64_t untraced_oom_kills;
 	const struct mt_report_cgroup *cgroup;
+	/* -a, -G: what was traced ("the whole host", "cgroup v2 /a/b"), how long, map size */
+	const char *target;
+	uint64_t elapsed_ns;
+	uint32_t max_procs;
 };
 
 /*

@@ -223,11 +223,34 @@ static struct mt_root *own_root(struct mt_sampler *s, const struct mt_proc *p)
 	return p->is_root ? root_of(s, p) : NULL;
 }
 
+/* Keep the largest peaks of the trace: a process has one slot, the list stays sorted. */
+static void note_top_peak(struct mt_sampler *s, const struct mt_proc *p, const struct proc_stats *st)
+{
+	struct mt_top_peak *top = s->top_peaks;
+	size_t i, n = MT_TOP_PEAKS;
+
+	if (st->peak_rss_bytes <= top[n - 1].peak_rss_bytes)
+		return;
+	for (i = 0; i < n - 1; i++)
+		if (top[i].pid == p->pid && top[i].start_ns == p->start_ns && top[i].peak_rss_bytes)
+			break;
+	/* i: its own slot, or the last one; move it up to where it belongs */
+	while (i > 0 && top[i - 1].peak_rss_bytes < st->peak_rss_bytes) {
+		top[i] = top[i - 1];
+		i--;
+	}
+	top[i].pid = p->pid;
+	top[i].start_ns = p->start_ns;
+	top[i].peak_rss_bytes = st->peak_rss_bytes;
+	memcpy(top[i].comm, st->comm, MT_COMM_LEN);
+}
+
 /* Keep the root's view of itself and of its tree current. */
 static void note_stats(struct mt_sampler *s, struct mt_proc *p, const struct proc_stats *st)
 {
 	struct mt_root *r = root_of(s, p);
 
+	note_top_peak(s, p, st);
 	if (!r)
 		return;
 	if (p->is_root) {
@@ -261,6 +284,7 @@ static void write_start(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_n
 	struct mt_root *r = own_root(s, p);
 
 	write_row(s, p, MT_ROW_START, mono_ns, st, NULL);
+	s->procs_started++;
 	note_stats(s, p, st);
 	if (r) {
 		r->started = true;
@@ -276,6 +300,7 @@ static void write_exit(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_ns
 
 	format_exit_detail(detail, sizeof(detail), st->exit_status);
 	write_row(s, p, MT_ROW_EXIT, mono_ns, st, detail);
+	s->procs_exited++;
 	note_stats(s, p, st);
 	struct mt_root *r = own_root(s, p);
 
@@ -377,6 +402,7 @@ static void on_limit(struct mt_sampler *s, const struct mt_event *e)
 	note_stats(s, p, &e->stats);
 	if (r)
 		r->limit_crossings++;
+	s->limit_rows++;
 	if (s->on_limit)
 		s->on_limit(s->cb_ctx, e);
 }
@@ -530,6 +556,8 @@ int sampler_tick(struct mt_sampler *s, uint64_t now_ns, bool final)
 	s->live_procs = 0;
 	err = tracer_for_each(s->t, scan_one, s);
 	s->force_rows = false;
+	if (s->live_procs > s->max_live_procs)
+		s->max_live_procs = s->live_procs;
 	writer_interval_end(s->w, now_ns);
 	return err;
 }

@@ -72,6 +72,15 @@ struct mt_root {
 	unsigned limit_crossings;
 };
 
+/* -a, -G: the largest peaks of the whole trace, for the summary */
+#define MT_TOP_PEAKS 5
+struct mt_top_peak {
+	uint32_t pid;
+	uint64_t start_ns;
+	uint64_t peak_rss_bytes;
+	char comm[MT_COMM_LEN];
+};
+
 struct mt_sampler {
 	struct mt_writer *w;
 	struct mt_tracer *t;
@@ -98,6 +107,11 @@ struct mt_sampler {
 	mt_scan_fn on_proc;
 	void *cb_ctx;
 	uint64_t live_procs; /* live processes seen by the latest scan */
+	uint64_t max_live_procs; /* the most any scan saw */
+	uint64_t procs_started;	 /* start rows */
+	uint64_t procs_exited;	 /* exit rows */
+	uint64_t limit_rows;
+	struct mt_top_peak top_peaks[MT_TOP_PEAKS]; /* largest first */
 };
 
 void sampler_init(struct mt_sampler *s, struct mt_writer *w, struct mt_tracer *t, bool every);

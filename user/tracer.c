@@ -122,7 +122,7 @@ static const char *const required_tracepoints[] = {
 
 static int explain_load_error(int err)
 {
-	if (err == -EPERM || err == -EACCES)
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
 		mt_err("the kernel refused to load the BPF programs (%s): run as root, or with "
 		       "CAP_BPF and CAP_PERFMON (and check kernel.unprivileged_bpf_disabled and "
 		       "lockdown)",
@@ -181,6 +181,16 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->alloc_hook = choose_hook(vmlinux, skel->progs.on_page_alloc,
 				    skel->progs.tp_page_alloc, "kmem", "mm_page_alloc");
 	t->oom_hook = choose_oom_hook(vmlinux, skel);
+	t->mode = opts->mode;
+	/* only -a and -G seed the set from what runs; only -G follows cgroup moves */
+	bpf_program__set_autoload(skel->progs.seed_procs, opts->mode != MT_MODE_PIDS);
+	t->attach_hooked = opts->mode == MT_MODE_CGROUP &&
+			   has_btf_tracepoint(vmlinux, "cgroup_attach_task");
+	bpf_program__set_autoload(skel->progs.on_cgroup_attach, t->attach_hooked);
+	if (opts->mode == MT_MODE_CGROUP && !t->attach_hooked)
+		mt_warn("this kernel has no BTF for the cgroup/cgroup_attach_task tracepoint: "
+			"processes moved into the cgroup after tracing starts are not traced (their "
+			"children are)");
 	btf__free(vmlinux);
 	if (!t->oom_hook)
 		mt_warn("this kernel has no BTF for the oom/mark_victim tracepoint: OOM kills are "
@@ -197,6 +207,10 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
 	skel->rodata->rss_limit_bytes = opts->rss_limit_bytes;
 	skel->rodata->limit_signal = (uint32_t)opts->limit_signal;
+	skel->rodata->target_mode = opts->mode;
+	skel->rodata->target_cgroup_id = opts->cgroup_id;
+	skel->rodata->target_hierarchy_id = opts->hierarchy_id;
+	skel->rodata->target_cgroup_v1 = opts->cgroup_v1;
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_bytes);
 
@@ -205,8 +219,13 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		return explain_load_error(err);
 	err = memtrace_bpf__attach(skel);
 	if (err) {
-		mt_err("attaching the BPF programs failed (%s); run with -v for details",
-		       strerror(-err));
+		if (opts->mode != MT_MODE_PIDS && !skel->links.seed_procs)
+			mt_err("attaching the BPF task iterator failed (%s): -a and -G need BPF "
+			       "iterators (Linux 5.8+); run with -v for details",
+			       strerror(-err));
+		else
+			mt_err("attaching the BPF programs failed (%s); run with -v for details",
+			       strerror(-err));
 		return -1;
 	}
 	t->procs_fd = bpf_map__fd(skel->maps.procs);
@@ -241,9 +260,43 @@ void tracer_stop(struct mt_tracer *t)
 	t->values = NULL;
 }
 
+long tracer_seed(struct mt_tracer *t)
+{
+	struct bpf_link *link = t->skel->links.seed_procs;
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (!link)
+		return -EINVAL;
+	/* the iterator runs while it is read; it writes nothing, so one read reaches the end */
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, sizeof(buf));
+	while (n > 0 || (n < 0 && errno == EINTR));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return (long)t->skel->bss->seeded_procs;
+}
+
 int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)
 {
 	return bpf_map_update_elem(t->procs_fd, &pid, init, BPF_ANY) ? -errno : 0;
+}
+
+int tracer_add_new(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)
+{
+	return bpf_map_update_elem(t->procs_fd, &pid, init, BPF_NOEXIST) ? -errno : 0;
+}
+
+bool tracer_has(struct mt_tracer *t, uint32_t pid)
+{
+	struct proc_stats st;
+
+	return bpf_map_lookup_elem(t->procs_fd, &pid, &st) == 0;
 }
 
 int tracer_remove(struct mt_tracer *t, uint32_t pid)

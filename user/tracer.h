@@ -27,6 +27,8 @@ struct mt_tracer {
 	const char *alloc_hook;
 	const char *oom_hook;
 	bool batch_ok; /* BPF_MAP_LOOKUP_BATCH works */
+	enum mt_target_mode mode;
+	bool attach_hooked; /* -G: processes moved into the cgroup are picked up */
 	/* scratch for map reads */
 	uint32_t *keys;
 	struct proc_stats *values;
@@ -39,6 +41,11 @@ struct mt_tracer_opts {
 	uint32_t ringbuf_bytes;
 	uint64_t rss_limit_bytes; /* -L, 0: none */
 	int limit_signal;	  /* --kill: sent at the crossing, 0: warn only */
+	enum mt_target_mode mode; /* who is traced */
+	/* MT_MODE_CGROUP: the cgroup (kernfs id), its hierarchy (0: v2), v1 memory or v2 */
+	uint64_t cgroup_id;
+	int hierarchy_id;
+	bool cgroup_v1;
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */
@@ -47,9 +54,18 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 /* Detaches and frees everything; safe on a partly started tracer. */
 void tracer_stop(struct mt_tracer *t);
 
+/*
+ * -a, -G: add the processes running now that belong to the target (after tracer_start: a
+ * process forked meanwhile is added by the fork hook). Returns how many, or -errno.
+ */
+long tracer_seed(struct mt_tracer *t);
+
 /* Put a process in the traced set. Returns 0 or -errno. */
 int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init);
 int tracer_remove(struct mt_tracer *t, uint32_t pid);
+/* The same, but -EEXIST if the pid is in the set already. */
+int tracer_add_new(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init);
+bool tracer_has(struct mt_tracer *t, uint32_t pid);
 
 /* Drain the ring buffer into on_event. Returns the number of records, or -errno. */
 int tracer_drain(struct mt_tracer *t);
