@@ -23,6 +23,7 @@ struct mt_proc {
 	char row_comm[MT_COMM_LEN];
 	bool oom_reported; /* one oom_kill row per process, though the kernel marks threads */
 	uint64_t live_mark; /* the live view's slot (its RSS at the previous frame) */
+	uint64_t row_ns;    /* time of its latest row */
 	struct mt_rss_hist hist;
 };
 
@@ -176,6 +177,15 @@ static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event
 		      uint64_t mono_ns, const struct proc_stats *st, const char *detail)
 {
 	uint64_t rss = rss_of(st);
+
+	/*
+	 * A record stamped in the kernel just before a scan can reach the ring buffer just after
+	 * the scan has drained it (another CPU): its row then comes after the scan's. A process's
+	 * rows stay in time order: such a row takes the time of the one before it.
+	 */
+	if (p->started && mono_ns < p->row_ns)
+		mono_ns = p->row_ns;
+	p->row_ns = mono_ns;
 	struct mt_row row = {
 		.mono_ns = mono_ns,
 		.pid = (int)p->pid,

@@ -22,7 +22,8 @@ COLUMNS = [
 INT_COLUMNS = COLUMNS[2:4] + COLUMNS[6:14]
 # names of our BPF programs as the kernel lists them (truncated to 15 characters)
 OUR_PROGS = {"on_rss_stat", "on_fault", "tp_fault", "on_page_alloc", "tp_page_alloc", "on_fork",
-             "on_exec", "on_rename", "on_exit", "on_mark_victim", "on_mark_victim_"}
+             "on_exec", "on_rename", "on_exit", "on_mark_victim", "on_mark_victim_",
+             "on_cgroup_attac", "seed_procs"}
 CGROUP_FS = "/sys/fs/cgroup"
 
 
@@ -44,7 +45,7 @@ def need_root(request):
 
 def _comm(pid):
     try:
-        with open(f"/proc/{pid}/comm") as f:
+        with open(f"/proc/{pid}/comm", errors="replace") as f:
             return f.read().strip()
     except OSError:
         return None
@@ -223,7 +224,8 @@ def parse_csv(text):
 
 
 def read_csv(path):
-    with open(path, newline="") as f:
+    # process names are the kernel's bytes, not always UTF-8 (with -a: anyone's)
+    with open(path, newline="", errors="surrogateescape") as f:
         return parse_csv(f.read())
 
 

@@ -90,6 +90,22 @@ USAGE_ERRORS = [
     pytest.param(["-u", "nobody", "-p", "1"], ["-u"], id="user-without-command"),
     pytest.param(["-u", "no_such_user_xyz", "--", "true"], ["no_such_user_xyz"],
                  id="unknown-user"),
+    pytest.param(["-a", "-p", "1"], ["exactly one target"], id="all-and-pid"),
+    pytest.param(["-a", "--", "true"], ["exactly one target"], id="all-and-command"),
+    pytest.param(["-a", "-a"], ["exactly one target"], id="all-twice"),
+    pytest.param(["-a", "-G", "/"], ["exactly one target"], id="all-and-cgroup"),
+    pytest.param(["-G", "/", "-p", "1"], ["exactly one target"], id="cgroup-and-pid"),
+    pytest.param(["-G", "/", "-G", "/x"], ["exactly one target"], id="cgroup-twice"),
+    pytest.param(["-G", ""], ["-G"], id="cgroup-empty"),
+    pytest.param(["-m", "1G", "-a"], ["-m"], id="memory-limit-with-all"),
+    pytest.param(["-F", "xml", "-p", "1"], ["xml", "csv, jsonl or mprof"], id="format-unknown"),
+    pytest.param(["-F", "", "-p", "1"], ["csv, jsonl or mprof"], id="format-empty"),
+    pytest.param(["--max-procs", "0", "-a"], ["'0'"], id="max-procs-0"),
+    pytest.param(["--max-procs", "15", "-a"], ["'15'"], id="max-procs-too-few"),
+    pytest.param(["--max-procs", "4194305", "-a"], ["4194305"], id="max-procs-too-many"),
+    pytest.param(["--max-procs", "1k", "-a"], ["1k"], id="max-procs-suffix"),
+    pytest.param(["--max-procs", "-3", "-a"], ["-3"], id="max-procs-negative"),
+    pytest.param(["-q", "--live", "-a"], ["-q", "--live"], id="quiet-and-live"),
 ]
 
 
@@ -115,20 +131,6 @@ def test_missing_option_argument(args, option):
     names = {option, {"--pid": "-p"}.get(option, option)}
     assert any(re.search(r"(?<![\w-])" + re.escape(n) + r"\b", line) for n in names), \
         f"{args}: message does not name the option {option}: {line!r}"
-
-
-@pytest.mark.parametrize("args,option", [
-    pytest.param(["-a"], "-a", id="all"),
-    pytest.param(["--all"], "-a", id="all-long"),
-    pytest.param(["-G", "/sys/fs/cgroup/memory"], "-G", id="cgroup"),
-    pytest.param(["-F", "jsonl", "-p", "1"], "jsonl", id="format-jsonl"),
-    pytest.param(["-F", "mprof", "-p", "1"], "mprof", id="format-mprof"),
-])
-def test_not_available_in_this_release(args, option):
-    proc = run(args, timeout=30)
-    line = assert_error(proc, 2, option)
-    assert "not available" in line or "only csv is available" in line, line
-    assert proc.stdout == ""
 
 
 # ---------------------------------------------------------------- runtime errors (status 1)

@@ -1,0 +1,385 @@
+"""-a (the whole host) and -G (a cgroup, v2 or v1 memory): who is traced, at start and later,
+a fork storm counted row by row, PID reuse, a full map, OOM kills of processes not traced
+before, and -G's errors. Real binary, live kernel, real cgroups."""
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import (BIN, MIB, check_process_rows, details, read_csv, release, rows_of, run,
+                      wait_for, workload)
+
+
+def start_tracer(out, *args, stderr=subprocess.PIPE):
+    """memtrace-bpf ARGS -o OUT, returned once its header and first rows are out."""
+    tracer = subprocess.Popen([BIN, "-o", str(out)] + list(args), stdout=subprocess.PIPE,
+                              stderr=stderr, text=True)
+    assert wait_for(lambda: tracer.poll() is not None
+                    or (out.exists() and len(out.read_text().splitlines()) > 1), timeout=30)
+    assert tracer.poll() is None, tracer.communicate()
+    return tracer
+
+
+def stop_tracer(tracer, timeout=60):
+    tracer.send_signal(signal.SIGINT)
+    _, err = tracer.communicate(timeout=timeout)
+    assert tracer.returncode == 0, err
+    return err
+
+
+def processes(rows):
+    """Rows split per process: (pid, index) -> rows; a reused pid starts a new process at its
+    next start row."""
+    procs = {}
+    count = collections.Counter()
+    for r in rows:
+        pid = r["pid"]
+        if r["event"] == "start":
+            count[pid] += 1
+        procs.setdefault((pid, count[pid]), []).append(r)
+    return procs
+
+
+def check_processes(rows):
+    """Per process: one start row first, at most one exit row, last; time order."""
+    for key, mine in processes(rows).items():
+        events = [r["event"] for r in mine]
+        assert events[0] == "start", (key, events)
+        assert events.count("start") == 1 and events.count("exit") <= 1, (key, events)
+        if "exit" in events:
+            assert events[-1] == "exit", (key, events)
+        times = [r["elapsed_s"] for r in mine]
+        assert times == sorted(times), (key, times)
+
+
+def map_ids_of(pid):
+    """Ids of the BPF maps a process holds, by name."""
+    maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True,
+                                     text=True, check=True).stdout)
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                for line in f:
+                    if line.startswith("map_id:"):
+                        held.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return {m["name"]: m["id"] for m in maps if m["id"] in held}
+
+
+def procs_map_keys(tracer_pid):
+    """The tgids in the tracer's process map, read with bpftool."""
+    map_id = map_ids_of(tracer_pid)["procs"]
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
+                         capture_output=True, text=True, check=True).stdout
+    return [int.from_bytes(bytes(int(b, 16) for b in e["key"]), "little")
+            for e in json.loads(out)]
+
+
+# ---------------------------------------------------------------------------------- -a
+
+def test_all_sees_processes_it_did_not_start(tmp_path):
+    """One process running before tracing (seeded), one started by someone else after (added
+    at fork), PID 1: all traced, with their own peaks and exits."""
+    before = subprocess.Popen([workload("touch"), "24", "--wait-stdin", "--exit", "5"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    out = tmp_path / "host.csv"
+    tracer = start_tracer(out, "-a", "-i", "50ms")
+    release(before)
+    assert before.wait(timeout=30) == 5
+    after = subprocess.run([workload("touch"), "40", "--exit", "6"], capture_output=True,
+                           timeout=30)
+    assert after.returncode == 6
+    err = stop_tracer(tracer)
+    rows = read_csv(out)
+    check_processes(rows)
+    pids = {r["pid"] for r in rows}
+    assert 1 in pids, "PID 1 runs on every host: -a must trace it"
+    mine = rows_of(rows, before.pid)
+    assert mine and mine[0]["event"] == "start" and mine[-1]["event"] == "exit", mine
+    assert details(mine[-1])["exit_code"] == "5"
+    assert mine[-1]["peak_rss_bytes"] >= 24 * MIB
+    exits = [r for r in rows if r["event"] == "exit" and details(r).get("exit_code") == "6"
+             and r["peak_rss_bytes"] >= 40 * MIB]
+    assert exits, "the process started after attach was not traced to its exit"
+    assert "the whole host:" in err and "processes traced" in err, err
+    assert "events lost: none" in err, err
+
+
+def test_all_every_live_process_at_every_interval(tmp_path):
+    """--every with -a: a sleeping process (no change at all) still gets a row per interval."""
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        proc = run(["-a", "--every", "-i", "100ms", "-d", "1s", "-o", str(tmp_path / "t.csv")],
+                   timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        mine = rows_of(read_csv(tmp_path / "t.csv"), sleeper.pid)
+        assert [r["event"] for r in mine].count("sample") >= 7, [r["event"] for r in mine]
+        plain = run(["-a", "-i", "100ms", "-d", "1s", "-o", str(tmp_path / "p.csv")],
+                    timeout=60)
+        assert plain.returncode == 0, plain.stderr
+        events = [r["event"] for r in rows_of(read_csv(tmp_path / "p.csv"), sleeper.pid)]
+        assert events.count("sample") <= 2, events
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_fork_storm(tmp_path):
+    """20,000 short-lived processes under -a: exactly one start and one exit row each, with
+    the right exit code; nothing lost; the process map holds no dead process afterwards."""
+    out = tmp_path / "storm.csv"
+    tracer = start_tracer(out, "-a")
+    baseline = procs_map_keys(tracer.pid)
+    assert baseline, "the process map is empty under -a"
+    storm = subprocess.run([workload("storm"), "20000"], capture_output=True, text=True,
+                           timeout=300)
+    assert storm.returncode == 0, storm.stderr
+    # every entry left in the map is a live process: one seen dead must be gone a moment
+    # later (processes of the machine come and go while the map is read)
+    def dead_entries():
+        return {k for k in procs_map_keys(tracer.pid) if not os.path.exists(f"/proc/{k}")}
+    suspects = dead_entries()
+    time.sleep(1)
+    assert not (suspects & dead_entries()), "entries of dead processes stay in the map"
+    err = stop_tracer(tracer)
+    rows = read_csv(out)
+    check_processes(rows)
+    # the storm's parent: the process whose children are the storm
+    by_ppid = collections.Counter(r["ppid"] for r in rows if r["event"] == "start")
+    parent, nkids = by_ppid.most_common(1)[0]
+    assert nkids == 20000, (parent, nkids)
+    kids = [r for r in rows if r["ppid"] == parent]
+    starts = [r for r in kids if r["event"] == "start"]
+    exits = [r for r in kids if r["event"] == "exit"]
+    assert len(starts) == 20000 and len(exits) == 20000, (len(starts), len(exits))
+    codes = collections.Counter(details(r)["exit_code"] for r in exits)
+    assert codes == collections.Counter(str(i % 100) for i in range(20000)), codes
+    per_process = processes(kids)
+    assert len(per_process) == 20000
+    assert all([r["event"] for r in rs] in (["start", "exit"], ["start", "sample", "exit"])
+               for rs in per_process.values())
+    reused = sum(1 for (_, n) in per_process if n > 1)
+    assert "events lost: none" in err, err
+    print(f"storm: {storm.stdout.strip()}; pids reused within the trace: {reused}")
+
+
+def test_all_pid_reuse_is_a_new_process(tmp_path):
+    """Under -a a pid handed to a new process (ns_last_pid) gives a second start row."""
+    touch = workload("touch")
+    script = f"""
+{touch} 5 --exit 1 & a=$!; wait $a
+for try in $(seq 50); do
+    echo $((a - 1)) > /proc/sys/kernel/ns_last_pid
+    {touch} 9 --exit 2 & b=$!; wait $b
+    [ "$b" = "$a" ] && break
+done
+echo "reused $a $b"
+"""
+    out = tmp_path / "reuse.csv"
+    tracer = start_tracer(out, "-a")
+    proc = subprocess.run(["/bin/bash", "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    stop_tracer(tracer)
+    _, a, b = proc.stdout.split()
+    assert a == b, "the kernel did not reuse the pid in 50 tries"
+    mine = [r for r in rows_of(read_csv(out), int(a))
+            if r["event"] != "start" or r["comm"] in ("touch", "bash")]
+    events = [(r["event"], details(r).get("exit_code")) for r in mine]
+    # every process that had this pid: start ... exit; the two touches among them
+    ends = [code for e, code in events if e == "exit"]
+    assert ends.count("1") == 1 and ends.count("2") == 1, events
+    assert [e for e, _ in events].count("start") == len(ends), events
+    second = [r for r in mine if r["event"] == "exit" and details(r)["exit_code"] == "2"]
+    assert second[0]["peak_rss_bytes"] >= 9 * MIB
+
+
+def test_full_map_is_counted_and_reported(tmp_path):
+    """--max-procs 16 on a host with more: the processes that did not fit are counted in
+    the summary (never silently dropped), the status stays 0, the rows stay consistent."""
+    proc = run(["-a", "--max-procs", "16", "-d", "1s", "-o", str(tmp_path / "t.csv"),
+                "-v"], timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = read_csv(tmp_path / "t.csv")
+    check_processes(rows)
+    assert len({r["pid"] for r in rows}) <= 16
+    m = re.search(r"(\d+) new processes were not traced: the process map was full",
+                  proc.stderr)
+    assert m and int(m.group(1)) > 0, proc.stderr
+    assert "16 entries" in proc.stderr, proc.stderr
+    assert "maps: procs 16 entries" in proc.stderr, proc.stderr
+
+
+def test_all_oom_kill_of_a_process_not_traced_before(tmp_path, small_memcg):
+    """-a --no-children traces only what ran at start; a process started later and OOM-killed
+    in a memcg still gets its oom_kill row, report and exit row."""
+    path, rel = small_memcg
+    out = tmp_path / "oom.csv"
+    tracer = start_tracer(out, "-a", "--no-children")
+    victim = subprocess.Popen(["/bin/sh", "-c", f"echo $$ > {path}/cgroup.procs; "
+                               f"exec {workload('touch')} 200"])
+    assert victim.wait(timeout=60) == -signal.SIGKILL
+    time.sleep(0.3)
+    err = stop_tracer(tracer)
+    mine = rows_of(read_csv(out), victim.pid)
+    events = [r["event"] for r in mine]
+    assert events == ["start", "oom_kill", "exit"], events
+    d = details(mine[1])
+    assert d["constraint"] == "memcg" and d["memcg"] == rel, d
+    assert details(mine[2])["signal"] == "SIGKILL"
+    assert "OOM kill" in err and str(victim.pid) in err, err
+
+
+# ---------------------------------------------------------------------------------- -G
+
+def own_cgroup_dir(version):
+    """Our own cgroup directory in the v1 memory hierarchy (1) or the v2 one (2); None."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ")
+            fstype, _, opts = right.split()[:3]
+            if fstype == "cgroup" and "memory" in opts.split(","):
+                mounts[1] = left.split()[4]
+            elif fstype == "cgroup2":
+                mounts[2] = left.split()[4]
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrl, path = line.rstrip("\n").split(":", 2)
+            if version == 1 and "memory" in ctrl.split(",") and 1 in mounts:
+                return mounts[1], path
+            if version == 2 and ctrl == "" and 2 in mounts:
+                return mounts[2], path
+    return None
+
+
+def make_cgroup(version, suffix):
+    found = own_cgroup_dir(version)
+    if not found:
+        pytest.skip(f"no cgroup v{version} hierarchy to test -G on")
+    mount, own = found
+    parent = os.path.join(mount, own.lstrip("/"))
+    path = os.path.join(parent, f"memtrace-test-{os.getpid()}-{suffix}")
+    os.mkdir(path)
+    return path, "/" + os.path.relpath(path, mount)
+
+
+def remove_cgroup(path):
+    procs = os.path.join(path, "cgroup.procs")
+    for _ in range(300):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            with open(procs) as f:
+                for pid in f.read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def small_memcg():
+    """A v1 (or v2) memory cgroup limited to 64 MiB, for OOM kills; removed afterwards."""
+    version = 1 if own_cgroup_dir(1) else 2
+    path, rel = make_cgroup(version, "oom")
+    try:
+        limit = "memory.limit_in_bytes" if version == 1 else "memory.max"
+        if not os.path.exists(os.path.join(path, limit)):
+            pytest.skip("no memory controller on this cgroup")
+        with open(os.path.join(path, limit), "w") as f:
+            f.write(str(64 * MIB))
+        sw = "memory.memsw.limit_in_bytes" if version == 1 else "memory.swap.max"
+        if os.path.exists(os.path.join(path, sw)):
+            with open(os.path.join(path, sw), "w") as f:
+                f.write(str(64 * MIB) if version == 1 else "0")
+        yield path, rel
+    finally:
+        remove_cgroup(path)
+
+
+def in_cgroup(path, *argv):
+    """Start argv inside the cgroup (it moves itself in before exec)."""
+    return subprocess.Popen(["/bin/sh", "-c", f'echo $$ > {path}/cgroup.procs; exec "$@"',
+                             "sh"] + list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+
+
+@pytest.mark.parametrize("version", [1, 2], ids=["v1-memory", "v2"])
+@pytest.mark.parametrize("spelling", ["directory", "cgroup-path"])
+def test_cgroup_inside_not_outside(tmp_path, version, spelling):
+    """-G: a process placed inside before tracing, its child, and a process moved in during
+    tracing are traced; a process outside is not."""
+    path, rel = make_cgroup(version, "g")
+    try:
+        inside = in_cgroup(path, workload("touch"), "12", "--wait-stdin", "--exit", "3")
+        outside = subprocess.Popen([workload("touch"), "13", "--wait-stdin"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert wait_for(lambda: str(inside.pid) in open(f"{path}/cgroup.procs").read())
+        out = tmp_path / "g.csv"
+        tracer = start_tracer(out, "-G", path if spelling == "directory" else rel,
+                              "-i", "50ms")
+        moved = subprocess.Popen([workload("touch"), "14", "--wait-stdin", "--exit", "4"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        time.sleep(0.2)
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write(str(moved.pid))
+        child = in_cgroup(path, workload("touch"), "15", "--exit", "5")
+        assert child.wait(timeout=30) == 5
+        for p in (inside, outside, moved):
+            release(p)
+            p.wait(timeout=30)
+        err = stop_tracer(tracer)
+        rows = read_csv(out)
+        check_processes(rows)
+        pids = {r["pid"] for r in rows}
+        assert outside.pid not in pids
+        for p, code, mib in ((inside, "3", 12), (moved, "4", 14), (child, "5", 15)):
+            mine = rows_of(rows, p.pid)
+            assert mine and mine[-1]["event"] == "exit", (p.args, mine)
+            assert details(mine[-1])["exit_code"] == code
+            assert mine[-1]["peak_rss_bytes"] >= mib * MIB
+        assert f"cgroup v{version} {rel}:" in err, err
+    finally:
+        remove_cgroup(path)
+
+
+def test_cgroup_removed_stops_tracing(tmp_path):
+    path, rel = make_cgroup(1 if own_cgroup_dir(1) else 2, "rm")
+    try:
+        out = tmp_path / "rm.csv"
+        tracer = subprocess.Popen([BIN, "-G", path, "-o", str(out)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        assert wait_for(lambda: out.exists() and out.read_text(), timeout=20)
+        time.sleep(0.3)
+        os.rmdir(path)
+        _, err = tracer.communicate(timeout=20)
+        assert tracer.returncode == 0, err
+        assert "the cgroup was removed" in err, err
+    finally:
+        remove_cgroup(path)
+
+
+@pytest.mark.parametrize("arg,mention", [
+    pytest.param("/no/such/cgroup", "no cgroup '/no/such/cgroup'", id="missing"),
+    pytest.param("/tmp", "no cgroup '/tmp'", id="not-a-cgroup"),
+    pytest.param("/sys/fs/cgroup/cpu", "without the memory controller", id="v1-not-memory"),
+])
+def test_cgroup_errors(arg, mention):
+    if arg == "/sys/fs/cgroup/cpu" and not os.path.exists("/sys/fs/cgroup/cpu/cgroup.procs"):
+        pytest.skip("no v1 cpu hierarchy on this machine")
+    proc = run(["-G", arg], timeout=30)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memtrace-bpf: "), proc.stderr
+    assert mention in lines[0], lines[0]
