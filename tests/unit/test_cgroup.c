@@ -323,6 +323,47 @@ TEST(proc_cgroup_odd_paths_and_input)
 	CHECK_STREQ(v1, "/abcdef");
 }
 
+/* ---- -G: cgroup_under_mount, cgroup_parse_hierarchy ---- */
+
+TEST(under_mount)
+{
+	const char *rel = NULL;
+
+	REQUIRE(cgroup_under_mount("/sys/fs/cgroup/memory/a/b", "/sys/fs/cgroup/memory", &rel));
+	CHECK_STREQ(rel, "/a/b");
+	REQUIRE(cgroup_under_mount("/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory/", &rel));
+	CHECK_STREQ(rel, "");
+	/* a sibling whose name only starts like the mount point is not under it */
+	CHECK(!cgroup_under_mount("/sys/fs/cgroup/memory2/a", "/sys/fs/cgroup/memory", &rel));
+	CHECK(!cgroup_under_mount("/sys/fs/cgroup", "/sys/fs/cgroup/memory", &rel));
+	CHECK(!cgroup_under_mount("relative/a", "/sys/fs/cgroup", &rel));
+	CHECK(!cgroup_under_mount("/a", "", &rel));
+	REQUIRE(cgroup_under_mount("/a/b", "/", &rel));
+	CHECK_STREQ(rel, "/a/b");
+	REQUIRE(cgroup_under_mount("/", "/", &rel));
+	CHECK_STREQ(rel, "");
+}
+
+TEST(hierarchy_of_controller)
+{
+	static const char text[] = "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+				   "cpuset\t3\t1\t1\n"
+				   "memory\t4\t31\t1\n"
+				   "pids\t0\t1\t1\n"
+				   "hugetlb\t9\t1\t0\n";
+
+	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "memory"), 4);
+	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "cpuset"), 3);
+	/* on the v2 hierarchy: 0 */
+	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "pids"), 0);
+	/* disabled, absent, a prefix of a name */
+	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "hugetlb"), -1);
+	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "rdma"), -1);
+	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "mem"), -1);
+	CHECK_EQ_INT(cgroup_parse_hierarchy("", "memory"), -1);
+	CHECK_EQ_INT(cgroup_parse_hierarchy("memory 4 31", "memory"), -1);
+}
+
 /* ---- cgroup_join_dir ---- */
 
 #define CHECK_JOIN(mnt, root, path, want)                                                          \
@@ -730,6 +771,8 @@ int main(int argc, char **argv)
 		UT(live_limit_attach_peak_destroy),
 		UT(live_rounding_and_second_cgroup),
 		UT(destroy_never_created),
+		UT(under_mount),
+		UT(hierarchy_of_controller),
 	};
 
 	return ut_run(argc, argv, tests, UT_COUNT(tests));

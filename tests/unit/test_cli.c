@@ -747,24 +747,98 @@ TEST(kill_signal_as_separate_word_is_the_command)
 	EXPECT_USAGE(ARGV("-L", "1G", "-p", "1", "--kill", "TERM"));
 }
 
-/* later releases: a usage error now, not a silent no-op */
-TEST(unavailable_options_are_usage)
+TEST(all_target)
 {
-	EXPECT_USAGE(ARGV("-a"));
-	EXPECT_USAGE(ARGV("--all"));
-	EXPECT_USAGE(ARGV("-G", "x"));
-	EXPECT_USAGE(ARGV("--cgroup=/sys/fs/cgroup/x"));
-	EXPECT_USAGE(ARGV("-F", "jsonl", "-p", "1"));
-	EXPECT_USAGE(ARGV("-F", "mprof", "-p", "1"));
-	EXPECT_USAGE(ARGV("-F", "CSV", "-p", "1"));
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-a"), &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_ALL);
+	CHECK_EQ_U64(cfg.max_procs, MT_DEFAULT_MAX_PROCS);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("--all", "-i", "1s", "--no-children"), &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_ALL);
+	CHECK(!cfg.follow_children);
+	mt_config_free(&cfg);
 }
 
-TEST(unavailable_option_message)
+TEST(cgroup_target)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-G", "/sys/fs/cgroup/x"), &cfg));
+	CHECK_EQ_INT(cfg.target, MT_TARGET_CGROUP);
+	CHECK_STREQ(cfg.cgroup, "/sys/fs/cgroup/x");
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("--cgroup=system.slice/a b", "-L", "1G"), &cfg));
+	CHECK_STREQ(cfg.cgroup, "system.slice/a b");
+	mt_config_free(&cfg);
+}
+
+TEST(one_target_only)
 {
 	char err[512];
 
-	EXPECT_USAGE_MSG(ARGV("-a"), err);
-	CHECK(strstr(err, "not available in this release") != NULL);
+	EXPECT_USAGE_MSG(ARGV("-a", "-p", "1"), err);
+	CHECK(strstr(err, "exactly one target") != NULL);
+	EXPECT_USAGE(ARGV("-p", "1", "-a"));
+	EXPECT_USAGE(ARGV("-a", "-a"));
+	EXPECT_USAGE(ARGV("-a", "-G", "/"));
+	EXPECT_USAGE(ARGV("-G", "/", "-G", "/x"));
+	EXPECT_USAGE(ARGV("-G", "/", "--", "true"));
+	EXPECT_USAGE(ARGV("-a", "true"));
+	EXPECT_USAGE(ARGV("-G", ""));
+	EXPECT_USAGE(ARGV("-m", "1G", "-a"));
+	EXPECT_USAGE(ARGV("-u", "nobody", "-G", "/"));
+}
+
+TEST(formats)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-p", "1"), &cfg));
+	CHECK_EQ_INT(cfg.format, MT_FORMAT_CSV);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("-F", "jsonl", "-p", "1"), &cfg));
+	CHECK_EQ_INT(cfg.format, MT_FORMAT_JSONL);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("--format=mprof", "-a"), &cfg));
+	CHECK_EQ_INT(cfg.format, MT_FORMAT_MPROF);
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("-F", "CSV", "-p", "1"));
+	EXPECT_USAGE(ARGV("-F", "", "-p", "1"));
+	EXPECT_USAGE(ARGV("-F", "json", "-p", "1"));
+}
+
+TEST(max_procs)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("--max-procs", "16", "-a"), &cfg));
+	CHECK_EQ_U64(cfg.max_procs, 16);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("--max-procs=4194304", "-a"), &cfg));
+	CHECK_EQ_U64(cfg.max_procs, 4194304);
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("--max-procs", "15", "-a"));
+	EXPECT_USAGE(ARGV("--max-procs", "4194305", "-a"));
+	EXPECT_USAGE(ARGV("--max-procs", "0", "-a"));
+	EXPECT_USAGE(ARGV("--max-procs", "-1", "-a"));
+	EXPECT_USAGE(ARGV("--max-procs", "1k", "-a"));
+	EXPECT_USAGE(ARGV("--max-procs", "", "-a"));
+	EXPECT_USAGE(ARGV("--max-procs", "99999999999999999999", "-a"));
+}
+
+TEST(live_option)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("--live", "-a"), &cfg));
+	CHECK(cfg.live);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("-a"), &cfg));
+	CHECK(!cfg.live);
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("--live", "-q", "-a"));
 }
 
 TEST(unknown_options_are_usage)
@@ -830,7 +904,7 @@ TEST(version_exits)
 
 /* ---- repeated calls ---- */
 
-/* glibc getopt keeps a cursor inside a cluster such as "-aq"; optind = 0 resets it, 1 does not */
+/* glibc getopt keeps a cursor inside a cluster such as "-Zq"; optind = 0 resets it, 1 does not */
 static void reset_getopt(void)
 {
 	char *argv[] = { "reset", NULL };
@@ -839,12 +913,12 @@ static void reset_getopt(void)
 	getopt(1, argv, "+");
 }
 
-/* a parse that stops inside "-aq" must not leak the "q" into the next parse */
+/* a parse that stops inside "-Zq" must not leak the "q" into the next parse */
 TEST(reparse_after_error_inside_option_cluster)
 {
 	struct mt_config cfg;
 
-	EXPECT_USAGE(ARGV("-aq"));
+	EXPECT_USAGE(ARGV("-Zq"));
 	if (EXPECT_OK(ARGV("-p", "1"), &cfg)) {
 		CHECK(!cfg.quiet);
 		mt_config_free(&cfg);
@@ -927,8 +1001,12 @@ int main(int argc, char **argv)
 		UT(kill_with_a_signal),
 		UT(kill_unknown_signal),
 		UT(kill_signal_as_separate_word_is_the_command),
-		UT(unavailable_options_are_usage),
-		UT(unavailable_option_message),
+		UT(all_target),
+		UT(cgroup_target),
+		UT(one_target_only),
+		UT(formats),
+		UT(max_procs),
+		UT(live_option),
 		UT(unknown_options_are_usage),
 		UT(missing_argument_is_usage),
 		UT(missing_argument_message_names_the_option),
