@@ -48,13 +48,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # modules the unit tests link against (no BPF, no main)
-UNIT_MODS := units csv cli log cgroup oom
+UNIT_MODS := units csv cli log cgroup oom writer formats live
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit integration demo deps workloads install
+.PHONY: all clean test unit integration demo deps workloads install uninstall
 
 all: memtrace-bpf
 
@@ -122,8 +122,23 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=staging root]; make uninstall with the same values.
+# The man page goes in uncompressed (man reads both; packagers compress it).
+INSTALL ?= install
+INSTALL_FILES := sbin/memtrace-bpf bin/memtrace-plot share/man/man8/memtrace-bpf.8 \
+	share/bash-completion/completions/memtrace-bpf
+
 install: all
-	install -D -m 0755 memtrace-bpf $(DESTDIR)$(PREFIX)/sbin/memtrace-bpf
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -D -m 0755 memtrace-bpf $(DESTDIR)$(PREFIX)/sbin/memtrace-bpf
+	$(Q)$(INSTALL) -D -m 0755 scripts/memtrace-plot $(DESTDIR)$(PREFIX)/bin/memtrace-plot
+	$(Q)$(INSTALL) -D -m 0644 doc/memtrace-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/memtrace-bpf.8
+	$(Q)$(INSTALL) -D -m 0644 scripts/completion/memtrace-bpf.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/memtrace-bpf
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALL_FILES))
 
 clean:
 	$(call msg,CLEAN,)

@@ -11,6 +11,7 @@ packages=(
 	python3-memory-profiler              # mprof, to check -F mprof output (tests)
 	tmux                                 # the live view under a real terminal (tests)
 	procps util-linux                    # ps, setpriv (tests)
+	groff-base bash-completion           # man page and completion checks (tests)
 )
 
 missing=()

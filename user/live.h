@@ -20,7 +20,18 @@ struct mt_live_opts {
 	bool color;	/* ANSI colours: growth red, shrink green (off with NO_COLOR, TERM=dumb) */
 	unsigned width;	/* columns (0: 80) */
 	unsigned height; /* lines of the terminal (0: 24): the frame never takes more than this */
+	bool utf8;	/* the locale is UTF-8: the delta column is headed "Δ" (else "DELTA") */
 };
+
+/*
+ * The options for a view on fd as its environment says: terminal when fd is a tty whose TERM
+ * is not "dumb" (a dumb terminal cannot move the cursor); colour on such a terminal unless
+ * NO_COLOR is set and not empty; its size (80x24 when unknown); UTF-8 from LC_ALL, LC_CTYPE
+ * or LANG.
+ */
+void live_opts_detect(struct mt_live_opts *opts, int fd);
+/* The terminal's size now (TIOCGWINSZ); false if fd is no terminal or does not say. */
+bool live_term_size(int fd, unsigned *width, unsigned *height);
 
 struct mt_live_totals {
 	uint64_t elapsed_ns;
@@ -36,6 +47,8 @@ struct mt_live_totals {
 /* NULL on allocation failure. */
 struct mt_live *live_new(const struct mt_live_opts *opts);
 void live_free(struct mt_live *l);
+/* The terminal was resized: the next frames fit the new size. */
+void live_resize(struct mt_live *l, unsigned width, unsigned height);
 
 /*
  * One traced process at this interval. mark is a per-process slot the caller keeps for the

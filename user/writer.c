@@ -191,7 +191,8 @@ const struct mt_format_ops mt_csv_format = {
 
 const struct mt_format_ops *writer_format(const char *name)
 {
-	static const struct mt_format_ops *const formats[] = { &mt_csv_format };
+	static const struct mt_format_ops *const formats[] = { &mt_csv_format, &mt_jsonl_format,
+							       &mt_mprof_format };
 
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (!strcmp(formats[i]->name, name))
