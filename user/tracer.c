@@ -16,6 +16,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	if (!mt_verbose || (level == LIBBPF_DEBUG && mt_verbose < 2))
 		return 0;
+	mt_log_before_output();
 	fputs("memtrace-bpf: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
 }
