@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -427,10 +428,21 @@ static bool proc_in_cgroup(int pid, const struct mt_cg_target *t)
  */
 static long seed_from_proc(struct run *r)
 {
-	DIR *dir = opendir("/proc");
+	/* the initial PID namespace's inode number (PROC_PID_INIT_INO) */
+	const ino_t init_pid_ns = 0xEFFFFFFCU;
+	struct stat ns;
 	struct dirent *de;
 	long added = 0;
+	DIR *dir;
 
+	/* in another PID namespace /proc's pids are not the host's the rows use */
+	if (stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != init_pid_ns) {
+		mt_warn("memtrace-bpf runs in a PID namespace: the processes running at start are "
+			"those of this namespace only (new ones are traced host-wide); the pids in "
+			"the rows are the host's");
+		return 0;
+	}
+	dir = opendir("/proc");
 	if (!dir)
 		return 0;
 	while ((de = readdir(dir))) {
