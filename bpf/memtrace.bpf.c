@@ -29,6 +29,11 @@ const volatile bool target_cgroup_v1 = false;
 
 /* processes the seeding iterator added (-a, -G) */
 __u64 seeded_procs = 0;
+/* set by user space before each read of the map through read_procs: every entry, not only
+ * the changed ones (--every, the last read, the live view); entries_seen counts them all
+ * (user space zeroes it before each read) */
+bool report_all = false;
+__u64 entries_seen = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -68,6 +73,7 @@ static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *
 	__u64 shmem = (__u64)mm_counter_pages(mm, MT_MM_SHMEMPAGES) << page_shift;
 	__u64 rss = file + anon + shmem;
 
+	s->gen++;
 	s->file_bytes = file;
 	s->anon_bytes = anon;
 	s->shmem_bytes = shmem;
@@ -244,8 +250,10 @@ static __always_inline int count_fault(void)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct proc_stats *s = bpf_map_lookup_elem(&procs, &tgid);
 
-	if (s && !(s->flags & MT_PROC_PRE_EXEC))
+	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
 		__sync_fetch_and_add(&s->faults, 1);
+		s->gen++;
+	}
 	return 0;
 }
 
@@ -270,8 +278,10 @@ static __always_inline int count_pages(unsigned int order)
 	if (!tgid)
 		return 0;
 	s = bpf_map_lookup_elem(&procs, &tgid);
-	if (s && !(s->flags & MT_PROC_PRE_EXEC))
+	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
 		__sync_fetch_and_add(&s->pages_alloc, 1ULL << (order & 31));
+		s->gen++;
+	}
 	return 0;
 }
 
@@ -337,6 +347,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!s)
 		return 0;
+	s->gen++;
 	bpf_probe_read_kernel(s->comm, sizeof(s->comm), p->comm);
 	if (s->flags & MT_PROC_PRE_EXEC) {
 		/* The launched COMMAND starts here: forget the tracer's pre-exec image. */
@@ -363,8 +374,10 @@ int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 	if (task->pid != tgid)
 		return 0;
 	s = bpf_map_lookup_elem(&procs, &tgid);
-	if (s)
+	if (s) {
 		bpf_probe_read_kernel_str(s->comm, sizeof(s->comm), comm);
+		s->gen++;
+	}
 	return 0;
 }
 
@@ -396,6 +409,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 
 	if (!emit(MT_EV_EXIT, tgid, s)) {
 		s->flags |= MT_PROC_EXITED;
+		s->gen++;
 		return 0;
 	}
 	bpf_map_delete_elem(&procs, &tgid);
@@ -626,5 +640,37 @@ int seed_procs(struct bpf_iter__task *ctx)
 		return 0;
 	}
 	__sync_fetch_and_add(&seeded_procs, 1);
+	return 0;
+}
+
+/*
+ * User space reads the traced set through this iterator every interval: only the entries that
+ * changed since their last report cross into user space (an idle process costs one compare,
+ * not a copy). gen is read before the copy, so a change made during the copy bumps it again
+ * and the entry is reported once more next time; seen_gen moves only when the record went
+ * out (a record that did not fit is retried in the next read).
+ */
+SEC("iter/bpf_map_elem")
+int read_procs(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct proc_stats *s = ctx->value;
+	__u32 *key = ctx->key;
+	struct mt_proc_record rec;
+	__u32 gen;
+
+	if (!key || !s)
+		return 0;
+	gen = s->gen;
+	if (report_all || gen != s->seen_gen) {
+		rec.pid = *key;
+		rec.pad = 0;
+		__builtin_memcpy(&rec.stats, s, sizeof(rec.stats));
+		/* a record that did not fit: this entry is shown again in the next read */
+		if (bpf_seq_write(seq, &rec, sizeof(rec)))
+			return 0;
+		s->seen_gen = gen;
+	}
+	entries_seen++;
 	return 0;
 }

@@ -32,6 +32,11 @@ enum {
  * the process identity.
  */
 struct proc_stats {
+	/* bumped at every change of what a row shows; seen_gen: the value at the entry's last
+	 * report to user space (the map iterator reports only entries whose gen moved on).
+	 * First: next to the hash element's header, which the map walk reads anyway. */
+	__u32 gen;
+	__u32 seen_gen;
 	__u64 start_ns;
 	__u64 file_bytes;
 	__u64 anon_bytes;
@@ -53,6 +58,13 @@ struct proc_stats {
 	__s32 exit_status;
 	__u32 pad;
 	char comm[MT_COMM_LEN];
+};
+
+/* What the map iterator writes per reported entry. */
+struct mt_proc_record {
+	__u32 pid;
+	__u32 pad;
+	struct proc_stats stats;
 };
 
 enum mt_event_type {

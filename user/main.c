@@ -619,7 +619,11 @@ static void report_new_drops(struct run *r)
 
 static int finish_tick(struct run *r, uint64_t now, bool final)
 {
-	int err = sampler_tick(&r->sampler, now, final);
+	int err;
+
+	/* a frame of the live view needs every process, not only those that changed */
+	r->sampler.scan_all = live_due(r, now);
+	err = sampler_tick(&r->sampler, now, final);
 
 	if (err)
 		mt_warn("reading the traced processes failed: %s", strerror(-err));

@@ -550,7 +550,6 @@ static void scan_one(void *ctx, uint32_t pid, const struct proc_stats *st)
 	if (s->force_rows || s->every || changed_since_row(p, st))
 		write_row(s, p, MT_ROW_SAMPLE, s->now_ns, st, NULL);
 	note_stats(s, p, st);
-	s->live_procs++;
 	if (s->on_proc)
 		s->on_proc(s->cb_ctx, pid, st, &p->live_mark);
 }
@@ -563,8 +562,8 @@ int sampler_tick(struct mt_sampler *s, uint64_t now_ns, bool final)
 		mt_debug("ring buffer: %s", strerror(-err));
 	s->now_ns = now_ns;
 	s->force_rows = final;
-	s->live_procs = 0;
-	err = tracer_for_each(s->t, scan_one, s);
+	err = tracer_for_each(s->t, scan_one, s, final || s->every || s->scan_all);
+	s->live_procs = s->t->entries;
 	s->force_rows = false;
 	if (s->live_procs > s->max_live_procs)
 		s->max_live_procs = s->live_procs;

@@ -41,7 +41,8 @@ typedef void (*mt_limit_fn)(void *ctx, const struct mt_event *e);
 /* An oom_kill row was written for a traced victim (hist: its recent RSS), or, with hist
  * NULL, an untraced process was killed by an OOM a traced one triggered. */
 typedef void (*mt_oom_fn)(void *ctx, const struct mt_oom_report *o, const struct mt_rss_hist *hist);
-/* Every live traced process at every interval (for the live view); mark: see live_proc(). */
+/* Every process a scan reads (all of them when scan_all is set: the live view's frames);
+ * mark: see live_proc(). */
 typedef void (*mt_scan_fn)(void *ctx, uint32_t pid, const struct proc_stats *st, uint64_t *mark);
 
 /* A process named by the user (-p) or launched (COMMAND), and its descendants' totals. */
@@ -106,7 +107,8 @@ struct mt_sampler {
 	mt_oom_fn on_oom;
 	mt_scan_fn on_proc;
 	void *cb_ctx;
-	uint64_t live_procs; /* live processes seen by the latest scan */
+	bool scan_all;	     /* the next scan reads every process, not only the changed ones */
+	uint64_t live_procs; /* processes in the traced set at the latest scan */
 	uint64_t max_live_procs; /* the most any scan saw */
 	uint64_t procs_started;	 /* start rows */
 	uint64_t procs_exited;	 /* exit rows */

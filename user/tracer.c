@@ -135,6 +135,33 @@ static int explain_load_error(int err)
 	return -1;
 }
 
+/* one read of the map iterator: room for a few hundred records */
+#define MT_READ_BUF (64 * 1024)
+
+/*
+ * The process map is read every interval through a map iterator that passes only the
+ * entries that changed (Linux 5.9+); without it, batch lookups read every entry.
+ */
+static void attach_map_reader(struct mt_tracer *t)
+{
+	union bpf_iter_link_info info = { .map.map_fd = (uint32_t)t->procs_fd };
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+			    .link_info_len = sizeof(info));
+	struct bpf_link *link = bpf_program__attach_iter(t->skel->progs.read_procs, &opts);
+
+	if (!link) {
+		mt_debug("no BPF map iterator (%s): every interval reads every traced process",
+			 strerror(errno));
+		return;
+	}
+	t->read_buf = malloc(MT_READ_BUF);
+	if (!t->read_buf) {
+		bpf_link__destroy(link);
+		return;
+	}
+	t->read_link = link;
+}
+
 int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_event_fn on_event,
 		 void *ctx)
 {
@@ -188,6 +215,8 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->attach_hooked = opts->mode == MT_MODE_CGROUP &&
 			   has_btf_tracepoint(vmlinux, "cgroup_attach_task");
 	bpf_program__set_autoload(skel->progs.on_cgroup_attach, t->attach_hooked);
+	/* attached below, to the process map */
+	bpf_program__set_autoattach(skel->progs.read_procs, false);
 	if (opts->mode == MT_MODE_CGROUP && !t->attach_hooked)
 		mt_warn("this kernel has no BTF for the cgroup/cgroup_attach_task tracepoint: "
 			"processes moved into the cgroup after tracing starts are not traced (their "
@@ -230,6 +259,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		return -1;
 	}
 	t->procs_fd = bpf_map__fd(skel->maps.procs);
+	attach_map_reader(t);
 	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_record, t, NULL);
 	if (!t->rb) {
 		mt_err("cannot set up the ring buffer: %s", strerror(errno));
@@ -252,6 +282,10 @@ void tracer_stop(struct mt_tracer *t)
 {
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
+	bpf_link__destroy(t->read_link);
+	t->read_link = NULL;
+	free(t->read_buf);
+	t->read_buf = NULL;
 	/* destroying the skeleton closes every link and program fd: nothing stays loaded */
 	memtrace_bpf__destroy(t->skel);
 	t->skel = NULL;
@@ -283,14 +317,23 @@ long tracer_seed(struct mt_tracer *t)
 	return (long)t->skel->bss->seeded_procs;
 }
 
+/* An entry made here is new to the map reader too: its generation differs from the seen one. */
+static int add_entry(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init, __u64 flags)
+{
+	struct proc_stats st = *init;
+
+	st.gen = st.seen_gen + 1;
+	return bpf_map_update_elem(t->procs_fd, &pid, &st, flags) ? -errno : 0;
+}
+
 int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)
 {
-	return bpf_map_update_elem(t->procs_fd, &pid, init, BPF_ANY) ? -errno : 0;
+	return add_entry(t, pid, init, BPF_ANY);
 }
 
 int tracer_add_new(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)
 {
-	return bpf_map_update_elem(t->procs_fd, &pid, init, BPF_NOEXIST) ? -errno : 0;
+	return add_entry(t, pid, init, BPF_NOEXIST);
 }
 
 bool tracer_has(struct mt_tracer *t, uint32_t pid)
@@ -381,19 +424,90 @@ static int for_each_iter(struct mt_tracer *t, mt_proc_fn fn, void *ctx)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx)
+/* Records of struct mt_proc_record, never split by a read (seq_file gives whole objects). */
+static int for_each_changed(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all)
 {
-	if (t->batch_ok) {
-		int err = for_each_batch(t, fn, ctx);
+	size_t have = 0;
+	ssize_t n;
+	int fd;
 
-		if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
-			return err;
-		/* kernels before 5.6 have no batch operations */
-		t->batch_ok = false;
-		mt_debug("map batch lookups unavailable (%s): iterating key by key",
-			 strerror(-err));
+	t->skel->bss->report_all = all;
+	t->skel->bss->entries_seen = 0;
+	fd = bpf_iter_create(bpf_link__fd(t->read_link));
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, t->read_buf + have, MT_READ_BUF - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		size_t used = 0;
+
+		for (; have - used >= sizeof(struct mt_proc_record);
+		     used += sizeof(struct mt_proc_record)) {
+			struct mt_proc_record rec;
+
+			memcpy(&rec, t->read_buf + used, sizeof(rec));
+			fn(ctx, rec.pid, &rec.stats);
+		}
+		memmove(t->read_buf, t->read_buf + used, have - used);
+		have -= used;
 	}
-	return for_each_iter(t, fn, ctx);
+	int err = n < 0 ? -errno : 0;
+
+	close(fd);
+	t->entries = t->skel->bss->entries_seen;
+	return err;
+}
+
+struct counting {
+	mt_proc_fn fn;
+	void *ctx;
+	uint64_t n;
+};
+
+static void count_and_call(void *ctx, uint32_t pid, const struct proc_stats *stats)
+{
+	struct counting *c = ctx;
+
+	c->n++;
+	c->fn(c->ctx, pid, stats);
+}
+
+int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all)
+{
+	struct counting c = { .fn = fn, .ctx = ctx };
+	int err;
+
+	if (t->read_link) {
+		int err = for_each_changed(t, fn, ctx, all);
+
+		if (!err)
+			return 0;
+		mt_debug("reading the process map through its iterator failed (%s): reading "
+			 "every entry from now on",
+			 strerror(-err));
+		bpf_link__destroy(t->read_link);
+		t->read_link = NULL;
+	}
+	/* every entry, counted on the way */
+	err = -EINVAL;
+	if (t->batch_ok) {
+		err = for_each_batch(t, count_and_call, &c);
+		if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+			/* kernels before 5.6 have no batch operations */
+			t->batch_ok = false;
+			mt_debug("map batch lookups unavailable (%s): iterating key by key",
+				 strerror(-err));
+			c.n = 0;
+		}
+	}
+	if (!t->batch_ok)
+		err = for_each_iter(t, count_and_call, &c);
+	t->entries = c.n;
+	return err;
 }
 
 void tracer_drops(struct mt_tracer *t, uint64_t drops[MT_DROP_NR])

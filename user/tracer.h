@@ -27,6 +27,9 @@ struct mt_tracer {
 	const char *alloc_hook;
 	const char *oom_hook;
 	bool batch_ok; /* BPF_MAP_LOOKUP_BATCH works */
+	struct bpf_link *read_link; /* the map iterator that gives changed entries only */
+	uint64_t entries;	    /* entries in the set at the latest tracer_for_each */
+	char *read_buf;
 	enum mt_target_mode mode;
 	bool attach_hooked; /* -G: processes moved into the cgroup are picked up */
 	/* scratch for map reads */
@@ -73,8 +76,12 @@ int tracer_drain(struct mt_tracer *t);
 int tracer_event_fd(struct mt_tracer *t);
 
 typedef void (*mt_proc_fn)(void *ctx, uint32_t pid, const struct proc_stats *stats);
-/* Call fn for every entry of the traced set. Returns 0 or -errno. */
-int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx);
+/*
+ * Call fn for the entries of the traced set that changed since they were last given (all of
+ * them with all set, or where the kernel lacks map iterators); t->entries gets how many the
+ * set holds. Returns 0 or -errno.
+ */
+int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all);
 
 /* Sum of the per-CPU loss counters. */
 void tracer_drops(struct mt_tracer *t, uint64_t drops[MT_DROP_NR]);
