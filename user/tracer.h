@@ -29,6 +29,7 @@ struct mt_tracer {
 	bool batch_ok; /* BPF_MAP_LOOKUP_BATCH works */
 	struct bpf_link *read_link; /* the map iterator that gives changed entries only */
 	uint64_t entries;	    /* entries in the set at the latest tracer_for_each */
+	bool told_reader;	    /* -v said the iterator is in use */
 	char *read_buf;
 	enum mt_target_mode mode;
 	bool attach_hooked; /* -G: processes moved into the cgroup are picked up */

@@ -406,3 +406,35 @@ def test_all_in_a_pid_namespace_warns(tmp_path):
     rows = read_csv(out)
     tracer_rows = [r for r in rows if r["comm"] == "memtrace-bpf"]
     assert tracer_rows and all(r["pid"] > 1 for r in tracer_rows), tracer_rows
+
+
+def test_dense_map_reads_only_changed_processes(tmp_path):
+    """With the map an eighth full or more, each interval passes only the processes that
+    changed (the BPF map iterator): 100 idle processes get their start row and their last
+    row only, a growing one gets a row at every step and its exact peak, one that exits
+    its exit row."""
+    swarm = subprocess.Popen([workload("swarm"), "100"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert swarm.stdout.readline().split() == ["ready", "100"]
+        out = tmp_path / "dense.csv"
+        tracer = start_tracer(out, "-a", "--max-procs", "256", "-i", "50ms", "-v")
+        grow = subprocess.run([workload("grow"), "8", "100", "10", "--hold", "300"],
+                              capture_output=True, timeout=60)
+        assert grow.returncode == 0
+        err = stop_tracer(tracer)
+    finally:
+        swarm.stdin.close()
+        swarm.wait(timeout=30)
+    assert "reading only the changed ones through the map iterator" in err, err
+    rows = read_csv(out)
+    check_processes(rows)
+    idle = [rows_of(rows, pid) for pid in {r["pid"] for r in rows if r["ppid"] == swarm.pid}]
+    assert len(idle) == 100
+    for mine in idle:
+        # the start row, the last row at the end (nothing changed in between)
+        assert [r["event"] for r in mine] in (["start", "sample"], ["start"]), mine
+    grown = [r for r in rows if r["event"] == "exit" and r["comm"] == "grow"]
+    assert len(grown) == 1 and grown[0]["peak_rss_bytes"] >= 80 * MIB, grown
+    samples = [r for r in rows_of(rows, grown[0]["pid"]) if r["event"] == "sample"]
+    assert len(samples) >= 8, samples
