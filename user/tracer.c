@@ -488,8 +488,7 @@ int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all)
 	 * only the changed entries are wanted.
 	 */
 	if (t->read_link && !all && t->entries * 8 >= t->max_procs) {
-		int err = for_each_changed(t, fn, ctx, all);
-
+		err = for_each_changed(t, fn, ctx, all);
 		if (!t->told_reader) {
 			t->told_reader = true;
 			mt_debug("%llu traced processes: reading only the changed ones through the "
