@@ -15,10 +15,25 @@ from conftest import (BIN, MIB, check_process_rows, details, read_csv, release, 
                       wait_for, workload)
 
 
+_tracers = []
+
+
+@pytest.fixture(autouse=True)
+def no_tracer_left():
+    """A test that fails half-way must not leave its -a tracer running."""
+    yield
+    while _tracers:
+        tracer = _tracers.pop()
+        if tracer.poll() is None:
+            tracer.kill()
+            tracer.communicate()
+
+
 def start_tracer(out, *args, stderr=subprocess.PIPE):
     """memtrace-bpf ARGS -o OUT, returned once its header and first rows are out."""
     tracer = subprocess.Popen([BIN, "-o", str(out)] + list(args), stdout=subprocess.PIPE,
                               stderr=stderr, text=True)
+    _tracers.append(tracer)
     assert wait_for(lambda: tracer.poll() is not None
                     or (out.exists() and len(out.read_text().splitlines()) > 1), timeout=30)
     assert tracer.poll() is None, tracer.communicate()
