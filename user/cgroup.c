@@ -950,6 +950,20 @@ int cgroup_resolve_target(const char *arg, struct mt_cg_target *t)
 	return -1;
 }
 
+bool cgroup_pid_in_target(int pid, const struct mt_cg_target *t)
+{
+	char path[64], v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX], *text;
+	const char *rel;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_file(path, &text))
+		return false;
+	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
+	free(text);
+	/* a cgroup path lies under the target's as a directory lies under a mount point */
+	return cgroup_under_mount(t->version == MT_CG_V1 ? v1 : v2, t->path, &rel);
+}
+
 bool cgroup_target_exists(const struct mt_cg_target *t)
 {
 	struct stat st;

@@ -77,6 +77,8 @@ struct mt_cg_target {
  * Prints one error line and returns -1 if it names no such cgroup.
  */
 int cgroup_resolve_target(const char *arg, struct mt_cg_target *t);
+/* Whether /proc/PID/cgroup puts pid in the target cgroup or below it. */
+bool cgroup_pid_in_target(int pid, const struct mt_cg_target *t);
 /* Whether the cgroup still exists (-G stops when it is removed). */
 bool cgroup_target_exists(const struct mt_cg_target *t);
 

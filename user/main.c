@@ -397,29 +397,6 @@ static int add_pid_targets(struct run *r, uint64_t now)
 	return 0;
 }
 
-/* -G: whether /proc says pid is in the target cgroup or below it. */
-static bool proc_in_cgroup(int pid, const struct mt_cg_target *t)
-{
-	char path[64], text[8192], v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX];
-	const char *mine;
-	size_t n, len;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
-	mine = t->version == MT_CG_V1 ? v1 : v2;
-	len = strlen(t->path);
-	if (!strcmp(t->path, "/"))
-		return mine[0] == '/';
-	return !strncmp(mine, t->path, len) && (mine[len] == '\0' || mine[len] == '/');
-}
-
 /*
  * What the task iterator did not add: it has been seen to skip the first task of the walk
  * (PID 1 here, on 6.18). Every process in /proc that belongs to the target and is not in the
@@ -455,7 +432,7 @@ static long seed_from_proc(struct run *r)
 			continue;
 		if (read_proc((int)pid, &st, label, sizeof(label), &has_mm) || !has_mm)
 			continue;
-		if (r->cfg.target == MT_TARGET_CGROUP && !proc_in_cgroup((int)pid, &r->cg_target))
+		if (r->cfg.target == MT_TARGET_CGROUP && !cgroup_pid_in_target((int)pid, &r->cg_target))
 			continue;
 		if (tracer_add_new(&r->tracer, (uint32_t)pid, &st))
 			continue;

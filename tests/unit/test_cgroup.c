@@ -364,6 +364,36 @@ TEST(hierarchy_of_controller)
 	CHECK_EQ_INT(cgroup_parse_hierarchy("memory 4 31", "memory"), -1);
 }
 
+TEST(pid_in_target_from_proc)
+{
+	char text[8192], v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX];
+	struct mt_cg_target t = { .version = MT_CG_V2 };
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	size_t n;
+
+	REQUIRE(f != NULL);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
+	if (!v2[0]) {
+		t.version = MT_CG_V1;
+		snprintf(v2, sizeof(v2), "%s", v1);
+	}
+	REQUIRE(v2[0] == '/');
+	/* its own cgroup, the root, and not a sibling whose name only starts the same */
+	snprintf(t.path, sizeof(t.path), "%s", v2);
+	CHECK(cgroup_pid_in_target(getpid(), &t));
+	snprintf(t.path, sizeof(t.path), "/");
+	CHECK(cgroup_pid_in_target(getpid(), &t));
+	snprintf(t.path, sizeof(t.path), "%.4000s-not", strcmp(v2, "/") ? v2 : "/x");
+	CHECK(!cgroup_pid_in_target(getpid(), &t));
+	snprintf(t.path, sizeof(t.path), "%.4000s/child", strcmp(v2, "/") ? v2 : "");
+	CHECK(!cgroup_pid_in_target(getpid(), &t));
+	/* no such process */
+	CHECK(!cgroup_pid_in_target(0, &t));
+}
+
 /* ---- cgroup_join_dir ---- */
 
 #define CHECK_JOIN(mnt, root, path, want)                                                          \
@@ -773,6 +803,7 @@ int main(int argc, char **argv)
 		UT(destroy_never_created),
 		UT(under_mount),
 		UT(hierarchy_of_controller),
+		UT(pid_in_target_from_proc),
 	};
 
 	return ut_run(argc, argv, tests, UT_COUNT(tests));
