@@ -52,6 +52,26 @@ static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
 }
 
 /*
+ * The same through probe reads, for mm held as a plain value: the cold paths (fork, exec, exit,
+ * OOM, seeding) read pointers with BPF_CORE_READ, because on 6.x every direct load of a
+ * pointer field from a trusted pointer makes the verifier search the kernel's whole BTF by
+ * name several times (btf_nested_type_is_trusted): milliseconds of start-up per program.
+ */
+static __always_inline long mm_counter_pages_read(struct mm_struct *mm, int member)
+{
+	long pages = 0;
+
+	if (mm_rss_is_atomic_array()) {
+		struct mm_struct___pre62 *old = (void *)mm;
+
+		bpf_core_read(&pages, sizeof(pages), &old->rss_stat.count[member].counter);
+	} else {
+		bpf_core_read(&pages, sizeof(pages), &mm->rss_stat[member].count);
+	}
+	return pages < 0 ? 0 : pages;
+}
+
+/*
  * Group exit: sched_process_exit fires for every thread. signal->live reaches 0 in do_exit()
  * before the tracepoint on every kernel since the tracepoint exists; the tracepoint's own
  * `group_dead` argument only arrived in 6.16.

@@ -54,6 +54,30 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/*
+ * Faults and page allocations are counted per CPU first, for the process last seen here, and
+ * added to its entry at its next RSS change (in the same fault, as a rule), when another
+ * process's event comes to this CPU, or at its exit (every CPU swept). A fault then costs a
+ * per-CPU array access instead of a hash lookup: the hot path is page_fault_user +
+ * mm_page_alloc + rss_stat, each once per fault, and two hash lookups of three are gone.
+ */
+struct pending {
+	__u32 tgid;
+	__u32 pad;
+	__u64 faults;
+	__u64 pages;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* possible CPUs, for the sweep at exit (set by the loader) */
+const volatile __u32 nr_cpus = 1;
+
 static __always_inline void count_drop(__u32 what)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &what);
@@ -66,11 +90,8 @@ static __always_inline void count_drop(__u32 what)
  * Re-read all three RSS counters of mm (not a delta: a missed event cannot skew later
  * values) and keep the peak with its split.
  */
-static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *mm)
+static __always_inline void set_rss(struct proc_stats *s, __u64 file, __u64 anon, __u64 shmem)
 {
-	__u64 file = (__u64)mm_counter_pages(mm, MT_MM_FILEPAGES) << page_shift;
-	__u64 anon = (__u64)mm_counter_pages(mm, MT_MM_ANONPAGES) << page_shift;
-	__u64 shmem = (__u64)mm_counter_pages(mm, MT_MM_SHMEMPAGES) << page_shift;
 	__u64 rss = file + anon + shmem;
 
 	s->gen++;
@@ -83,6 +104,22 @@ static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *
 		s->peak_anon_bytes = anon;
 		s->peak_shmem_bytes = shmem;
 	}
+}
+
+/* The hot path (rss_stat): direct loads from the tracepoint's trusted mm. */
+static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *mm)
+{
+	set_rss(s, (__u64)mm_counter_pages(mm, MT_MM_FILEPAGES) << page_shift,
+		(__u64)mm_counter_pages(mm, MT_MM_ANONPAGES) << page_shift,
+		(__u64)mm_counter_pages(mm, MT_MM_SHMEMPAGES) << page_shift);
+}
+
+/* The cold paths: mm read with BPF_CORE_READ (see mm_counter_pages_read). */
+static __always_inline void account_rss_read(struct proc_stats *s, struct mm_struct *mm)
+{
+	set_rss(s, (__u64)mm_counter_pages_read(mm, MT_MM_FILEPAGES) << page_shift,
+		(__u64)mm_counter_pages_read(mm, MT_MM_ANONPAGES) << page_shift,
+		(__u64)mm_counter_pages_read(mm, MT_MM_SHMEMPAGES) << page_shift);
 }
 
 /*
@@ -119,6 +156,71 @@ static __always_inline bool emit_event(__u32 type, __u32 pid, const struct proc_
 static __always_inline bool emit(__u32 type, __u32 pid, const struct proc_stats *s)
 {
 	return emit_event(type, pid, s, 0, 0, false);
+}
+
+/* Move p's counts into s (p is this CPU's, or another's at exit). */
+static __always_inline void fold_pending(struct proc_stats *s, struct pending *p)
+{
+	__u64 faults = p->faults, pages = p->pages;
+
+	if (!faults && !pages)
+		return;
+	p->faults = 0;
+	p->pages = 0;
+	/* counts from before the launched command's exec are not its own */
+	if (s->flags & MT_PROC_PRE_EXEC)
+		return;
+	__sync_fetch_and_add(&s->faults, faults);
+	__sync_fetch_and_add(&s->pages_alloc, pages);
+	s->gen++;
+}
+
+/* This CPU's pending counts, made tgid's: what they held for another process goes to it. */
+static __always_inline struct pending *pending_for(__u32 tgid)
+{
+	__u32 zero = 0;
+	struct pending *p = bpf_map_lookup_elem(&pending, &zero);
+	struct proc_stats *s;
+
+	if (!p || p->tgid == tgid)
+		return p;
+	if (p->faults || p->pages) {
+		s = bpf_map_lookup_elem(&procs, &p->tgid);
+		if (s)
+			fold_pending(s, p);
+		p->faults = 0;
+		p->pages = 0;
+	}
+	p->tgid = tgid;
+	return p;
+}
+
+/* This CPU's pending counts if they are tgid's. */
+static __always_inline struct pending *pending_of(__u32 tgid)
+{
+	__u32 zero = 0;
+	struct pending *p = bpf_map_lookup_elem(&pending, &zero);
+
+	return p && p->tgid == tgid ? p : NULL;
+}
+
+/* At exit: tgid's counts left on any CPU (threads that ran elsewhere) go to s. */
+static __always_inline void sweep_pending(struct proc_stats *s, __u32 tgid)
+{
+	__u32 zero = 0, cpu;
+	struct pending *p;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem)) {
+		p = pending_of(tgid);
+		if (p)
+			fold_pending(s, p);
+		return;
+	}
+	for (cpu = 0; cpu < nr_cpus && cpu < MT_MAX_CPUS; cpu++) {
+		p = bpf_map_lookup_percpu_elem(&pending, &zero, cpu);
+		if (p && p->tgid == tgid)
+			fold_pending(s, p);
+	}
 }
 
 /* -G: whether cgrp is the target cgroup or below it (in the target's hierarchy). */
@@ -168,19 +270,19 @@ static __always_inline bool task_in_target(struct task_struct *task)
  */
 static __always_inline struct proc_stats *track_task(struct task_struct *task, bool *added)
 {
-	struct task_struct *leader = task->group_leader;
-	struct mm_struct *mm = task->mm;
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	struct proc_stats init = {};
-	__u32 tgid = task->tgid;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
 	long err;
 
 	*added = false;
 	if (!mm)
 		return NULL;
-	init.start_ns = leader->start_boottime;
-	init.ppid = leader->real_parent->tgid;
-	bpf_probe_read_kernel(init.comm, sizeof(init.comm), leader->comm);
-	account_rss(&init, mm);
+	init.start_ns = BPF_CORE_READ(leader, start_boottime);
+	init.ppid = BPF_CORE_READ(leader, real_parent, tgid);
+	BPF_CORE_READ_INTO(&init.comm, leader, comm);
+	account_rss_read(&init, mm);
 	err = bpf_map_update_elem(&procs, &tgid, &init, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST */) {
 		count_drop(MT_DROP_MAP_FULL);
@@ -203,7 +305,7 @@ static __always_inline void limit_crossed(struct proc_stats *s, __u32 tgid, stru
 
 	s->flags |= MT_PROC_LIMIT_HIT;
 	if (limit_signal) {
-		if (cur->mm != mm)
+		if (BPF_CORE_READ(cur, mm) != mm)
 			ev_flags |= MT_EVF_SIGNAL_DEFERRED;
 		else if (bpf_send_signal(limit_signal))
 			ev_flags |= MT_EVF_SIGNAL_FAILED | MT_EVF_SIGNAL_DEFERRED;
@@ -225,6 +327,7 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 {
 	struct task_struct *owner;
 	struct proc_stats *s;
+	struct pending *p;
 	__u32 tgid;
 
 	if (member != MT_MM_FILEPAGES && member != MT_MM_ANONPAGES && member != MT_MM_SHMEMPAGES)
@@ -238,6 +341,9 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	s = bpf_map_lookup_elem(&procs, &tgid);
 	if (!s || (s->flags & MT_PROC_PRE_EXEC))
 		return 0;
+	p = pending_of(tgid);
+	if (p)
+		fold_pending(s, p);
 	account_rss(s, mm);
 	if (rss_limit_bytes && !(s->flags & MT_PROC_LIMIT_HIT) &&
 	    s->file_bytes + s->anon_bytes + s->shmem_bytes > rss_limit_bytes)
@@ -247,13 +353,10 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 
 static __always_inline int count_fault(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct proc_stats *s = bpf_map_lookup_elem(&procs, &tgid);
+	struct pending *p = pending_for(bpf_get_current_task_btf()->tgid);
 
-	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
-		__sync_fetch_and_add(&s->faults, 1);
-		s->gen++;
-	}
+	if (p)
+		__sync_fetch_and_add(&p->faults, 1);
 	return 0;
 }
 
@@ -272,16 +375,14 @@ int tp_fault(void *ctx)
 
 static __always_inline int count_pages(unsigned int order)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct proc_stats *s;
+	__u32 tgid = bpf_get_current_task_btf()->tgid;
+	struct pending *p;
 
-	if (!tgid)
+	if (!tgid) /* the idle task (interrupts): nobody's */
 		return 0;
-	s = bpf_map_lookup_elem(&procs, &tgid);
-	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
-		__sync_fetch_and_add(&s->pages_alloc, 1ULL << (order & 31));
-		s->gen++;
-	}
+	p = pending_for(tgid);
+	if (p)
+		__sync_fetch_and_add(&p->pages, 1ULL << (order & 31));
 	return 0;
 }
 
@@ -327,9 +428,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	init.start_ns = child->start_boottime;
 	init.ppid = ptgid;
 	bpf_probe_read_kernel(init.comm, sizeof(init.comm), child->comm);
-	mm = child->mm;
+	mm = BPF_CORE_READ(child, mm);
 	if (mm)
-		account_rss(&init, mm);
+		account_rss_read(&init, mm);
 	if (bpf_map_update_elem(&procs, &ctgid, &init, BPF_ANY)) {
 		count_drop(MT_DROP_MAP_FULL);
 		return 0;
@@ -349,6 +450,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	s->gen++;
 	bpf_probe_read_kernel(s->comm, sizeof(s->comm), p->comm);
+	/* the old image's counts: kept, or (before the COMMAND's exec) dropped */
+	sweep_pending(s, tgid);
 	if (s->flags & MT_PROC_PRE_EXEC) {
 		/* The launched COMMAND starts here: forget the tracer's pre-exec image. */
 		s->flags &= ~MT_PROC_PRE_EXEC;
@@ -357,9 +460,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		s->pages_alloc = 0;
 		s->peak_rss_bytes = 0;
 	}
-	mm = p->mm;
+	mm = BPF_CORE_READ(p, mm);
 	if (mm)
-		account_rss(s, mm);
+		account_rss_read(s, mm);
 	emit(MT_EV_EXEC, tgid, s);
 	return 0;
 }
@@ -397,15 +500,16 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	if (!s || !task_group_dead(task))
 		return 0;
 
+	sweep_pending(s, tgid);
 	s->exit_ns = bpf_ktime_get_ns();
 	s->exit_status = task_exit_status(task);
-	sig = task->signal;
+	sig = BPF_CORE_READ(task, signal);
 	/* the other threads' times are already in signal_struct; the last one's are not yet */
 	s->utime_ns = BPF_CORE_READ(sig, utime) + task->utime;
 	s->stime_ns = BPF_CORE_READ(sig, stime) + task->stime;
-	mm = task->mm;
+	mm = BPF_CORE_READ(task, mm);
 	if (mm && !(s->flags & MT_PROC_PRE_EXEC))
-		account_rss(s, mm);
+		account_rss_read(s, mm);
 
 	if (!emit(MT_EV_EXIT, tgid, s)) {
 		s->flags |= MT_PROC_EXITED;
@@ -483,12 +587,12 @@ static __always_inline void oom_victim_task(struct mt_oom_event *e, struct task_
 {
 	struct mt_oom_info *o = &e->oom;
 	struct proc_stats *st = &e->head.stats;
-	struct mm_struct *mm = victim->mm;
-	__u32 tgid = victim->tgid;
+	struct mm_struct *mm = BPF_CORE_READ(victim, mm);
+	__u32 tgid = BPF_CORE_READ(victim, tgid);
 	struct proc_stats *s;
 
 	o->flags |= MT_OOM_VICTIM_TASK;
-	o->victim_tid = victim->pid;
+	o->victim_tid = BPF_CORE_READ(victim, pid);
 	e->head.pid = tgid;
 	o->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 	if (mm) {
@@ -507,14 +611,14 @@ static __always_inline void oom_victim_task(struct mt_oom_event *e, struct task_
 	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
 		o->flags |= MT_OOM_TRACED;
 		if (mm)
-			account_rss(s, mm);
+			account_rss_read(s, mm);
 		__builtin_memcpy(st, s, sizeof(*st));
 	} else {
 		st->start_ns = BPF_CORE_READ(victim, group_leader, start_boottime);
 		st->ppid = BPF_CORE_READ(victim, real_parent, tgid);
-		bpf_probe_read_kernel(st->comm, sizeof(st->comm), victim->group_leader->comm);
+		BPF_CORE_READ_INTO(&st->comm, victim, group_leader, comm);
 		if (mm)
-			account_rss(st, mm);
+			account_rss_read(st, mm);
 	}
 	oom_memcg(o, victim);
 }
@@ -546,8 +650,7 @@ static __always_inline int on_oom(void *ctx, struct task_struct *victim, __u32 v
 	e->oom.uid = uid;
 	e->oom.trigger_pid = id >> 32;
 	e->oom.trigger_tid = (__u32)id;
-	bpf_probe_read_kernel(e->oom.trigger_comm, sizeof(e->oom.trigger_comm),
-			      cur->group_leader->comm);
+	BPF_CORE_READ_INTO(&e->oom.trigger_comm, cur, group_leader, comm);
 	if (victim) {
 		oom_victim_task(e, victim);
 	} else {
@@ -624,7 +727,7 @@ int seed_procs(struct bpf_iter__task *ctx)
 
 	if (!task)
 		return 0;
-	leader = task->group_leader;
+	leader = BPF_CORE_READ(task, group_leader);
 	/* one thread per process: the leader, or the first live thread if the leader has
 	 * exited (pthread_exit from main) */
 	if (task != leader && !BPF_CORE_READ(leader, exit_state))

@@ -98,6 +98,8 @@ struct mt_event {
 /* the memcg path is gathered leaf first, one NUL-terminated name per level */
 #define MT_CGPATH_LEN 512
 #define MT_CGPATH_MAX_DEPTH 16
+/* CPUs swept for pending counts at exit (more are left to be added when next seen) */
+#define MT_MAX_CPUS 4096
 
 /* mt_oom_info.flags */
 enum {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -19,6 +20,14 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	mt_log_before_output();
 	fputs("memtrace-bpf: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
+}
+
+static double ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -166,6 +175,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		 void *ctx)
 {
 	struct memtrace_bpf *skel;
+	double t0 = ms_now(), t_btf, t_load, t_attach;
 	struct btf *vmlinux;
 	int err;
 
@@ -173,6 +183,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->on_event = on_event;
 	t->ctx = ctx;
 	t->procs_fd = -1;
+	t->stats_fd = -1;
 	t->max_procs = opts->max_procs;
 	t->ringbuf_bytes = opts->ringbuf_bytes;
 	libbpf_set_print(libbpf_print);
@@ -195,6 +206,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		}
 	}
 
+	t_btf = ms_now();
 	skel = memtrace_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -233,6 +245,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		mt_debug("no kmem/mm_page_alloc tracepoint: the pages_alloc column stays 0");
 
 	skel->rodata->follow_children = opts->follow_children;
+	skel->rodata->nr_cpus = (uint32_t)libbpf_num_possible_cpus();
 	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
 	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
 	skel->rodata->rss_limit_bytes = opts->rss_limit_bytes;
@@ -244,9 +257,18 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_bytes);
 
+	t_load = ms_now();
 	err = memtrace_bpf__load(skel);
 	if (err)
 		return explain_load_error(err);
+	t_attach = ms_now();
+	/* -v: the kernel times every run of our programs (a few ns each) for the cost report */
+	if (mt_verbose) {
+		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (t->stats_fd < 0)
+			mt_debug("no BPF run-time statistics (BPF_ENABLE_STATS: %s): no cost report",
+				 strerror(errno));
+	}
 	err = memtrace_bpf__attach(skel);
 	if (err) {
 		if (opts->mode != MT_MODE_PIDS && !skel->links.seed_procs)
@@ -266,6 +288,10 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		return -1;
 	}
 	t->batch_ok = true;
+	t->attached_ms = ms_now();
+	mt_debug("start-up: kernel BTF checked in %.1f ms, BPF object opened in %.1f ms, loaded "
+		 "(CO-RE, verifier) in %.1f ms, attached in %.1f ms",
+		 t_btf - t0, t_load - t_btf, t_attach - t_load, ms_now() - t_attach);
 
 	mt_debug("attached: rss_stat=tp_btf/rss_stat (RSS read from the mm's counters, as /proc "
 		 "shows them), faults=%s, page allocations=%s, fork/exec/exit/rename=tp_btf, "
@@ -278,8 +304,43 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	return 0;
 }
 
+/*
+ * -v: what our programs cost, from the kernel's own accounting (bpf_stats): runs, time per
+ * run, and the CPU time in all against the time traced.
+ */
+static void report_bpf_cost(struct mt_tracer *t)
+{
+	double traced_s = (ms_now() - t->attached_ms) / 1e3;
+	struct bpf_program *prog;
+	uint64_t total_ns = 0;
+
+	if (!t->skel || t->stats_fd < 0)
+		return;
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		total_ns += info.run_time_ns;
+		if (!info.run_cnt)
+			continue;
+		mt_debug("BPF cost: %s: %llu runs, %.0f ns per run, %.1f ms in all",
+			 bpf_program__name(prog), (unsigned long long)info.run_cnt,
+			 (double)info.run_time_ns / info.run_cnt, info.run_time_ns / 1e6);
+	}
+	mt_debug("BPF cost in all: %.1f ms of CPU over %.3f s traced (%.3f%% of one CPU; timing "
+		 "each run adds a few ns to it)",
+		 total_ns / 1e6, traced_s, traced_s > 0 ? total_ns / 1e7 / traced_s : 0.0);
+}
+
 void tracer_stop(struct mt_tracer *t)
 {
+	report_bpf_cost(t);
+	if (t->stats_fd >= 0)
+		close(t->stats_fd);
+	t->stats_fd = -1;
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
 	bpf_link__destroy(t->read_link);

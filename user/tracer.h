@@ -37,6 +37,8 @@ struct mt_tracer {
 	uint32_t *keys;
 	struct proc_stats *values;
 	size_t scratch_len;
+	int stats_fd;		/* -v: BPF_ENABLE_STATS, for the cost report at the end */
+	double attached_ms;	/* when the programs were attached (ms_now clock) */
 };
 
 struct mt_tracer_opts {
