@@ -627,12 +627,15 @@ static int trace_loop(struct run *r, uint64_t start)
 	while (!stop) {
 		struct epoll_event evs[4];
 		uint64_t now = clock_ns(CLOCK_MONOTONIC), wake = next_tick;
-		int timeout_ms;
+		bool records = false;
+		int timeout_ms, n;
 
 		if (deadline && deadline < wake)
 			wake = deadline;
 		timeout_ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		epoll_pwait(r->epoll_fd, evs, 4, timeout_ms, &unblocked);
+		n = epoll_pwait(r->epoll_fd, evs, 4, timeout_ms, &unblocked);
+		for (int i = 0; i < n; i++)
+			records |= evs[i].data.u32 == 0;
 		now = clock_ns(CLOCK_MONOTONIC);
 
 		stop = handle_signals(r, &status);
@@ -648,6 +651,13 @@ static int trace_loop(struct run *r, uint64_t start)
 		}
 		if (stop)
 			break;
+		/*
+		 * The kernel wakes us only when the ring buffer is half full (or for a record a
+		 * person waits for): drain it now rather than at the tick, or a fork storm
+		 * between two ticks would overflow it.
+		 */
+		if (records && now < next_tick)
+			tracer_drain(&r->tracer);
 		if (now >= next_tick) {
 			int err = finish_tick(r, now, false);
 

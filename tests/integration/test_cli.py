@@ -346,9 +346,22 @@ def test_verbose(tmp_path):
     assert all(l.startswith(PREFIX) for l in debug), debug
     assert any("tp_btf" in l for l in debug), debug
     assert any("rss_stat" in l for l in debug), debug
+    # start-up phases, and at the end what our programs cost (bpf_stats): the touch of
+    # 5 MiB is 1,280 faults at least, each seen by the fault program
+    assert any(re.search(r"start-up: .* loaded \(CO-RE, verifier\) in [0-9.]+ ms", l)
+               for l in debug), debug
+    assert any(re.search(r"attached [0-9.]+ ms after launch", l) for l in debug), debug
+    cost = {m.group(1): (int(m.group(2)), float(m.group(3))) for m in
+            (re.search(r"BPF cost: (\w+): ([0-9]+) runs, ([0-9]+) ns per run", l) for l in debug)
+            if m}
+    assert {"on_rss_stat", "on_fault", "on_page_alloc", "on_exec", "on_exit"} <= set(cost), cost
+    assert cost["on_fault"][0] >= 5 * 256, cost
+    assert all(0 < ns < 1_000_000 for _, ns in cost.values()), cost
+    assert any(re.search(r"BPF cost in all: [0-9.]+ ms of CPU over [0-9.]+ s traced", l)
+               for l in debug), debug
     # not there without -v
     proc, _ = trace(tmp_path, ["--", workload("touch"), "5"], timeout=60, env=clean_env())
-    assert "debug:" not in proc.stderr
+    assert "debug:" not in proc.stderr and "BPF cost" not in proc.stderr
 
 
 def _forker_children(stdout):

@@ -1,0 +1,528 @@
+#!/usr/bin/python3
+"""make bench: what memtrace-bpf costs, measured against the floor and its peers.
+
+Every contender runs the same workloads, interleaved round by round (the machine is noisy:
+neighbours come and go, so a contender measured in one block would carry the noise of its
+block), with the starting contender rotated each round. Each workload times its own work,
+after a start line on stdin, so tracer start-up is not in its time. Reported: medians, and
+the median of the per-round ratios against the untraced run of the same round.
+
+Contenders:
+  untraced      the workload alone
+  floor         empty BPF programs on exactly memtrace-bpf's hooks (scripts/bench/floor.c):
+                what the kernel charges for calling a program at all; no tracer on these
+                hooks can cost less
+  memtrace -p   memtrace-bpf -p PID (the workload only)
+  memtrace -a   memtrace-bpf -a (every process on the host)
+  bpftrace      the same per-process counting written in bpftrace (scripts/bench/counting.bt)
+  mprof         memory_profiler's mprof run at 0.1 s
+
+Then start-up, the tracer's own RSS and CPU with many processes, the 1 GiB spike catch rate,
+and the BPF cost per program (bpf_stats, from memtrace-bpf -v and the floor).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PY = "/usr/bin/python3"
+GiB = 1 << 30
+
+PY_WORKLOAD = (
+    "import sys, time\n"
+    "sys.stdin.readline()\n"
+    "t = time.perf_counter()\n"
+    "sum([i for i in range({n})])\n"
+    "print('%.6f' % (time.perf_counter() - t))\n"
+)
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def read_until(stream, pattern, timeout, what):
+    """Read lines from stream until one matches pattern; returns the match."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        line = line.decode(errors="replace")
+        seen.append(line)
+        m = re.search(pattern, line)
+        if m:
+            return m
+    raise RuntimeError(f"{what}: no line matching {pattern!r}; got: {''.join(seen)[-2000:]}")
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.memtrace = a.memtrace
+        self.floor = os.path.join(a.bench_dir, "floor")
+        self.faultloop = os.path.join(a.bench_dir, "faultloop")
+        self.stamp = os.path.join(a.bench_dir, "stamp")
+        self.bpftrace = shutil.which("bpftrace")
+        self.mprof = shutil.which("mprof") or shutil.which("python3-mprof")
+        self.mounted_tracefs = False
+        self.results = {"notes": []}
+
+    # ---- contenders -------------------------------------------------------------------
+
+    def start_tracer(self, contender, pid):
+        """Start contender's tracer (if any) around workload pid; returns a stop function."""
+        if contender in ("untraced", "mprof"):
+            return lambda: None
+        if contender == "floor":
+            p = subprocess.Popen([self.floor], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            read_until(p.stdout, r"^attached", 30, "floor")
+
+            def stop():
+                p.stdin.close()
+                p.wait(timeout=30)
+            return stop
+        if contender.startswith("memtrace"):
+            # not -v: that turns on bpf_stats, which costs a few ns per run. Ready when the
+            # first row is out (after attaching, and for -a after the running processes are
+            # in the traced set); the rest of the series is drained and dropped.
+            args = [self.memtrace, "-o", "-"]
+            args += ["-p", str(pid)] if contender == "memtrace -p" else ["-a"]
+            p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            read_until(p.stdout, r"^[0-9]", 30, contender)
+            drain = threading.Thread(target=p.stdout.read)
+            drain.start()
+
+            def stop():
+                if contender != "memtrace -p":
+                    p.send_signal(signal.SIGINT)
+                drain.join()
+                err = p.stderr.read().decode(errors="replace")
+                if p.wait(timeout=30) != 0:
+                    raise RuntimeError(f"{contender} exited with {p.returncode}: {err}")
+                if "events lost: none" not in err:
+                    raise RuntimeError(f"{contender} lost events: {err}")
+            return stop
+        if contender == "bpftrace":
+            p = subprocess.Popen([self.bpftrace, os.path.join(ROOT, "scripts/bench/counting.bt")],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+            read_until(p.stdout, r"^ready", 120, "bpftrace")
+
+            def stop():
+                p.send_signal(signal.SIGINT)
+                p.stdout.read()
+                p.wait(timeout=60)
+            return stop
+        raise ValueError(contender)
+
+    def run_once(self, contender, cmd):
+        """The workload's own elapsed time (seconds) under contender."""
+        tmp = None
+        if contender == "mprof":
+            tmp = tempfile.NamedTemporaryFile(suffix=".dat", delete=False)
+            tmp.close()
+            cmd = [self.mprof, "run", "--interval", "0.1", "--include-children", "-o", tmp.name,
+                   *cmd]
+        w = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        try:
+            stop = self.start_tracer(contender, w.pid)
+        except Exception:
+            w.kill()
+            w.wait()
+            raise
+        try:
+            w.stdin.write(b"go\n")
+            w.stdin.flush()
+            w.stdin.close()
+            out = w.stdout.read().decode()
+            if w.wait(timeout=600) != 0:
+                raise RuntimeError(f"workload {cmd} under {contender} exited {w.returncode}")
+        finally:
+            stop()
+            if tmp:
+                os.unlink(tmp.name)
+        return float(out.strip().splitlines()[-1])
+
+    def contenders(self):
+        cs = ["untraced", "floor", "memtrace -p", "memtrace -a"]
+        if self.bpftrace:
+            cs.append("bpftrace")
+        if self.mprof:
+            cs.append("mprof")
+        return cs
+
+    def overhead(self):
+        a = self.a
+        workloads = {
+            f"page faults ({a.fault_mib} MiB x {a.fault_rounds}, 4 KiB pages)":
+                [self.faultloop, str(a.fault_mib), str(a.fault_rounds)],
+            f"Python sum([i for i in range(10**{a.py_exp})])":
+                [PY, "-c", PY_WORKLOAD.format(n=10 ** a.py_exp)],
+        }
+        cs = self.contenders()
+        res = {}
+        for wname, cmd in workloads.items():
+            times = {c: [] for c in cs}
+            self.run_once("untraced", cmd)  # warm-up: caches, page tables, CPU frequency
+            for r in range(a.rounds):
+                order = cs[r % len(cs):] + cs[:r % len(cs)]
+                for c in order:
+                    times[c].append(self.run_once(c, cmd))
+                log(f"{wname}: round {r + 1}/{a.rounds}: " +
+                    ", ".join(f"{c} {times[c][-1]:.3f}s" for c in cs))
+            res[wname] = times
+        self.results["overhead"] = res
+
+    # ---- start-up ---------------------------------------------------------------------
+
+    def startup(self, n=11):
+        attach_self, to_command, whole, floor_attach = [], [], [], []
+        for _ in range(n):
+            # launch to the traced command's first instruction, seen from outside
+            t0 = time.monotonic_ns()
+            p = subprocess.run([self.memtrace, "-v", "-o", "/dev/null", "--", self.stamp],
+                               capture_output=True, check=True)
+            to_command.append((int(p.stdout.split()[-1]) - t0) / 1e6)
+            m = re.search(rb"attached ([0-9.]+) ms after launch", p.stderr)
+            attach_self.append(float(m.group(1)))
+            t0 = time.monotonic_ns()
+            subprocess.run([self.memtrace, "-q", "-o", "/dev/null", "--", "/bin/true"],
+                           check=True)
+            whole.append((time.monotonic_ns() - t0) / 1e6)
+            t0 = time.monotonic_ns()
+            f = subprocess.Popen([self.floor], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            read_until(f.stdout, r"^attached", 30, "floor")
+            floor_attach.append((time.monotonic_ns() - t0) / 1e6)
+            f.stdin.close()
+            f.wait()
+        self.results["startup"] = {"attach_self_ms": attach_self, "launch_to_command_ms":
+                                   to_command, "true_run_ms": whole,
+                                   "floor_attach_ms": floor_attach}
+        log(f"start-up: attached {median(attach_self):.1f} ms after launch, command starts "
+            f"{median(to_command):.1f} ms after launch, '-- true' {median(whole):.1f} ms")
+
+    # ---- footprint --------------------------------------------------------------------
+
+    def footprint(self, nprocs, seconds, runs):
+        """The tracer's RSS and CPU with nprocs idle processes, at -a -i 100ms: its max RSS
+        over the run (the start-up peak included: reading the kernel's BTF), its RSS at the
+        end, its CPU over the whole run and in the steady state (after the first 2 s)."""
+        swarm = subprocess.Popen([os.path.join(self.a.workloads, "swarm"), str(nprocs)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        tick = os.sysconf("SC_CLK_TCK")
+        res = {"max_rss_mib": [], "end_rss_mib": [], "cpu_pct": [], "steady_cpu_pct": []}
+
+        def cpu_s(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+
+        def rss_mib(pid):
+            with open(f"/proc/{pid}/status") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+        try:
+            read_until(swarm.stdout, r"^ready", 300, "swarm")
+            for _ in range(runs):
+                t0 = time.monotonic()
+                p = subprocess.Popen([self.memtrace, "-a", "-i", "100ms", "-d", f"{seconds + 2}s",
+                                      "-q", "-o", "/dev/null"])
+                time.sleep(2)
+                c0, s0 = cpu_s(p.pid), time.monotonic()
+                time.sleep(seconds - 0.3)
+                c1, s1 = cpu_s(p.pid), time.monotonic()
+                end_rss = rss_mib(p.pid)
+                _, status, ru = os.wait4(p.pid, 0)
+                p.returncode = os.waitstatus_to_exitcode(status)
+                wall = time.monotonic() - t0
+                if p.returncode != 0:
+                    raise RuntimeError(f"memtrace-bpf -a exited {p.returncode}")
+                res["max_rss_mib"].append(ru.ru_maxrss / 1024)
+                res["end_rss_mib"].append(end_rss)
+                res["cpu_pct"].append(100 * (ru.ru_utime + ru.ru_stime) / wall)
+                res["steady_cpu_pct"].append(100 * (c1 - c0) / (s1 - s0))
+        finally:
+            swarm.stdin.close()
+            swarm.wait(timeout=300)
+        log(f"{nprocs} processes: max RSS {median(res['max_rss_mib']):.1f} MiB, at the end "
+            f"{median(res['end_rss_mib']):.1f} MiB, CPU {median(res['cpu_pct']):.2f} % "
+            f"(steady {median(res['steady_cpu_pct']):.2f} %)")
+        return res
+
+    # ---- the spike --------------------------------------------------------------------
+
+    def spike(self, runs):
+        spike = os.path.join(self.a.workloads, "spike")
+        caught, peaks = 0, []
+        with tempfile.TemporaryDirectory() as d:
+            for _ in range(runs):
+                out = os.path.join(d, "spike.csv")
+                subprocess.run([self.memtrace, "-i", "1s", "-q", "-o", out, "--", spike,
+                                "1024", "20", "100"], check=True, stdout=subprocess.DEVNULL)
+                with open(out) as f:
+                    rows = [line.split(",") for line in f.read().splitlines()[1:]]
+                peak = max(int(r[10]) for r in rows if r[5] == "exit")
+                peaks.append(peak)
+                caught += peak >= GiB
+        res = {"memtrace": {"caught": caught, "runs": runs, "peaks": peaks}}
+        if self.mprof:
+            mcaught, mpeaks = 0, []
+            with tempfile.TemporaryDirectory() as d:
+                for _ in range(runs):
+                    out = os.path.join(d, "spike.dat")
+                    subprocess.run([self.mprof, "run", "--interval", "0.1", "-o", out, spike,
+                                    "1024", "20", "100"], check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    with open(out) as f:
+                        mib = [float(line.split()[1]) for line in f if line.startswith("MEM ")]
+                    peak = int(max(mib) * (1 << 20)) if mib else 0
+                    mpeaks.append(peak)
+                    mcaught += peak >= GiB
+            res["mprof"] = {"caught": mcaught, "runs": runs, "peaks": mpeaks}
+        self.results["spike"] = res
+        log(f"spike: memtrace-bpf caught {caught}/{runs}" +
+            (f", mprof {res['mprof']['caught']}/{runs}" if "mprof" in res else ""))
+
+    # ---- BPF cost per program ---------------------------------------------------------
+
+    def bpf_cost(self):
+        """ns per run of each program on the fault loop, memtrace-bpf -p -v and the floor."""
+        cmd = [self.faultloop, str(self.a.fault_mib), str(self.a.fault_rounds)]
+        cost = {}
+        for who in ("memtrace", "floor"):
+            w = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            if who == "memtrace":
+                t = subprocess.Popen([self.memtrace, "-v", "-p", str(w.pid), "-o", "/dev/null"],
+                                     stderr=subprocess.PIPE)
+                read_until(t.stderr, r"after launch", 30, "memtrace-bpf")
+            else:
+                t = subprocess.Popen([self.floor, "--stats"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                read_until(t.stdout, r"^attached", 30, "floor")
+            w.stdin.write(b"go\n")
+            w.stdin.close()
+            w.stdout.read()
+            w.wait()
+            if who == "floor":
+                t.stdin.close()
+            err = t.stderr.read().decode(errors="replace")
+            t.wait(timeout=60)
+            progs = {}
+            for m in re.finditer(r"BPF cost: (\S+): ([0-9]+) runs, ([0-9.]+) ns", err):
+                progs[m.group(1)] = {"runs": int(m.group(2)), "ns": float(m.group(3))}
+            cost[who] = progs
+        self.results["bpf_cost"] = cost
+
+    # ---- setup and report -------------------------------------------------------------
+
+    def setup(self):
+        if not os.path.isdir("/sys/kernel/tracing/events") and self.bpftrace:
+            # bpftrace's tracepoint probes read their formats from tracefs
+            r = subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"],
+                               capture_output=True)
+            if r.returncode == 0:
+                self.mounted_tracefs = True
+            else:
+                self.results["notes"].append("bpftrace left out: tracefs cannot be mounted")
+                self.bpftrace = None
+        if not self.bpftrace:
+            self.results["notes"].append(
+                "bpftrace not installed: `make bench BENCH_INSTALL=1` installs it from Debian")
+        if not self.mprof:
+            self.results["notes"].append(
+                "mprof not installed: `make bench BENCH_INSTALL=1` installs "
+                "python3-memory-profiler from Debian")
+
+    def teardown(self):
+        if self.mounted_tracefs:
+            subprocess.run(["umount", "/sys/kernel/tracing"])
+
+
+def fmt_ratio(x):
+    return f"{x:.3f}×"
+
+
+def report(b):
+    r = b.results
+    a = b.a
+    lines = []
+    add = lines.append
+    add(f"# memtrace-bpf benchmark, {r['date']}")
+    add("")
+    add(f"Machine: {r['machine']}. Kernel {r['kernel']}. {a.rounds} interleaved rounds per "
+        "workload; medians, and the median of per-round ratios to the untraced run of the "
+        "same round.")
+    add("")
+    budgets = []
+    for wname, times in r["overhead"].items():
+        base = times["untraced"]
+        add(f"## {wname}")
+        add("")
+        add("| contender | median time | vs untraced (paired) | time added |")
+        add("| --- | --- | --- | --- |")
+        for c, ts in times.items():
+            ratio = median([t / u for t, u in zip(ts, base)])
+            added = median(ts) - median(base)
+            add(f"| {c} | {median(ts):.3f} s | {fmt_ratio(ratio)} | "
+                f"{'—' if c == 'untraced' else f'{added * 1000:+.0f} ms'} |")
+        add("")
+        for mode in ("memtrace -p", "memtrace -a"):
+            vs_floor = median([t / f for t, f in zip(times[mode], times["floor"])])
+            budgets.append((f"{wname}: {mode} / floor", "≤ 1.05×", fmt_ratio(vs_floor),
+                            vs_floor <= 1.05))
+            if "bpftrace" in times:
+                added = median(times[mode]) - median(base)
+                bt_added = median(times["bpftrace"]) - median(base)
+                share = added / bt_added if bt_added > 0 else float("inf")
+                budgets.append((f"{wname}: {mode} added / bpftrace added", "≤ 0.5",
+                                f"{share:.2f} ({added * 1000:+.0f} ms vs "
+                                f"{bt_added * 1000:+.0f} ms)", share <= 0.5))
+    s = r["startup"]
+    add("## Start-up")
+    add("")
+    add("| figure | median | min |")
+    add("| --- | --- | --- |")
+    for key, label in (("attach_self_ms", "memtrace-bpf: launch to attached (its -v)"),
+                       ("launch_to_command_ms",
+                        "memtrace-bpf: launch to the traced command's first instruction"),
+                       ("true_run_ms", "memtrace-bpf -- true, whole run"),
+                       ("floor_attach_ms", "floor: launch to attached (8 empty programs)")):
+        add(f"| {label} | {median(s[key]):.1f} ms | {min(s[key]):.1f} ms |")
+    add("")
+    budgets.append(("start-up: launch to attached", "≤ 25 ms",
+                    f"{median(s['attach_self_ms']):.1f} ms", median(s["attach_self_ms"]) <= 25))
+    budgets.append(("start-up: a whole `-- true` run", "≤ 300 ms",
+                    f"{median(s['true_run_ms']):.1f} ms", median(s["true_run_ms"]) <= 300))
+    add("## The tracer's own footprint (`-a -i 100ms`, idle processes)")
+    add("")
+    add("| processes | own max RSS (start-up peak incl.) | own RSS at the end | own CPU, "
+        "whole run | own CPU, steady state |")
+    add("| --- | --- | --- | --- | --- |")
+    for n, f in sorted(r["footprint"].items(), key=lambda kv: int(kv[0])):
+        add(f"| {int(n):,} | {median(f['max_rss_mib']):.1f} MiB | "
+            f"{median(f['end_rss_mib']):.1f} MiB | {median(f['cpu_pct']):.2f} % | "
+            f"{median(f['steady_cpu_pct']):.2f} % |")
+    add("")
+    add("CPU is a share of one core: the whole run includes start-up (loading the programs, "
+        "reading every process once); the steady state is after the first 2 s.")
+    add("")
+    fp = r["footprint"]
+    if "10000" in fp:
+        v = median(fp["10000"]["max_rss_mib"])
+        budgets.append(("own RSS at 10,000 processes (max over the run)", "≤ 16 MiB",
+                        f"{v:.1f} MiB", v <= 16))
+    if "1000" in fp:
+        v = median(fp["1000"]["steady_cpu_pct"])
+        budgets.append(("own CPU at -a -i 100ms, 1,000 processes (steady state)", "≤ 2 %",
+                        f"{v:.2f} %", v <= 2))
+    sp = r["spike"]
+    add("## A 1 GiB spike held 20 ms")
+    add("")
+    add("| tracer | caught (peak ≥ 1 GiB) | peaks seen |")
+    add("| --- | --- | --- |")
+    m = sp["memtrace"]
+    add(f"| memtrace-bpf -i 1s | {m['caught']}/{m['runs']} | "
+        f"{min(m['peaks']) / GiB:.3f}–{max(m['peaks']) / GiB:.3f} GiB |")
+    if "mprof" in sp:
+        m2 = sp["mprof"]
+        add(f"| mprof --interval 0.1 | {m2['caught']}/{m2['runs']} | "
+            f"{min(m2['peaks']) / GiB:.3f}–{max(m2['peaks']) / GiB:.3f} GiB |")
+    add("")
+    budgets.append(("1 GiB / 20 ms spike caught at -i 1s", "10 of 10",
+                    f"{m['caught']} of {m['runs']}", m["caught"] == m["runs"] == 10))
+    cost = r.get("bpf_cost")
+    if cost:
+        add("## BPF cost per program on the page-fault loop (bpf_stats)")
+        add("")
+        add("| program | runs | memtrace-bpf ns/run | floor ns/run |")
+        add("| --- | --- | --- | --- |")
+        floor = {k.replace("floor_", ""): v for k, v in cost.get("floor", {}).items()}
+        pair = {"on_rss_stat": "rss_stat", "on_fault": "fault", "on_page_alloc": "page_alloc",
+                "on_fork": "fork", "on_exec": "exec", "on_exit": "exit"}
+        for name, v in cost.get("memtrace", {}).items():
+            fl = floor.get(pair.get(name, ""), {})
+            add(f"| {name} | {v['runs']:,} | {v['ns']:.0f} | "
+                f"{fl['ns']:.0f} |" if fl else f"| {name} | {v['runs']:,} | {v['ns']:.0f} | — |")
+        add("")
+    add("## Budgets (../shared/SPEC.md)")
+    add("")
+    add("| figure | budget | measured | held |")
+    add("| --- | --- | --- | --- |")
+    for fig, budget, val, ok in budgets:
+        add(f"| {fig} | {budget} | {val} | {'yes' if ok else '**no**'} |")
+    add("")
+    for n in r["notes"]:
+        add(f"- {n}")
+    return "\n".join(lines) + "\n", budgets
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--memtrace", default=os.path.join(ROOT, "memtrace-bpf"))
+    ap.add_argument("--bench-dir", default=os.path.join(ROOT, ".output", "bench"))
+    ap.add_argument("--workloads", default=os.path.join(ROOT, ".output", "workloads"))
+    ap.add_argument("--results", default=os.path.join(ROOT, "results"))
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--fault-mib", type=int, default=1024)
+    ap.add_argument("--fault-rounds", type=int, default=2)
+    ap.add_argument("--py-exp", type=int, default=7)
+    ap.add_argument("--spike-runs", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="fewer rounds and processes (a check)")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (BPF); run: sudo make bench")
+    if a.quick:
+        a.rounds, a.fault_mib, a.spike_runs = 2, 128, 2
+    b = Bench(a)
+    r = b.results
+    r["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    r["kernel"] = platform.release()
+    r["machine"] = f"{os.cpu_count()} CPUs, {platform.machine()}"
+    b.setup()
+    try:
+        b.overhead()
+        b.startup(3 if a.quick else 11)
+        r["footprint"] = {}
+        for n, secs in ((1000, 10), (10000, 5)):
+            if a.quick:
+                n, secs = n // 10, 3
+            r["footprint"][str(n)] = b.footprint(n, secs, 1 if a.quick else 3)
+        b.spike(a.spike_runs)
+        b.bpf_cost()
+    finally:
+        b.teardown()
+    text, budgets = report(b)
+    os.makedirs(a.results, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    md = os.path.join(a.results, f"bench-{stamp}.md")
+    with open(md, "w") as f:
+        f.write(text)
+    with open(os.path.join(a.results, f"bench-{stamp}.json"), "w") as f:
+        json.dump(r, f, indent=1)
+    sys.stdout.write(text)
+    missed = [fig for fig, _, _, ok in budgets if not ok]
+    log(f"written {md}; budgets held: {len(budgets) - len(missed)} of {len(budgets)}" +
+        (f"; missed: {'; '.join(missed)}" if missed else ""))
+
+
+if __name__ == "__main__":
+    main()
