@@ -246,6 +246,13 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 
 	skel->rodata->follow_children = opts->follow_children;
 	skel->rodata->nr_cpus = (uint32_t)libbpf_num_possible_cpus();
+	skel->rodata->percpu_lookup =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_map_lookup_percpu_elem,
+					NULL) == 1;
+	if (!skel->rodata->percpu_lookup)
+		mt_debug("no bpf_map_lookup_percpu_elem (Linux 5.19+): faults and page allocations "
+			 "a process's threads left counted on other CPUs at its exit are not in its "
+			 "exit row");
 	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
 	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
 	skel->rodata->rss_limit_bytes = opts->rss_limit_bytes;
