@@ -1,6 +1,9 @@
 # memtrace-bpf — build, test, demo.
 #   make                 build ./memtrace-bpf (objects under $(OUTPUT))
-#   sudo make test       install missing Debian packages, build, run unit + integration tests
+#   sudo make test       install missing Debian packages, build, run every test (unit, integration,
+#                        integration under ASan+UBSan, a short fuzz, valgrind)
+#   sudo make bench      what tracing costs (not part of make test); sudo make soak: 10 min
+#   make fuzz            fuzz the parsers and writers for FUZZ_SECONDS (300) each
 #   sudo make demo       build and trace the seed workload
 #   make V=1             show full commands
 #   make VMLINUX_H=path  use another vmlinux.h (default: vendored, else generated from kernel BTF)
@@ -48,7 +51,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # modules the unit tests link against (no BPF, no main)
-UNIT_MODS := units csv cli log cgroup oom writer formats live
+UNIT_MODS := units csv cli log cgroup oom writer formats live btfscan
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
@@ -112,15 +115,56 @@ integration: all workloads
 	$(Q)MEMTRACE_BPF=$(CURDIR)/memtrace-bpf MT_WORKLOADS=$(CURDIR)/$(OUTPUT)/workloads \
 		$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS)
 
-# The README's test command: everything a fresh Debian 12 machine needs, then every test.
+# The README's test command: everything a fresh Debian 12 machine needs, then every test:
+# unit, integration, the integration suite again against an ASan+UBSan build, a short fuzz of
+# every parser and writer, and short runs under valgrind.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all workloads $(UNIT_TESTS)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory integration-sanitize
+	$(Q)$(MAKE) --no-print-directory fuzz-short
+	$(Q)$(MAKE) --no-print-directory valgrind
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
+
+# make bench: what tracing costs, against the floor (empty programs on the same hooks), bpftrace
+# and mprof (BENCH_INSTALL=1 installs those two from Debian); prints a markdown table and
+# keeps it under results/. Not part of make test. BENCH_ARGS=--quick for a fast check.
+BENCH_BINS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/faultloop $(OUTPUT)/bench/stamp
+.PHONY: bench soak
+
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bench/floor.bpf.o: scripts/bench/floor.bpf.c $(VMLINUX_H) | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && $(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(OUTPUT)/bench/floor: scripts/bench/floor.c $(OUTPUT)/bench/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
+
+$(OUTPUT)/bench/%: scripts/bench/%.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+bench: all workloads $(BENCH_BINS)
+	$(Q)scripts/install-deps.sh
+	$(Q)if [ -n "$(BENCH_INSTALL)" ]; then scripts/install-deps.sh bpftrace python3-memory-profiler; fi
+	$(Q)$(PYTHON) scripts/bench/bench.py $(BENCH_ARGS)
+
+# make soak: 10 minutes of -a under stress-ng (memory churn and forks); the tracer's RSS must
+# stay flat and nothing may be lost. Not part of make test. SOAK_SECONDS to change the length.
+soak: all
+	$(Q)scripts/install-deps.sh stress-ng
+	$(Q)$(PYTHON) scripts/soak.py $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging root]; make uninstall with the same values.
 # The man page goes in uncompressed (man reads both; packagers compress it).
@@ -139,6 +183,73 @@ install: all
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALL_FILES))
+
+# ---- sanitizer and valgrind checks: make integration-sanitize, make valgrind ----
+# integration-sanitize: the integration suite against an ASan+UBSan build of the tracer in
+# $(OUTPUT)/san (./memtrace-bpf is left alone). Built with clang: gcc 12 links UBSan as its own
+# libubsan.so, whose reports ignore log_path while libasan is loaded. Every ASan, UBSan or leak
+# report goes to a file in $(SAN_REPORTS) (mode 1777: a tracer run as another user reports there
+# too) and makes the tracer exit 86; conftest (MT_SANITIZE=1) fails the test during which a
+# report appears, even from a tracer whose stderr a test discards, and any report found at the
+# end is printed on stderr and fails the target.
+# valgrind: short real runs of ./memtrace-bpf under memcheck (scripts/valgrind-check.sh): false
+# positives in tests/valgrind.supp, bpf(2) results valgrind does not model in tests/valgrind-bpf.c.
+.PHONY: integration-sanitize valgrind
+SAN_CC ?= clang
+SAN_REPORTS = $(CURDIR)/$(OUTPUT)/san/reports
+SAN_OPTIONS = halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$(SAN_REPORTS)/report
+
+integration-sanitize: workloads
+	$(Q)scripts/install-deps.sh clang libclang-rt-14-dev
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/san SANITIZE=1 CC=$(SAN_CC) \
+		$(OUTPUT)/san/memtrace-bpf
+	$(Q)rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS) && chmod 1777 $(SAN_REPORTS)
+	$(Q)status=0; MT_SANITIZE=1 MEMTRACE_BPF=$(CURDIR)/$(OUTPUT)/san/memtrace-bpf \
+		MT_WORKLOADS=$(CURDIR)/$(OUTPUT)/workloads \
+		ASAN_OPTIONS=detect_leaks=1:$(SAN_OPTIONS) UBSAN_OPTIONS=$(SAN_OPTIONS) \
+		$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS) || status=$$?; \
+	for f in $(SAN_REPORTS)/report*; do [ -e "$$f" ] || continue; \
+		echo "==== sanitizer report $$f" >&2; cat "$$f" >&2; status=1; done; \
+	exit $$status
+
+valgrind: all workloads
+	$(Q)scripts/install-deps.sh valgrind
+	$(Q)MEMTRACE_BPF=$(CURDIR)/memtrace-bpf MT_WORKLOADS=$(CURDIR)/$(OUTPUT)/workloads \
+		scripts/valgrind-check.sh
+# ---- end of sanitizer and valgrind checks ----
+
+# ---- fuzzing (libFuzzer): make fuzz [FUZZ_SECONDS=300], make fuzz-short (15 s each) ----
+# Each target is tests/fuzz/<target>.c compiled together with the user/*.c it exercises
+# (straight into the fuzzer, apart from the normal objects) by clang with libFuzzer, ASan and
+# UBSan (a UBSan report is a crash). scripts/run-fuzz.sh runs each for FUZZ_SECONDS; crash
+# inputs, logs and the corpora grown at run time go under $(OUTPUT)/fuzz/, seeds come from
+# tests/fuzz/corpus/<target>/.
+.PHONY: fuzz fuzz-short
+FUZZ_TARGETS := fuzz_cli fuzz_units fuzz_csv fuzz_jsonl
+FUZZ_SECONDS ?= 300
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
+FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c
+FUZZ_SRCS_fuzz_units := user/units.c
+FUZZ_SRCS_fuzz_csv := user/csv.c user/writer.c user/formats.c
+FUZZ_SRCS_fuzz_jsonl := user/csv.c user/writer.c user/formats.c
+FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -g -O1 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
+	-DMT_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(FUZZ_BINS): $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(sort $(foreach t,$(FUZZ_TARGETS),$(FUZZ_SRCS_$(t)))) \
+		$(wildcard user/*.h) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS_$*) -lm -o $@
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-short:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
+# ---- end of fuzzing ----
 
 clean:
 	$(call msg,CLEAN,)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the Debian packages memtrace-bpf needs to build and test; quiet and quick when all
-# are present. Run as root (make test and make demo call it).
+# Install the Debian packages memtrace-bpf needs to build and test (or those named as
+# arguments); quiet and quick when all are present. Run as root (make test and make demo
+# call it).
 set -euo pipefail
 
 packages=(
@@ -12,7 +13,11 @@ packages=(
 	tmux                                 # the live view under a real terminal (tests)
 	procps util-linux                    # ps, setpriv (tests)
 	groff-base bash-completion           # man page and completion checks (tests)
+	libclang-rt-14-dev                   # libFuzzer and sanitizer runtimes (make fuzz)
 )
+
+# with arguments: those packages instead (make bench, make soak)
+[ $# -gt 0 ] && packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -177,7 +177,7 @@ static int add_pids(struct mt_config *cfg, const char *list)
 	return 0;
 }
 
-enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
+static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *cfg)
 {
 	int c;
 
@@ -305,12 +305,13 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 			printf("memtrace-bpf %s\n", MT_VERSION);
 			return MT_ARGS_EXIT;
 		case ':':
-			if (optopt)
+			/* a short option's letter; long-only ones (OPT_*) are named from argv */
+			if (optopt > 0 && optopt < 0x100)
 				return usage_error("option -%s needs an argument",
 						   (char[]){ (char)optopt, 0 });
 			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			if (optopt)
+			if (optopt > 0 && optopt < 0x100)
 				return usage_error("unknown option -%s", (char[]){ (char)optopt, 0 });
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -342,6 +343,16 @@ enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
 	if (cfg->quiet && cfg->verbose)
 		return usage_error("%s-q and -v contradict each other: give one", "");
 	return MT_ARGS_OK;
+}
+
+enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
+{
+	enum mt_args_result res = parse_args(argc, argv, cfg);
+
+	/* a usage error or --help ends the run: nothing of the parse stays allocated (-p's list) */
+	if (res != MT_ARGS_OK)
+		mt_config_free(cfg);
+	return res;
 }
 
 void mt_config_free(struct mt_config *cfg)

@@ -693,10 +693,8 @@ static int command_status(const struct run *r)
 	return WEXITSTATUS(r->child_status);
 }
 
-int main(int argc, char **argv)
+static int trace_main(struct run *r, int argc, char **argv)
 {
-	struct run run = { .epoll_fd = -1, .child_pidfd = -1 };
-	struct run *r = &run;
 	struct mt_tracer_opts topts;
 	struct mt_report_totals totals = {};
 	struct sigaction sa = {};
@@ -877,5 +875,15 @@ out:
 	if (r->child_pidfd >= 0)
 		close(r->child_pidfd);
 	mt_config_free(&r->cfg);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct run run = { .epoll_fd = -1, .child_pidfd = -1 };
+	int status = trace_main(&run, argc, argv);
+
+	/* every early return too (sanitizer builds check for leaks) */
+	mt_config_free(&run.cfg);
 	return status;
 }

@@ -190,29 +190,35 @@ char *mt_format_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+/* n / d rounded half up; (n + d / 2) / d would wrap for n near UINT64_MAX */
+static uint64_t div_round(uint64_t n, uint64_t d)
+{
+	return n / d + (n % d >= d / 2);
+}
+
 char *mt_format_duration(uint64_t ns, char *buf, size_t len)
 {
 	/* round once, to the precision shown, then choose the form: no "1m60.0s" */
-	uint64_t ms = (ns + 500000) / 1000000;
+	uint64_t ms = div_round(ns, 1000000);
 
 	if (ms < 10000) {
 		snprintf(buf, len, "%llu.%03llu s", (unsigned long long)(ms / 1000),
 			 (unsigned long long)(ms % 1000));
 		return buf;
 	}
-	uint64_t cs = (ns + 5000000) / 10000000;
+	uint64_t cs = div_round(ns, 10000000);
 	if (cs < 6000) {
 		snprintf(buf, len, "%llu.%02llu s", (unsigned long long)(cs / 100),
 			 (unsigned long long)(cs % 100));
 		return buf;
 	}
-	uint64_t ds = (ns + 50000000) / 100000000;
+	uint64_t ds = div_round(ns, 100000000);
 	if (ds < 36000) {
 		snprintf(buf, len, "%llum%02llu.%llus", (unsigned long long)(ds / 600),
 			 (unsigned long long)(ds / 10 % 60), (unsigned long long)(ds % 10));
 		return buf;
 	}
-	uint64_t s = (ns + 500000000) / 1000000000;
+	uint64_t s = div_round(ns, 1000000000);
 	snprintf(buf, len, "%lluh%02llum%02llus", (unsigned long long)(s / 3600),
 		 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
 	return buf;

@@ -37,6 +37,36 @@ def pytest_collection_modifyitems(config, items):
                          "they are SKIPPED; run: sudo make test ***\n")
 
 
+# make integration-sanitize: MT_SANITIZE=1, the tracer an ASan+UBSan build whose reports go to
+# files (log_path in ASAN_OPTIONS/UBSAN_OPTIONS), so that none is lost with a discarded stderr.
+SANITIZE = os.environ.get("MT_SANITIZE") == "1"
+SAN_LOG_DIR = next((os.path.dirname(opt[len("log_path="):])
+                    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS")
+                    for opt in os.environ.get(var, "").split(":") if opt.startswith("log_path=")),
+                   None) if SANITIZE else None
+assert not SANITIZE or SAN_LOG_DIR, "MT_SANITIZE=1 needs log_path=DIR/PREFIX in ASAN_OPTIONS"
+
+
+def _sanitizer_reports():
+    return {e.path: e.stat().st_size for e in os.scandir(SAN_LOG_DIR) if e.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def check_sanitizer_reports():
+    """With MT_SANITIZE=1: a test during which a sanitizer report (ASan, UBSan 'runtime error:',
+    LeakSanitizer) appears fails, with the report. Autouse fixtures are set up in name order:
+    this one first, so checked last, after no_program_left has waited for the tracers to end."""
+    if not SANITIZE:
+        yield
+        return
+    before = _sanitizer_reports()
+    yield
+    new = [p for p, size in _sanitizer_reports().items() if before.get(p) != size]
+    if new:
+        text = "".join(open(p, errors="replace").read() for p in sorted(new))
+        pytest.fail(f"sanitizer report(s) {new}:\n{text}", pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def need_root(request):
     if os.geteuid() != 0 and not request.node.get_closest_marker("unprivileged"):

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Short real tracing runs of memtrace-bpf under valgrind's memcheck (make valgrind; as root).
+# Fails on any memcheck error or definite leak, and on a run that does not end as it should.
+# Known false positives are suppressed in tests/valgrind.supp (each says why); what the bpf(2)
+# commands valgrind 3.19 does not model write back is marked defined by tests/valgrind-bpf.c,
+# LD_PRELOADed, rather than suppressed. Logs stay in $MT_VALGRIND_OUT (.output/valgrind).
+#   MEMTRACE_BPF   the binary to check (default ./memtrace-bpf)
+#   MT_WORKLOADS   the test workloads (default .output/workloads)
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${MEMTRACE_BPF:-$root/memtrace-bpf}
+workloads=${MT_WORKLOADS:-$root/.output/workloads}
+out=${MT_VALGRIND_OUT:-$root/.output/valgrind}
+preload=$out/valgrind-bpf.so
+
+die() { echo "valgrind-check: $*" >&2; exit 1; }
+command -v valgrind >/dev/null || die "valgrind is not installed (scripts/install-deps.sh valgrind)"
+[ -x "$bin" ] || die "no binary $bin (make)"
+[ -x "$workloads/grow" ] && [ -x "$workloads/forker" ] || die "no workloads in $workloads (make workloads)"
+rm -rf "$out" && mkdir -p "$out" || die "cannot make $out"
+"${CC:-cc}" -O2 -g -Wall -Wextra -Werror -fPIC -shared "$root/tests/valgrind-bpf.c" -ldl \
+	-o "$preload" || die "cannot build $preload"
+
+runs=0 errors=0 failed=0
+
+# vg_run NAME WANT_STATUS CHECK ARG...: memtrace-bpf ARG... under memcheck, its CSV in
+# $out/NAME.csv; CHECK is a shell condition on it (and on $out/NAME.stderr) once it ended.
+vg_run() {
+	local name=$1 want=$2 check=$3 status n
+	shift 3
+	runs=$((runs + 1))
+	# --log-file per pid: the command's child is valgrind's until it execs (then runs natively)
+	LD_PRELOAD=$preload valgrind --leak-check=full --error-exitcode=99 \
+		--errors-for-leak-kinds=definite --suppressions="$root/tests/valgrind.supp" \
+		--track-origins=yes --num-callers=30 --log-file="$out/$name.%p.log" \
+		"$bin" -o "$out/$name.csv" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr"
+	status=$?
+	n=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$out/$name".*.log |
+		awk '{ s += $1 } END { print s + 0 }')
+	errors=$((errors + n))
+	if [ "$n" -gt 0 ]; then
+		echo "valgrind: $name: $n errors (memtrace-bpf $*):" >&2
+		grep -v -e 'WARNING: unhandled' -e '^--' "$out/$name".*.log >&2
+	fi
+	if [ "$status" -ne "$want" ] || ! (cd "$out" && eval "$check"); then
+		failed=$((failed + 1))
+		echo "valgrind: $name: exit status $status (want $want), check '$check'" \
+			"(memtrace-bpf $*); its stderr:" >&2
+		cat "$out/$name.stderr" >&2
+	else
+		echo "valgrind: $name: ok, $n errors, $(($(wc -l <"$out/$name.csv") - 1)) rows" \
+			"(memtrace-bpf $*)"
+	fi
+}
+
+# a shell that runs grow (memory grown in 10 steps) and forker (two forked children that touch
+# memory and exit 3 and 4): an exit row for each of the five processes
+vg_run command 0 '[ "$(grep -c ",exit," command.csv)" -ge 4 ]' \
+	-i 50ms -- /bin/sh -c '"$1" 4 20 10 & "$2" 16 24 --hold 200; wait' sh \
+	"$workloads/grow" "$workloads/forker"
+# the whole host for a second: process map read by batch lookups (sparse map)
+vg_run host 0 '[ "$(wc -l <host.csv)" -gt 1 ]' -a -d 1s
+# the same through the BPF map iterator (a map an eighth full or more; -v says which)
+vg_run host-iter 0 'grep -q "through the map iterator" host-iter.stderr' \
+	-a -d 1s -v --max-procs 64
+
+# what valgrind could not model, for the record (warnings, not errors: see tests/valgrind-bpf.c)
+grep -ho 'WARNING: unhandled .*' "$out"/*.log | sort | uniq -c | sed 's/^ */valgrind: note: /'
+echo "valgrind: $runs runs, $errors errors"
+[ "$errors" -eq 0 ] && [ "$failed" -eq 0 ]
