@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <time.h>
@@ -969,4 +972,90 @@ bool cgroup_target_exists(const struct mt_cg_target *t)
 	struct stat st;
 
 	return !stat(t->dir, &st) && (uint64_t)st.st_ino == t->id;
+}
+
+/* The guard's life: wait for word from the tracer; without it, remove the cgroup once empty. */
+static _Noreturn void guard_main(int fd, const char *dir)
+{
+	struct timespec pause = { .tv_nsec = 200 * 1000000L };
+	char word = 0;
+	ssize_t n;
+
+	do
+		n = read(fd, &word, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && word == 'd')
+		_exit(0);
+	/* the tracer is gone, or left the cgroup to us: its processes may still run */
+	while (rmdir(dir) && errno != ENOENT)
+		nanosleep(&pause, NULL);
+	_exit(0);
+}
+
+int cgroup_guard_start(struct mt_cgroup *cg)
+{
+	char dir[MT_CG_PATH_MAX];
+	int fds[2];
+	pid_t pid;
+
+	cg->guard_pid = -1;
+	cg->guard_fd = -1;
+	if (pipe2(fds, O_CLOEXEC)) {
+		mt_warn("cannot start the guard of cgroup %s (pipe: %s): if memtrace-bpf is killed, "
+			"remove it by hand", cg->dir, strerror(errno));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", cg->dir);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		mt_warn("cannot start the guard of cgroup %s (fork: %s): if memtrace-bpf is killed, "
+			"remove it by hand", cg->dir, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		sigset_t none;
+
+		/* out of the terminal's reach (a Ctrl-C is the tracer's to handle), holding no
+		 * file of the tracer's (a reader of its output must see end of file when it ends) */
+		setsid();
+		prctl(PR_SET_NAME, "memtrace-guard");
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		if (dup2(fds[0], 3) < 0)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		guard_main(3, dir);
+	}
+	close(fds[0]);
+	cg->guard_pid = pid;
+	cg->guard_fd = fds[1];
+	return 0;
+}
+
+void cgroup_guard_stop(struct mt_cgroup *cg, bool removed)
+{
+	if (cg->guard_pid <= 0)
+		return;
+	if (removed && write(cg->guard_fd, "d", 1) != 1)
+		mt_debug("the guard of cgroup %s: %s", cg->dir, strerror(errno));
+	close(cg->guard_fd);
+	cg->guard_fd = -1;
+	/* removed: it ends now; otherwise it goes on alone until the cgroup empties */
+	if (removed)
+		while (waitpid(cg->guard_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	cg->guard_pid = -1;
 }

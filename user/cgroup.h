@@ -32,6 +32,9 @@ struct mt_cgroup {
 	/* swap limited too (v2 memory.swap.max=0, v1 memory.memsw.limit_in_bytes=limit) */
 	bool swap_limited;
 	bool created;
+	/* the guard (cgroup_guard_start): its pid and our end of its pipe, or -1 */
+	int guard_pid;
+	int guard_fd;
 };
 
 /*
@@ -61,6 +64,16 @@ int cgroup_read_oom_kills(const struct mt_cgroup *cg, uint64_t *count);
  * naming the directory to remove by hand, and returns -1.
  */
 int cgroup_destroy(struct mt_cgroup *cg);
+
+/*
+ * A guard for a cgroup we created: a small process, forked now (before any BPF object is
+ * loaded, so it holds none), in a session of its own, that removes the cgroup once it is empty
+ * if this process dies without removing it (SIGKILL): nothing of ours outlives the tracer for
+ * longer than the command it ran. Returns 0, or -1 (warned) when it cannot be started.
+ */
+int cgroup_guard_start(struct mt_cgroup *cg);
+/* Ends the guard: done (the cgroup is gone), or left to remove the cgroup once it empties. */
+void cgroup_guard_stop(struct mt_cgroup *cg, bool removed);
 
 /* -G PATH: the cgroup whose processes are traced. */
 struct mt_cg_target {

@@ -506,6 +506,7 @@ static int limit_command(struct run *r)
 
 	if (cgroup_create_limited(&r->cgroup, r->cfg.memory_limit))
 		return -1;
+	cgroup_guard_start(&r->cgroup);
 	err = cgroup_attach(&r->cgroup, r->launcher.pid);
 	if (err) {
 		mt_err("cannot move the command into cgroup %s: %s", r->cgroup.dir, strerror(-err));
@@ -530,7 +531,7 @@ static void finish_cgroup(struct run *r)
 	cr->limit_bytes = r->cgroup.limit_bytes;
 	cr->peak_known = !cgroup_read_peak(&r->cgroup, &cr->peak_bytes, &cr->peak_source);
 	cr->oom_kills_known = !cgroup_read_oom_kills(&r->cgroup, &cr->oom_kills);
-	cgroup_destroy(&r->cgroup);
+	cgroup_guard_stop(&r->cgroup, cgroup_destroy(&r->cgroup) == 0);
 }
 
 static void reap_child(struct run *r)
@@ -763,7 +764,7 @@ static int trace_main(struct run *r, int argc, char **argv)
 		/* -m: the command, not the tracer, goes into a fresh limited cgroup before exec */
 		if (r->cfg.memory_limit && limit_command(r)) {
 			launcher_abort(&r->launcher);
-			cgroup_destroy(&r->cgroup);
+			cgroup_guard_stop(&r->cgroup, cgroup_destroy(&r->cgroup) == 0);
 			writer_close(&r->writer);
 			return 1;
 		}
