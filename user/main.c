@@ -99,11 +99,12 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -ESRCH;
-	}
+	/* the whole record: a process name may hold a newline */
+	size_t got = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
+	if (!got)
+		return -ESRCH;
+	buf[got] = '\0';
 	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
 	if (!open || !close || close < open)
 		return -EINVAL;
@@ -543,6 +544,37 @@ static void reap_child(struct run *r)
 		r->child_reaped = true;
 }
 
+/*
+ * The time series cannot be written: tracing is over, and the launched command is not left
+ * behind, untraced and unwaited for (and with -m soon out of its limit), as perf record does
+ * not leave its workload: SIGTERM, SIGKILL after 2 s. One error line says it all.
+ */
+static int output_failed(struct run *r, int err)
+{
+	bool stopped = false;
+
+	if (r->cfg.target == MT_TARGET_COMMAND && !r->child_reaped) {
+		kill(r->launcher.pid, SIGTERM);
+		for (int i = 0; i < 200 && !r->child_reaped; i++) {
+			struct timespec ts = { .tv_nsec = 10 * 1000000L };
+
+			nanosleep(&ts, NULL);
+			reap_child(r);
+		}
+		if (!r->child_reaped) {
+			kill(r->launcher.pid, SIGKILL);
+			while (wait4(r->launcher.pid, &r->child_status, 0, &r->child_usage) < 0 &&
+			       errno == EINTR)
+				;
+			r->child_reaped = true;
+		}
+		stopped = true;
+	}
+	mt_err("writing to %s failed: %s%s", r->writer.path, strerror(-err),
+	       stopped ? "; the command was stopped" : "");
+	return 1;
+}
+
 /* Signals: -p mode stops cleanly; COMMAND mode forwards to the command, and a second
  * Ctrl-C stops at once. Returns true if tracing must stop now. */
 static bool handle_signals(struct run *r, int *status)
@@ -663,9 +695,7 @@ static int trace_loop(struct run *r, uint64_t start)
 			int err = finish_tick(r, now, false);
 
 			if (err)
-				return err == -EPIPE ? 0 : (mt_err("writing to %s failed: %s",
-								   r->writer.path, strerror(-err)),
-							    1);
+				return err == -EPIPE ? 0 : output_failed(r, err);
 			while (next_tick <= now)
 				next_tick += interval;
 		}
@@ -678,10 +708,8 @@ static int trace_loop(struct run *r, uint64_t start)
 	}
 
 	int err = finish_tick(r, clock_ns(CLOCK_MONOTONIC), true);
-	if (err && err != -EPIPE) {
-		mt_err("writing to %s failed: %s", r->writer.path, strerror(-err));
-		return 1;
-	}
+	if (err && err != -EPIPE)
+		return output_failed(r, err);
 	return status;
 }
 

@@ -29,7 +29,8 @@ const char *mt_row_event_name(enum mt_row_event event)
 	return "?";
 }
 
-static bool in_sticky_shared_dir(const char *path)
+/* whether path's directory is shared and sticky (like /tmp); its owner in *owner */
+static bool in_sticky_shared_dir(const char *path, uid_t *owner)
 {
 	char copy[PATH_MAX];
 	struct stat st;
@@ -37,13 +38,52 @@ static bool in_sticky_shared_dir(const char *path)
 	snprintf(copy, sizeof(copy), "%s", path);
 	if (stat(dirname(copy), &st))
 		return false;
+	*owner = st.st_uid;
 	return (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
+}
+
+/*
+ * In a sticky world-writable directory another user may have planted the name: a symlink is
+ * not followed (fs.protected_symlinks), and a file or FIFO that is neither ours nor the
+ * directory owner's is not written (fs.protected_regular, fs.protected_fifos), whether those
+ * sysctls are on or not. O_NONBLOCK: a planted FIFO cannot hold us before its owner is checked;
+ * the truncation waits for the check too. Returns the fd or -errno.
+ */
+static int open_shared(const char *path, uid_t dir_owner)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	int err;
+
+	if (fd < 0) {
+		err = errno;
+		/* a FIFO with no reader yet: ours waits for its reader, as anywhere else */
+		if (err != ENXIO || lstat(path, &st))
+			return -err;
+		if (st.st_uid != geteuid() && st.st_uid != dir_owner)
+			return -EACCES;
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+	} else if (st.st_uid != geteuid() && st.st_uid != dir_owner) {
+		err = -EACCES;
+	} else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) ||
+		   (S_ISREG(st.st_mode) && ftruncate(fd, 0))) {
+		err = -errno;
+	} else {
+		return fd;
+	}
+	close(fd);
+	return err;
 }
 
 int writer_open(struct mt_writer *w, const char *path, const struct mt_format_ops *ops,
 		uint64_t start_mono_ns, uint64_t start_real_ns)
 {
 	struct stat st;
+	uid_t dir_owner;
 
 	memset(w, 0, sizeof(*w));
 	sb_init(&w->buf);
@@ -54,13 +94,15 @@ int writer_open(struct mt_writer *w, const char *path, const struct mt_format_op
 		w->fd = STDOUT_FILENO;
 		w->path = "stdout";
 	} else {
-		int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-
-		if (in_sticky_shared_dir(path))
-			flags |= O_NOFOLLOW;
-		w->fd = open(path, flags, 0644);
-		if (w->fd < 0)
-			return -errno;
+		if (in_sticky_shared_dir(path, &dir_owner)) {
+			w->fd = open_shared(path, dir_owner);
+			if (w->fd < 0)
+				return w->fd;
+		} else {
+			w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (w->fd < 0)
+				return -errno;
+		}
 		w->own_fd = true;
 		w->path = path;
 	}
@@ -72,6 +114,31 @@ int writer_open(struct mt_writer *w, const char *path, const struct mt_format_op
 			w->committed = lseek(w->fd, 0, SEEK_CUR);
 	}
 	return 0;
+}
+
+/*
+ * How many bytes of the buffer's first `upto` form whole records, and how many records that
+ * is. The buffer always starts at a record's start. A CSV record ends at a newline outside
+ * quotes (a quoted field, such as a process name, may hold newlines: RFC 4180); JSON lines and
+ * mprof escape theirs, so every newline ends a record.
+ */
+static size_t whole_records(const struct mt_writer *w, size_t upto, size_t *records)
+{
+	bool csv = w->ops == &mt_csv_format, quoted = false;
+	size_t end = 0, n = 0;
+
+	for (size_t i = 0; i < upto; i++) {
+		char c = w->buf.data[i];
+
+		if (c == '"' && csv) {
+			quoted = !quoted;
+		} else if (c == '\n' && !quoted) {
+			end = i + 1;
+			n++;
+		}
+	}
+	*records = n;
+	return end;
 }
 
 int writer_flush(struct mt_writer *w)
@@ -88,13 +155,22 @@ int writer_flush(struct mt_writer *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			w->error = n < 0 ? -errno : -EIO;
-			if (w->regular) {
-				/* keep only complete lines: cut back to the last newline written */
-				size_t whole = done;
+			size_t kept, all, whole;
 
-				while (whole > 0 && w->buf.data[whole - 1] != '\n')
-					whole--;
+			w->error = n < 0 ? -errno : -EIO;
+			whole = whole_records(w, done, &kept);
+			whole_records(w, w->buf.len, &all);
+			/* rows that did not make it whole are not written (mprof's lines are not
+			 * rows; the CSV header is a record, not a row, and the file's first) */
+			if (w->ops != &mt_mprof_format) {
+				uint64_t lost = all - kept;
+
+				if (w->ops == &mt_csv_format && w->committed == 0 && !kept && lost)
+					lost--;
+				w->rows -= lost < w->rows ? lost : w->rows;
+			}
+			if (w->regular) {
+				/* keep only complete records: cut back to the last one written */
 				if (ftruncate(w->fd, w->committed + (off_t)whole) == 0)
 					w->committed += (off_t)whole;
 			}

@@ -134,12 +134,36 @@ def _live_tracer_pids():
     return {int(e) for e in os.listdir("/proc") if e.isdigit() and _comm(e) == "memtrace-bpf"}
 
 
+def _own_cgroup_trees():
+    """The cgroup directories this test run lives in (v2, and v1 memory), where the tracers
+    it starts make theirs: other sessions' cgroups elsewhere on the machine are not ours."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, post = line.split(" - ")
+            fstype, _, opts = post.split()[:3]
+            if fstype == "cgroup2":
+                mounts.setdefault("v2", (pre.split()[3], pre.split()[4]))
+            elif fstype == "cgroup" and "memory" in opts.split(","):
+                mounts.setdefault("memory", (pre.split()[3], pre.split()[4]))
+    trees = []
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            key = "v2" if ctrls == "" else "memory" if "memory" in ctrls.split(",") else None
+            if key in mounts:
+                root, mnt = mounts[key]
+                rel = os.path.relpath(path, root) if path.startswith(root) else path.lstrip("/")
+                trees.append(os.path.normpath(os.path.join(mnt, rel)))
+    return trees or [CGROUP_FS]
+
+
 def leaked_cgroups():
     """cgroups memtrace-bpf made (memtrace-bpf-PID[-N]) that no live memtrace-bpf owns, and
     the tests' own (memtrace-test-PID) still there."""
     live = _live_tracer_pids()
     found = []
-    for dirpath, dirnames, _ in os.walk(CGROUP_FS):
+    for dirpath, dirnames, _ in (w for top in _own_cgroup_trees() for w in os.walk(top)):
         for d in dirnames:
             if d.startswith("memtrace-test-"):
                 # ours, or of a test run that is gone (another may go on concurrently)
