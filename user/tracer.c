@@ -10,6 +10,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "memtrace.skel.h"
+#include "btfscan.h"
 #include "log.h"
 #include "tracer.h"
 
@@ -44,42 +45,81 @@ static int handle_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* A tp_btf program needs the kernel's BTF to describe the tracepoint: btf_trace_<name>. */
-static bool has_btf_tracepoint(const struct btf *vmlinux, const char *name)
-{
-	char typedef_name[128];
+/*
+ * What the kernel's BTF says of each tracepoint memtrace-bpf may attach to as tp_btf (a
+ * tp_btf program needs the typedef btf_trace_<name>): whether it is there, and its number of
+ * arguments. Read by a scan of /sys/kernel/btf/vmlinux that builds nothing (well under a
+ * millisecond; libbpf parses the whole BTF again during load anyway), or through libbpf when
+ * the scan cannot read the file.
+ */
+static struct mt_btf_tp btf_tps[] = {
+	{ .name = "rss_stat" },		  { .name = "sched_process_fork" },
+	{ .name = "sched_process_exec" }, { .name = "sched_process_exit" },
+	{ .name = "task_rename" },	  { .name = "page_fault_user" },
+	{ .name = "mm_page_alloc" },	  { .name = "mark_victim" },
+	{ .name = "cgroup_attach_task" },
+};
+#define NR_BTF_TPS (sizeof(btf_tps) / sizeof(btf_tps[0]))
 
-	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", name);
-	return btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF) > 0;
+static const struct mt_btf_tp *btf_tp(const char *name)
+{
+	for (size_t i = 0; i < NR_BTF_TPS; i++)
+		if (!strcmp(btf_tps[i].name, name))
+			return &btf_tps[i];
+	return NULL;
+}
+
+static bool has_btf_tracepoint(const char *name)
+{
+	const struct mt_btf_tp *tp = btf_tp(name);
+
+	return tp && tp->type_id > 0;
 }
 
 /* Number of arguments of a tp_btf tracepoint (without the context pointer), -1 if none. */
-static int btf_tracepoint_args(const struct btf *vmlinux, const char *name)
+static int btf_tracepoint_args(const char *name)
 {
-	char typedef_name[128];
-	const struct btf_type *t;
-	int id;
+	const struct mt_btf_tp *tp = btf_tp(name);
 
-	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", name);
-	id = btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF);
-	if (id <= 0)
-		return -1;
-	t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(vmlinux, t->type);
-	if (!t || !btf_is_func_proto(t))
-		return -1;
-	return btf_vlen(t) - 1;
+	return tp ? tp->nargs : -1;
+}
+
+/* The same answers through libbpf's parse of the kernel's BTF (wherever libbpf finds it). */
+static int scan_btf_with_libbpf(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+
+	if (!vmlinux)
+		return -errno;
+	for (size_t i = 0; i < NR_BTF_TPS; i++) {
+		char typedef_name[128];
+		const struct btf_type *t;
+		int id;
+
+		snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", btf_tps[i].name);
+		id = btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF);
+		btf_tps[i].type_id = id > 0 ? id : 0;
+		btf_tps[i].nargs = -1;
+		if (id <= 0)
+			continue;
+		t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));
+		if (!t || !btf_is_ptr(t))
+			continue;
+		t = btf__type_by_id(vmlinux, t->type);
+		if (t && btf_is_func_proto(t))
+			btf_tps[i].nargs = btf_vlen(t) - 1;
+	}
+	btf__free(vmlinux);
+	return 0;
 }
 
 /*
  * oom/mark_victim changed shape in 6.9 (and in 6.1.y/6.6.y stable backports): from (int pid)
  * to (struct task_struct *, uid_t). One program per shape; the other is not loaded.
  */
-static const char *choose_oom_hook(const struct btf *vmlinux, struct memtrace_bpf *skel)
+static const char *choose_oom_hook(struct memtrace_bpf *skel)
 {
-	int nargs = btf_tracepoint_args(vmlinux, "mark_victim");
+	int nargs = btf_tracepoint_args("mark_victim");
 
 	bpf_program__set_autoload(skel->progs.on_mark_victim, nargs == 2);
 	bpf_program__set_autoload(skel->progs.on_mark_victim_pid, nargs == 1);
@@ -109,10 +149,10 @@ static bool has_classic_tracepoint(const char *category, const char *name)
  * Pick tp_btf (typed arguments, cheapest, no tracefs) or its classic twin for one hook;
  * returns the name of the one kept, or NULL if neither exists (both then stay unloaded).
  */
-static const char *choose_hook(const struct btf *vmlinux, struct bpf_program *btf_prog,
-			       struct bpf_program *tp_prog, const char *category, const char *name)
+static const char *choose_hook(struct bpf_program *btf_prog, struct bpf_program *tp_prog,
+			       const char *category, const char *name)
 {
-	bool use_btf = has_btf_tracepoint(vmlinux, name);
+	bool use_btf = has_btf_tracepoint(name);
 	bool use_tp = !use_btf && has_classic_tracepoint(category, name);
 
 	bpf_program__set_autoload(btf_prog, use_btf);
@@ -176,7 +216,6 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 {
 	struct memtrace_bpf *skel;
 	double t0 = ms_now(), t_btf, t_load, t_attach;
-	struct btf *vmlinux;
 	int err;
 
 	memset(t, 0, sizeof(*t));
@@ -188,20 +227,23 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->ringbuf_bytes = opts->ringbuf_bytes;
 	libbpf_set_print(libbpf_print);
 
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux) {
+	err = mt_btf_scan_tracepoints(MT_BTF_VMLINUX, btf_tps, NR_BTF_TPS);
+	if (err) {
+		mt_debug("scanning %s: %s; asking libbpf", MT_BTF_VMLINUX, strerror(-err));
+		err = scan_btf_with_libbpf();
+	}
+	if (err) {
 		mt_err("cannot read the kernel's BTF (%s): memtrace-bpf needs a kernel built with "
 		       "CONFIG_DEBUG_INFO_BTF=y (/sys/kernel/btf/vmlinux)",
-		       strerror(errno));
+		       strerror(-err));
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(required_tracepoints) / sizeof(required_tracepoints[0]);
 	     i++) {
-		if (!has_btf_tracepoint(vmlinux, required_tracepoints[i])) {
+		if (!has_btf_tracepoint(required_tracepoints[i])) {
 			mt_err("this kernel has no BTF for the tracepoint '%s' that memtrace-bpf "
 			       "needs (Linux 5.5 or later with CONFIG_DEBUG_INFO_BTF=y required)",
 			       required_tracepoints[i]);
-			btf__free(vmlinux);
 			return -1;
 		}
 	}
@@ -210,22 +252,21 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	skel = memtrace_bpf__open();
 	if (!skel) {
 		err = -errno;
-		btf__free(vmlinux);
 		mt_err("cannot open the BPF object: %s", strerror(-err));
 		return -1;
 	}
 	t->skel = skel;
 
-	t->fault_hook = choose_hook(vmlinux, skel->progs.on_fault, skel->progs.tp_fault,
+	t->fault_hook = choose_hook(skel->progs.on_fault, skel->progs.tp_fault,
 				    "exceptions", "page_fault_user");
-	t->alloc_hook = choose_hook(vmlinux, skel->progs.on_page_alloc,
+	t->alloc_hook = choose_hook(skel->progs.on_page_alloc,
 				    skel->progs.tp_page_alloc, "kmem", "mm_page_alloc");
-	t->oom_hook = choose_oom_hook(vmlinux, skel);
+	t->oom_hook = choose_oom_hook(skel);
 	t->mode = opts->mode;
 	/* only -a and -G seed the set from what runs; only -G follows cgroup moves */
 	bpf_program__set_autoload(skel->progs.seed_procs, opts->mode != MT_MODE_PIDS);
 	t->attach_hooked = opts->mode == MT_MODE_CGROUP &&
-			   has_btf_tracepoint(vmlinux, "cgroup_attach_task");
+			   has_btf_tracepoint("cgroup_attach_task");
 	bpf_program__set_autoload(skel->progs.on_cgroup_attach, t->attach_hooked);
 	/* attached below, to the process map */
 	bpf_program__set_autoattach(skel->progs.read_procs, false);
@@ -233,7 +274,6 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		mt_warn("this kernel has no BTF for the cgroup/cgroup_attach_task tracepoint: "
 			"processes moved into the cgroup after tracing starts are not traced (their "
 			"children are)");
-	btf__free(vmlinux);
 	if (!t->oom_hook)
 		mt_warn("this kernel has no BTF for the oom/mark_victim tracepoint: OOM kills are "
 			"seen only as SIGKILL exits");
