@@ -34,20 +34,44 @@ static __always_inline bool mm_rss_is_atomic_array(void)
 }
 
 /*
+ * The counters are indexed by constants only (a switch the compiler folds away): a variable
+ * index would make percpu_counter and atomic_long_t relocation roots of their own, and each
+ * costs libbpf a search of the kernel's whole BTF at start-up.
+ */
+#define MT_MM_COUNTER(expr_of) \
+	({                                                                        \
+		long __v;                                                         \
+		switch (member) {                                                 \
+		case MT_MM_FILEPAGES:                                             \
+			__v = expr_of(MT_MM_FILEPAGES);                           \
+			break;                                                    \
+		case MT_MM_ANONPAGES:                                             \
+			__v = expr_of(MT_MM_ANONPAGES);                           \
+			break;                                                    \
+		default:                                                          \
+			__v = expr_of(MT_MM_SHMEMPAGES);                          \
+			break;                                                    \
+		}                                                                 \
+		__v;                                                              \
+	})
+
+/*
  * RSS counter `member` (a constant) of mm, in pages, as /proc reads it. Direct BTF loads, not
  * probe reads: this runs at every RSS change on the host.
  */
 static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
 {
+	struct mm_struct___pre62 *old = (void *)mm;
 	long pages;
 
-	if (mm_rss_is_atomic_array()) {
-		struct mm_struct___pre62 *old = (void *)mm;
-
-		pages = old->rss_stat.count[member].counter;
-	} else {
-		pages = mm->rss_stat[member].count;
-	}
+#define MT_OLD(i) old->rss_stat.count[i].counter
+#define MT_NEW(i) mm->rss_stat[i].count
+	if (mm_rss_is_atomic_array())
+		pages = MT_MM_COUNTER(MT_OLD);
+	else
+		pages = MT_MM_COUNTER(MT_NEW);
+#undef MT_OLD
+#undef MT_NEW
 	return pages < 0 ? 0 : pages;
 }
 
@@ -59,15 +83,17 @@ static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
  */
 static __always_inline long mm_counter_pages_read(struct mm_struct *mm, int member)
 {
-	long pages = 0;
+	struct mm_struct___pre62 *old = (void *)mm;
+	long pages;
 
-	if (mm_rss_is_atomic_array()) {
-		struct mm_struct___pre62 *old = (void *)mm;
-
-		bpf_core_read(&pages, sizeof(pages), &old->rss_stat.count[member].counter);
-	} else {
-		bpf_core_read(&pages, sizeof(pages), &mm->rss_stat[member].count);
-	}
+#define MT_OLD(i) BPF_CORE_READ(old, rss_stat.count[i].counter)
+#define MT_NEW(i) BPF_CORE_READ(mm, rss_stat[i].count)
+	if (mm_rss_is_atomic_array())
+		pages = MT_MM_COUNTER(MT_OLD);
+	else
+		pages = MT_MM_COUNTER(MT_NEW);
+#undef MT_OLD
+#undef MT_NEW
 	return pages < 0 ? 0 : pages;
 }
 
