@@ -61,6 +61,15 @@ struct {
  * per-CPU array access instead of a hash lookup: the hot path is page_fault_user +
  * mm_page_alloc + rss_stat, each once per fault, and two hash lookups of three are gone.
  */
+/*
+ * Only this CPU writes its slot, from process context or an interrupt nested in it; the same
+ * program does not nest on a CPU, so the only update a plain add can lose is a page allocated
+ * by an interrupt that lands inside a fold (such pages are counted to whoever was running
+ * anyway). A running process's counts reach its entry at the latest after MT_FOLD_EVERY
+ * events on a CPU, or when another process runs there; its exit row is exact.
+ */
+#define MT_FOLD_EVERY 32
+
 struct pending {
 	__u32 tgid;
 	__u32 pad;
@@ -343,8 +352,9 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	s = bpf_map_lookup_elem(&procs, &tgid);
 	if (!s || (s->flags & MT_PROC_PRE_EXEC))
 		return 0;
+	/* a fold costs two atomic adds: one in MT_FOLD_EVERY faults is enough for the samples */
 	p = pending_of(tgid);
-	if (p)
+	if (p && p->faults + p->pages >= MT_FOLD_EVERY)
 		fold_pending(s, p);
 	account_rss(s, mm);
 	if (rss_limit_bytes && !(s->flags & MT_PROC_LIMIT_HIT) &&
@@ -357,8 +367,9 @@ static __always_inline int count_fault(void)
 {
 	struct pending *p = pending_for(bpf_get_current_task_btf()->tgid);
 
+	/* this CPU's own slot: no lock prefix (see struct pending) */
 	if (p)
-		__sync_fetch_and_add(&p->faults, 1);
+		p->faults++;
 	return 0;
 }
 
@@ -384,7 +395,7 @@ static __always_inline int count_pages(unsigned int order)
 		return 0;
 	p = pending_for(tgid);
 	if (p)
-		__sync_fetch_and_add(&p->pages, 1ULL << (order & 31));
+		p->pages += 1ULL << (order & 31);
 	return 0;
 }
 

@@ -388,13 +388,13 @@ def report(b):
         base, wbase = cpu["untraced"], wall["untraced"]
         add(f"## {wname}")
         add("")
-        add("| contender | CPU time (median) | vs untraced (paired) | added | elapsed (median) | "
+        add("| contender | CPU time (median) | vs untraced (paired) | added (paired) | elapsed (median) | "
             "vs untraced (paired) |")
         add("| --- | --- | --- | --- | --- | --- |")
         for c, ts in cpu.items():
             ratio = median([t / u for t, u in zip(ts, base)])
             wratio = median([t / u for t, u in zip(wall[c], wbase)])
-            added = median(ts) - median(base)
+            added = median([t - u for t, u in zip(ts, base)])
             add(f"| {c} | {median(ts):.3f} s | {fmt_ratio(ratio)} | "
                 f"{'—' if c == 'untraced' else f'{added * 1000:+.0f} ms'} | "
                 f"{median(wall[c]):.3f} s | {fmt_ratio(wratio)} |")
@@ -404,8 +404,8 @@ def report(b):
             budgets.append((f"{wname}: {mode} / floor", "≤ 1.05×", fmt_ratio(vs_floor),
                             vs_floor <= 1.05))
             if "bpftrace" in cpu:
-                added = median(cpu[mode]) - median(base)
-                bt_added = median(cpu["bpftrace"]) - median(base)
+                added = median([t - u for t, u in zip(cpu[mode], base)])
+                bt_added = median([t - u for t, u in zip(cpu["bpftrace"], base)])
                 share = added / bt_added if bt_added > 0 else float("inf")
                 budgets.append((f"{wname}: {mode} added / bpftrace added", "≤ 0.5",
                                 f"{share:.2f} ({added * 1000:+.0f} ms vs "
