@@ -15,6 +15,8 @@
 //     value_size bytes, the kernel writes round_up(value_size, 8) per possible CPU
 //   BPF_OBJ_GET_INFO_BY_FD on a BTF object: valgrind marks the info struct, not the name and
 //     BTF data buffers it points to, which the kernel fills
+//   BPF_PROG_LOAD with a log buffer (libbpf's helper probes read it): the verifier's log,
+//     a string up to its NUL
 // The other commands valgrind does not know that are used (LINK_CREATE, ITER_CREATE,
 // PROG_BIND_MAP) write nothing back to memory. Without valgrind the requests are no-ops.
 #define _GNU_SOURCE
@@ -182,6 +184,17 @@ long syscall(long nr, ...)
 		case BPF_OBJ_GET_INFO_BY_FD:
 			if (ret == 0)
 				btf_info_defined(attr);
+			break;
+		case BPF_PROG_LOAD:
+			if (attr->log_buf && attr->log_size) {
+				char *log = (char *)(unsigned long)attr->log_buf;
+
+				for (__u32 i = 0; i < attr->log_size; i++) {
+					VALGRIND_MAKE_MEM_DEFINED(log + i, 1);
+					if (!log[i])
+						break;
+				}
+			}
 			break;
 		case BPF_BTF_GET_NEXT_ID:
 		case BPF_LINK_GET_NEXT_ID:
