@@ -37,6 +37,9 @@ struct proc_stats {
 	 * First: next to the hash element's header, which the map walk reads anyway. */
 	__u32 gen;
 	__u32 seen_gen;
+	/* next: rss_stat reads flags at every RSS change, in the same cache line as gen */
+	__u32 flags;
+	__u32 ppid;
 	__u64 start_ns;
 	__u64 file_bytes;
 	__u64 anon_bytes;
@@ -52,8 +55,6 @@ struct proc_stats {
 	__u64 exit_ns;
 	__u64 utime_ns;
 	__u64 stime_ns;
-	__u32 ppid;
-	__u32 flags;
 	/* wait(2) status: exit code << 8, or the terminating signal */
 	__s32 exit_status;
 	__u32 pad;
