@@ -240,7 +240,7 @@ $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 $(FUZZ_BINS): $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(sort $(foreach t,$(FUZZ_TARGETS),$(FUZZ_SRCS_$(t)))) \
-		$(wildcard user/*.h) | $(OUTPUT)/fuzz
+		$(wildcard user/*.h tests/fuzz/*.h) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS_$*) -lm -o $@
 

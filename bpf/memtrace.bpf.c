@@ -72,10 +72,18 @@ struct {
 
 struct pending {
 	__u32 tgid;
-	__u32 pad;
+	/* tgid untraced (start_ns 0): trace_epoch when that was found */
+	__u32 epoch;
+	/* tgid traced: pending_ident() of its entry, whom the counts belong to (a pid can be
+	 * reused); 0: untraced, nothing is counted */
+	__u64 ident;
 	__u64 faults;
 	__u64 pages;
 };
+
+/* bumped whenever a process becomes traced (an entry added, a COMMAND's exec): a CPU whose
+ * slot found its process untraced looks again */
+__u32 trace_epoch = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -169,7 +177,7 @@ static __always_inline bool emit(__u32 type, __u32 pid, const struct proc_stats 
 	return emit_event(type, pid, s, 0, 0, false);
 }
 
-/* Move p's counts into s (p is this CPU's, or another's at exit). */
+/* Move p's counts into s, the entry they belong to (p is this CPU's, or another's at exit). */
 static __always_inline void fold_pending(struct proc_stats *s, struct pending *p)
 {
 	__u64 faults = p->faults, pages = p->pages;
@@ -178,59 +186,95 @@ static __always_inline void fold_pending(struct proc_stats *s, struct pending *p
 		return;
 	p->faults = 0;
 	p->pages = 0;
-	/* counts from before the launched command's exec are not its own */
-	if (s->flags & MT_PROC_PRE_EXEC)
-		return;
 	__sync_fetch_and_add(&s->faults, faults);
 	__sync_fetch_and_add(&s->pages_alloc, pages);
 	s->gen++;
 }
 
-/* This CPU's pending counts, made tgid's: what they held for another process goes to it. */
+/* Who an entry is, for the slots: its start time (never 0 here) */
+static __always_inline __u64 pending_ident(const struct proc_stats *s)
+{
+	return s->start_ns + 1;
+}
+
+static __always_inline void bump_trace_epoch(void)
+{
+	__sync_fetch_and_add(&trace_epoch, 1);
+}
+
+/*
+ * This CPU's slot for tgid's faults and page allocations, or NULL when tgid is not traced.
+ * The hash map is looked up only when another process's event comes to this CPU (or, for an
+ * untraced process, when something became traced since): what the slot held for the
+ * previous process goes to it first.
+ */
 static __always_inline struct pending *pending_for(__u32 tgid)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, epoch;
 	struct pending *p = bpf_map_lookup_elem(&pending, &zero);
 	struct proc_stats *s;
 
-	if (!p || p->tgid == tgid)
-		return p;
-	if (p->faults || p->pages) {
+	if (!p)
+		return NULL;
+	if (p->tgid == tgid) {
+		if (p->ident)
+			return p;
+		if (p->epoch == trace_epoch)
+			return NULL;
+	} else if (p->ident && (p->faults || p->pages)) {
 		s = bpf_map_lookup_elem(&procs, &p->tgid);
-		if (s)
+		if (s && pending_ident(s) == p->ident)
 			fold_pending(s, p);
-		p->faults = 0;
-		p->pages = 0;
 	}
+	/* the epoch before the lookup: an entry added after it bumps it again */
+	epoch = *(volatile __u32 *)&trace_epoch;
 	p->tgid = tgid;
-	return p;
+	p->epoch = epoch;
+	p->ident = 0;
+	p->faults = 0;
+	p->pages = 0;
+	s = bpf_map_lookup_elem(&procs, &tgid);
+	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
+		p->ident = pending_ident(s);
+		return p;
+	}
+	return NULL;
 }
 
-/* This CPU's pending counts if they are tgid's. */
-static __always_inline struct pending *pending_of(__u32 tgid)
+/* This CPU's slot if it holds counts of s (tgid's entry). */
+static __always_inline struct pending *pending_of(__u32 tgid, struct proc_stats *s)
 {
 	__u32 zero = 0;
 	struct pending *p = bpf_map_lookup_elem(&pending, &zero);
 
-	return p && p->tgid == tgid ? p : NULL;
+	return p && p->tgid == tgid && p->ident == pending_ident(s) ? p : NULL;
 }
 
-/* At exit: tgid's counts left on any CPU (threads that ran elsewhere) go to s. */
-static __always_inline void sweep_pending(struct proc_stats *s, __u32 tgid)
+/*
+ * Exec and exit: s's counts left on any CPU (threads that ran elsewhere) go to s; at exit the
+ * slots let go of the pid, which may be reused.
+ */
+static __always_inline void sweep_pending(struct proc_stats *s, __u32 tgid, bool release)
 {
 	__u32 zero = 0, cpu;
 	struct pending *p;
 
 	if (!percpu_lookup) {
-		p = pending_of(tgid);
-		if (p)
+		p = pending_of(tgid, s);
+		if (p) {
 			fold_pending(s, p);
+			if (release)
+				p->tgid = 0;
+		}
 		return;
 	}
 	for (cpu = 0; cpu < nr_cpus && cpu < MT_MAX_CPUS; cpu++) {
 		p = bpf_map_lookup_percpu_elem(&pending, &zero, cpu);
-		if (p && p->tgid == tgid)
+		if (p && p->tgid == tgid && p->ident == pending_ident(s)) {
 			fold_pending(s, p);
+			if (release)
+				p->tgid = 0;
+		}
 	}
 }
 
@@ -300,6 +344,8 @@ static __always_inline struct proc_stats *track_task(struct task_struct *task, b
 		return NULL;
 	}
 	*added = !err;
+	if (!err)
+		bump_trace_epoch();
 	return bpf_map_lookup_elem(&procs, &tgid);
 }
 
@@ -353,7 +399,7 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	if (!s || (s->flags & MT_PROC_PRE_EXEC))
 		return 0;
 	/* a fold costs two atomic adds: one in MT_FOLD_EVERY faults is enough for the samples */
-	p = pending_of(tgid);
+	p = pending_of(tgid, s);
 	if (p && p->faults + p->pages >= MT_FOLD_EVERY)
 		fold_pending(s, p);
 	account_rss(s, mm);
@@ -448,6 +494,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		count_drop(MT_DROP_MAP_FULL);
 		return 0;
 	}
+	bump_trace_epoch();
 	emit(MT_EV_FORK, ctgid, &init);
 	return 0;
 }
@@ -463,8 +510,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	s->gen++;
 	bpf_probe_read_kernel(s->comm, sizeof(s->comm), p->comm);
-	/* the old image's counts: kept, or (before the COMMAND's exec) dropped */
-	sweep_pending(s, tgid);
+	/* the old image's counts stay its own (before the COMMAND's exec nothing is counted) */
+	if (!(s->flags & MT_PROC_PRE_EXEC))
+		sweep_pending(s, tgid, false);
 	if (s->flags & MT_PROC_PRE_EXEC) {
 		/* The launched COMMAND starts here: forget the tracer's pre-exec image. */
 		s->flags &= ~MT_PROC_PRE_EXEC;
@@ -472,6 +520,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		s->faults = 0;
 		s->pages_alloc = 0;
 		s->peak_rss_bytes = 0;
+		bump_trace_epoch();
 	}
 	mm = BPF_CORE_READ(p, mm);
 	if (mm)
@@ -513,7 +562,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	if (!s || !task_group_dead(task))
 		return 0;
 
-	sweep_pending(s, tgid);
+	if (!(s->flags & MT_PROC_PRE_EXEC))
+		sweep_pending(s, tgid, true);
 	s->exit_ns = bpf_ktime_get_ns();
 	s->exit_status = task_exit_status(task);
 	sig = BPF_CORE_READ(task, signal);

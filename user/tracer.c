@@ -431,7 +431,11 @@ static int add_entry(struct mt_tracer *t, uint32_t pid, const struct proc_stats 
 	struct proc_stats st = *init;
 
 	st.gen = st.seen_gen + 1;
-	return bpf_map_update_elem(t->procs_fd, &pid, &st, flags) ? -errno : 0;
+	if (bpf_map_update_elem(t->procs_fd, &pid, &st, flags))
+		return -errno;
+	/* a CPU that found pid untraced looks again (its faults are counted from now) */
+	__atomic_fetch_add(&t->skel->bss->trace_epoch, 1, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)

@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import signal
 import statistics

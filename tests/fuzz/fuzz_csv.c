@@ -29,6 +29,7 @@
 #include <string.h>
 #include "csv.h"
 #include "writer.h"
+#include "fuzz_rows.h"
 
 #define ASSERT(cond)                                                                        \
 	do {                                                                                 \
@@ -214,38 +215,6 @@ static void check_detail(const char *value, size_t len)
 
 /* ---- rows ---- */
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* a number, often an extreme */
-static uint64_t some_u64(void)
-{
-	static const uint64_t edges[] = { 0, 1, UINT64_MAX, UINT64_MAX - 1, INT64_MAX,
-					  (uint64_t)INT64_MIN, 4096, 1ULL << 53 };
-	uint64_t r = rng();
-
-	if (r % 4 == 0)
-		return edges[(r >> 8) % (sizeof(edges) / sizeof(edges[0]))];
-	return rng() >> (r % 64);
-}
-
-static int some_int(void)
-{
-	static const int edges[] = { 0, 1, -1, INT32_MAX, INT32_MIN, 4194304 };
-	uint64_t r = rng();
-
-	if (r % 4 == 0)
-		return edges[(r >> 8) % (sizeof(edges) / sizeof(edges[0]))];
-	return (int)(uint32_t)rng();
-}
 
 static void check_number_field(const struct field *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -81,13 +82,14 @@ def _comm(pid):
         return None
 
 
-def _fd_prog_ids(pid):
-    """Ids of the BPF programs a process holds (prog fds and link fds), from its fdinfo."""
-    ids = set()
+def bpf_objects_of(pid):
+    """The BPF programs, maps and links a process holds, from its fdinfo (a link's fdinfo
+    names its program too)."""
+    objs = {"prog": set(), "map": set(), "link": set()}
     try:
         fds = os.listdir(f"/proc/{pid}/fdinfo")
     except OSError:
-        return ids
+        return objs
     for fd in fds:
         try:
             with open(f"/proc/{pid}/fdinfo/{fd}") as f:
@@ -95,9 +97,38 @@ def _fd_prog_ids(pid):
         except OSError:
             continue
         for line in text.splitlines():
-            if line.startswith("prog_id:"):
-                ids.add(int(line.split()[1]))
-    return ids
+            key, _, value = line.partition(":")
+            if key in ("prog_id", "map_id", "link_id"):
+                objs[key[:-3]].add(int(value))
+    return objs
+
+
+def _fd_prog_ids(pid):
+    """Ids of the BPF programs a process holds (prog fds and link fds)."""
+    return bpf_objects_of(pid)["prog"]
+
+
+def remove_cgroup(path):
+    """Kill what is left in a cgroup (processes of these tests only), then remove it."""
+    for _ in range(300):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            try:
+                with open(os.path.join(path, "cgroup.procs")) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except FileNotFoundError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
+    os.rmdir(path)
 
 
 def _prog_holders():

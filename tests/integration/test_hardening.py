@@ -23,8 +23,8 @@ import time
 
 import pytest
 
-from conftest import (BIN, COLUMNS, INT_COLUMNS, leaked_programs, memory_cgroup, parse_csv,
-                      rows_of, wait_for, workload)
+from conftest import (BIN, COLUMNS, INT_COLUMNS, bpf_objects_of, leaked_programs, memory_cgroup,
+                      parse_csv, remove_cgroup, rows_of, wait_for, workload)
 
 PREFIX = "memtrace-bpf: "
 ENOSPC_TEXT = os.strerror(28)  # "No space left on device"
@@ -135,26 +135,6 @@ class Tracer:
         kill_session(self.pid)
 
 
-def bpf_objects_of(pid):
-    """The BPF programs, maps and links a process holds, from its fdinfo."""
-    objs = {"prog": set(), "map": set(), "link": set()}
-    try:
-        fds = os.listdir(f"/proc/{pid}/fdinfo")
-    except OSError:
-        return objs
-    for fd in fds:
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                text = f.read()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, _, value = line.partition(":")
-            if key in ("prog_id", "map_id", "link_id"):
-                objs[key[:-3]].add(int(value))
-    return objs
-
-
 def bpf_loaded(kind):
     """Ids of every BPF program/map/link loaded now (bpftool KIND show)."""
     out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, text=True,
@@ -243,27 +223,6 @@ def own_memory_cgroup_dir():
         pytest.skip("no memory cgroup controller (v1 or v2) on this machine")
     version, mount, path = found
     return version, os.path.join(mount, path.lstrip("/"))
-
-
-def remove_cgroup(path):
-    """Kill what is left in a cgroup (processes of these tests only), then remove it."""
-    for _ in range(300):
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            try:
-                with open(os.path.join(path, "cgroup.procs")) as f:
-                    pids = [int(p) for p in f.read().split()]
-            except FileNotFoundError:
-                return
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.02)
-    os.rmdir(path)
 
 
 # ---------------------------------------------------------------- 1. a full disk (ENOSPC)

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from conftest import (BIN, MIB, check_process_rows, details, read_csv, release, rows_of, run,
-                      wait_for, workload)
+from conftest import (BIN, MIB, details, read_csv, release, remove_cgroup,
+                      rows_of, run, wait_for, workload)
 
 
 _tracers = []
@@ -293,24 +293,6 @@ def make_cgroup(version, suffix):
     path = os.path.join(parent, f"memtrace-test-{os.getpid()}-{suffix}")
     os.mkdir(path)
     return path, "/" + os.path.relpath(path, mount)
-
-
-def remove_cgroup(path):
-    procs = os.path.join(path, "cgroup.procs")
-    for _ in range(300):
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            with open(procs) as f:
-                for pid in f.read().split():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-            time.sleep(0.02)
 
 
 @pytest.fixture
