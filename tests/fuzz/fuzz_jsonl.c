@@ -496,29 +496,7 @@ static void check_rows(const char *comm, size_t comm_len, const char *detail)
 	struct mt_writer w;
 	struct mt_row row = { 0 };
 
-	/* the writer's buffer only: rows are built by the format, nothing is written out */
-	memset(&w, 0, sizeof(w));
-	sb_init(&w.buf);
-	w.fd = -1;
-	w.ops = &mt_jsonl_format;
-	w.start_mono_ns = rng() >> 2;
-	w.start_real_ns = rng() >> 2;
-
-	row.mono_ns = rng() % 2 ? w.start_mono_ns + (rng() >> 2) : rng() >> 2;
-	row.pid = some_int();
-	row.ppid = some_int();
-	row.comm = comm;
-	row.event = (enum mt_row_event)(rng() % 5);
-	row.rss_bytes = some_u64();
-	row.anon_bytes = some_u64();
-	row.file_bytes = some_u64();
-	row.shmem_bytes = some_u64();
-	row.peak_rss_bytes = some_u64();
-	row.rss_delta_bytes = (int64_t)some_u64();
-	row.faults = some_u64();
-	row.pages_alloc = some_u64();
-	row.detail = detail;
-	row.root = rng() % 2;
+	random_row(&w, &mt_jsonl_format, &row, comm, detail);
 
 	w.ops->header(&w);
 	ASSERT(w.buf.len == 0);

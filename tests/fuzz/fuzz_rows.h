@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fuzz_rows.h: the numbers the row fuzzers (fuzz_csv, fuzz_jsonl) put in a row: a
+ * fuzz_rows.h: the rows the row fuzzers (fuzz_csv, fuzz_jsonl) write: numbers from a
  * deterministic generator seeded from the input (set rng_state), and values that are often
  * the extremes a writer gets wrong.
  */
@@ -8,6 +8,8 @@
 #define FUZZ_ROWS_H
 
 #include <stdint.h>
+#include <string.h>
+#include "writer.h"
 
 static uint64_t rng_state;
 
@@ -40,6 +42,38 @@ static int some_int(void)
 	if (r % 4 == 0)
 		return edges[(r >> 8) % (sizeof(edges) / sizeof(edges[0]))];
 	return (int)(uint32_t)rng();
+}
+
+/*
+ * A writer that only fills its buffer (rows are built by the format, nothing is written out)
+ * and a row of random numbers, often extremes, with the given name and detail.
+ */
+static void random_row(struct mt_writer *w, const struct mt_format_ops *ops, struct mt_row *row,
+		       const char *comm, const char *detail)
+{
+	memset(w, 0, sizeof(*w));
+	sb_init(&w->buf);
+	w->fd = -1;
+	w->ops = ops;
+	w->start_mono_ns = rng() >> 2;
+	w->start_real_ns = rng() >> 2;
+
+	memset(row, 0, sizeof(*row));
+	row->mono_ns = rng() % 2 ? w->start_mono_ns + (rng() >> 2) : rng() >> 2;
+	row->pid = some_int();
+	row->ppid = some_int();
+	row->comm = comm;
+	row->event = (enum mt_row_event)(rng() % 5);
+	row->rss_bytes = some_u64();
+	row->anon_bytes = some_u64();
+	row->file_bytes = some_u64();
+	row->shmem_bytes = some_u64();
+	row->peak_rss_bytes = some_u64();
+	row->rss_delta_bytes = (int64_t)some_u64();
+	row->faults = some_u64();
+	row->pages_alloc = some_u64();
+	row->detail = detail;
+	row->root = rng() % 2;
 }
 
 #endif
