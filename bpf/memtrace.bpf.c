@@ -56,12 +56,11 @@ struct {
 
 /*
  * Faults and page allocations are counted per CPU first, for the process last seen here, and
- * added to its entry at its next RSS change (in the same fault, as a rule), when another
- * process's event comes to this CPU, or at its exit (every CPU swept). A fault then costs a
- * per-CPU array access instead of a hash lookup: the hot path is page_fault_user +
+ * added to its entry by an RSS change once MT_FOLD_EVERY have gathered, when another
+ * process's event comes to this CPU, or at exec and exit (every CPU swept). A fault then
+ * costs a per-CPU array access instead of a hash lookup: the hot path is page_fault_user +
  * mm_page_alloc + rss_stat, each once per fault, and two hash lookups of three are gone.
- */
-/*
+ *
  * Only this CPU writes its slot, from process context or an interrupt nested in it; the same
  * program does not nest on a CPU, so the only update a plain add can lose is a page allocated
  * by an interrupt that lands inside a fold (such pages are counted to whoever was running
