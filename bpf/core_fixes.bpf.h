@@ -64,7 +64,9 @@ static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
 	struct mm_struct___pre62 *old = (void *)mm;
 	long pages;
 
-#define MT_OLD(i) old->rss_stat.count[i].counter
+/* before 6.2 a probe read: the 6.1 verifier does not walk into atomic_long_t's typedef
+ * ("Type 'atomic_long_t' is not a struct") */
+#define MT_OLD(i) BPF_CORE_READ(old, rss_stat.count[i].counter)
 #define MT_NEW(i) mm->rss_stat[i].count
 	if (mm_rss_is_atomic_array())
 		pages = MT_MM_COUNTER(MT_OLD);
