@@ -1,7 +1,8 @@
 # memtrace-bpf — build, test, demo.
 #   make                 build ./memtrace-bpf (objects under $(OUTPUT))
 #   sudo make test       install missing Debian packages, build, run every test (unit, integration,
-#                        integration under ASan+UBSan, a short fuzz, valgrind)
+#                        integration under ASan+UBSan, a short fuzz, valgrind, kernels)
+#   sudo make test-kernels  the host's kernel and Debian 12's 6.1 (QEMU) on the same binary
 #   sudo make bench      what tracing costs (not part of make test); sudo make soak: 10 min
 #   make fuzz            fuzz the parsers and writers for FUZZ_SECONDS (300) each
 #   sudo make demo       build and trace the seed workload
@@ -117,7 +118,8 @@ integration: all workloads
 
 # The README's test command: everything a fresh Debian 12 machine needs, then every test:
 # unit, integration, the integration suite again against an ASan+UBSan build, a short fuzz of
-# every parser and writer, and short runs under valgrind.
+# every parser and writer, short runs under valgrind, and the kernel matrix (the host's kernel
+# and Debian 12's 6.1 under QEMU).
 test: deps
 	$(Q)$(MAKE) --no-print-directory all workloads $(UNIT_TESTS)
 	$(Q)$(MAKE) --no-print-directory unit
@@ -125,6 +127,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory integration-sanitize
 	$(Q)$(MAKE) --no-print-directory fuzz-short
 	$(Q)$(MAKE) --no-print-directory valgrind
+	$(Q)$(MAKE) --no-print-directory test-kernels
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -165,6 +168,14 @@ bench: all workloads $(BENCH_BINS)
 soak: all
 	$(Q)scripts/install-deps.sh stress-ng
 	$(Q)$(PYTHON) scripts/soak.py $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))
+
+# make test-kernels: the same binary on the host's kernel and on Debian 12's 6.1 kernel, booted
+# with QEMU (tcg) from an initramfs; a representative subset of the integration checks
+# (scripts/kernels/runner.sh). About 30 s; make test runs it last.
+.PHONY: test-kernels
+test-kernels: all workloads
+	$(Q)scripts/install-deps.sh qemu-system-x86 busybox-static cpio
+	$(Q)scripts/kernels/test-kernels.sh $(OUTPUT)/kernels memtrace-bpf $(OUTPUT)/workloads
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging root]; make uninstall with the same values.
 # The man page goes in uncompressed (man reads both; packagers compress it).

@@ -883,6 +883,7 @@ static int trace_main(struct run *r, int argc, char **argv)
 	totals.stop_reason = r->stop_reason;
 	totals.oom_kills = r->sampler.oom_kills;
 	totals.untraced_oom_kills = r->sampler.untraced_oom_kills;
+	totals.rss_batched = r->tracer.rss_batched;
 	if (r->target_label[0]) {
 		totals.target = r->target_label;
 		totals.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - start_mono;

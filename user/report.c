@@ -166,6 +166,9 @@ void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 			(unsigned long long)totals->unexplained_exits);
 	if (totals->stop_reason)
 		mt_info("  tracing stopped early: %s", totals->stop_reason);
+	if (totals->rss_batched)
+		mt_info("  precision: this kernel (before Linux 6.2) counts RSS in per-thread batches "
+			"of up to 64 pages: RSS and peaks can read up to 256 KiB per thread low");
 }
 
 char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, size_t len)

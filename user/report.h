@@ -32,6 +32,8 @@ struct mt_report_totals {
 	const char *target;
 	uint64_t elapsed_ns;
 	uint32_t max_procs;
+	/* the kernel counts RSS in per-thread batches (before 6.2): RSS and peaks read low */
+	bool rss_batched;
 };
 
 /*

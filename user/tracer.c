@@ -242,10 +242,19 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	     i++) {
 		if (!has_btf_tracepoint(required_tracepoints[i])) {
 			mt_err("this kernel has no BTF for the tracepoint '%s' that memtrace-bpf "
-			       "needs (Linux 5.5 or later with CONFIG_DEBUG_INFO_BTF=y required)",
+			       "needs (Linux 5.11 or later with CONFIG_DEBUG_INFO_BTF=y required)",
 			       required_tracepoints[i]);
 			return -1;
 		}
+	}
+
+	/* the newest kernel features every program relies on: a clear line, not a verifier log */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
+				    NULL) == 0 ||
+	    libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0) {
+		mt_err("this kernel lacks BPF features memtrace-bpf needs (bpf_get_current_task_btf, "
+		       "the BPF ring buffer): Linux 5.11 or later is required");
+		return -1;
 	}
 
 	t_btf = ms_now();
@@ -257,6 +266,12 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	}
 	t->skel = skel;
 
+	/* before 6.2 rss_stat has a third argument (the count), and the counters it reports are
+	 * updated in per-thread batches */
+	t->rss_batched = btf_tracepoint_args("rss_stat") == 3;
+	if (t->rss_batched)
+		mt_debug("rss_stat(mm, member, count): this kernel counts RSS in per-thread batches "
+			 "of up to 64 pages (Linux before 6.2)");
 	t->fault_hook = choose_hook(skel->progs.on_fault, skel->progs.tp_fault,
 				    "exceptions", "page_fault_user");
 	t->alloc_hook = choose_hook(skel->progs.on_page_alloc,

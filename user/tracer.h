@@ -23,6 +23,7 @@ struct mt_tracer {
 	uint32_t max_procs;
 	uint32_t ringbuf_bytes;
 	bool faults_hooked;	/* page_fault_user exists on this kernel */
+	bool rss_batched;	/* rss_stat(mm, member, count): RSS counted in per-thread batches */
 	const char *fault_hook; /* which program is attached, for -v and the summary */
 	const char *alloc_hook;
 	const char *oom_hook;

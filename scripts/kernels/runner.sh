@@ -1,0 +1,102 @@
+#!/bin/sh
+# The kernel-matrix checks, in POSIX sh with busybox tools: run inside the QEMU guest (as its
+# init's child) and on the host alike (scripts/kernels/test-kernels.sh). One line per check,
+# "RESULT <name> PASS|FAIL <detail>", "INFO <what> <value>" for the host side to judge, then
+# "RUNNER DONE <passed> <failed>".
+#   runner.sh BINDIR WORKDIR   (BINDIR holds memtrace-bpf and the workloads)
+BIN=$1
+W=$2
+MT=$BIN/memtrace-bpf
+MIB=1048576
+pass=0
+fail=0
+mkdir -p "$W" || exit 1
+
+result() { # name ok detail
+	if [ "$2" = 1 ]; then pass=$((pass + 1)); s=PASS; else fail=$((fail + 1)); s=FAIL; fi
+	echo "RESULT $1 $s $3"
+}
+
+# field N of the exit row of the (only) process named COMM in a CSV
+exit_field() { # csv comm n
+	awk -F, -v c="$2" -v n="$3" '$5 == c && $6 == "exit" { v = $n } END { print v + 0 }' "$1"
+}
+
+echo "RUNNER kernel $(uname -r)"
+
+# the exact peak of a process that touches 100 MiB, its faults, its exit code
+"$MT" -q -o "$W/touch.csv" -- "$BIN/touch" 100 >/dev/null 2>"$W/touch.err"
+st=$?
+peak=$(exit_field "$W/touch.csv" touch 11)
+anon=$(exit_field "$W/touch.csv" touch 8)
+faults=$(exit_field "$W/touch.csv" touch 13)
+ok=0
+[ $st -eq 0 ] && [ "$peak" -ge $((100 * MIB)) ] && [ "$peak" -lt $((110 * MIB)) ] &&
+	[ "$anon" -ge $((100 * MIB)) ] && [ "$faults" -ge 25600 ] && ok=1
+result touch-peak $ok "status=$st peak=$peak anon=$anon faults=$faults $(cat "$W/touch.err")"
+
+# a 256 MiB spike held 20 ms, sampled every second: the peak is still exact
+"$MT" -q -i 1s -o "$W/spike.csv" -- "$BIN/spike" 256 20 100 >/dev/null 2>"$W/spike.err"
+st=$?
+peak=$(exit_field "$W/spike.csv" spike 11)
+end=$(exit_field "$W/spike.csv" spike 7)
+ok=0
+[ $st -eq 0 ] && [ "$peak" -ge $((256 * MIB)) ] && [ "$end" -lt $((64 * MIB)) ] && ok=1
+result spike $ok "status=$st peak=$peak end=$end"
+
+# children: two forked children, their own rows, exit codes 3 and 4
+"$MT" -q -o "$W/fork.csv" -- "$BIN/forker" 8 16 >/dev/null 2>"$W/fork.err"
+st=$?
+codes=$(awk -F, '$5 == "forker" && $6 == "exit" { print $15 }' "$W/fork.csv" | sort | tr '\n' ' ')
+peaks=$(awk -F, '$5 == "forker" && $6 == "exit" && $11 >= 8 * 1048576 { n++ } END { print n + 0 }' \
+	"$W/fork.csv")
+ok=0
+[ $st -eq 0 ] && [ "$codes" = "exit_code=0 exit_code=3 exit_code=4 " ] && [ "$peaks" -ge 2 ] && ok=1
+result children $ok "status=$st exits=[$codes] children_with_peak=$peaks"
+
+# exit codes: the command's own, 128+N for a signal, 127 for no such command
+"$MT" -q -o /dev/null -- /bin/sh -c 'exit 7' 2>/dev/null
+a=$?
+"$MT" -q -o /dev/null -- /bin/sh -c 'kill -TERM $$' 2>/dev/null
+b=$?
+"$MT" -q -o /dev/null -- /nonexistent/command 2>/dev/null
+c=$?
+ok=0
+[ $a -eq 7 ] && [ $b -eq 143 ] && [ $c -eq 127 ] && ok=1
+result exit-codes $ok "exit7=$a sigterm=$b missing=$c"
+
+# an OOM kill in a fresh memcg (-m): status 137, an oom_kill row, the constraint memcg
+"$MT" -m 64M -o "$W/oom.csv" -- "$BIN/touch" 200 >/dev/null 2>"$W/oom.err"
+st=$?
+kills=$(awk -F, '$6 == "oom_kill"' "$W/oom.csv" | wc -l)
+ok=0
+[ $st -eq 137 ] && [ "$kills" -eq 1 ] && grep -q "constraint memcg" "$W/oom.err" && ok=1
+result oom-memcg $ok "status=$st oom_kill_rows=$kills $(grep -o 'cgroup v[12]' "$W/oom.err" | head -1)"
+
+# SIGINT (from a process: forwarded to the command): status 130, the command's exit row,
+# no tracer left, no cgroup of ours left
+"$MT" -q -m 256M -o "$W/int.csv" -- "$BIN/touch" 10 --hold 30000 >/dev/null 2>"$W/int.err" &
+tracer=$!
+sleep 2
+kill -INT $tracer
+wait $tracer
+st=$?
+sig=$(awk -F, '$5 == "touch" && $6 == "exit" { print $15 }' "$W/int.csv")
+sleep 1
+left=0
+for d in /proc/[0-9]*; do
+	[ "$(cat "$d/comm" 2>/dev/null)" = memtrace-bpf ] && left=$((left + 1))
+done
+cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "memtrace-bpf-$tracer*" 2>/dev/null | wc -l)
+ok=0
+[ $st -eq 130 ] && [ "$sig" = "signal=SIGINT" ] && [ $left -eq 0 ] && [ "$cg" -eq 0 ] && ok=1
+result sigint $ok "status=$st row=$sig tracers_left=$left cgroups_left=$cg"
+
+# what the summary says of this kernel's RSS precision (the host side knows what to expect)
+if "$MT" -o /dev/null -- "$BIN/touch" 5 2>&1 | grep -q "precision: this kernel"; then
+	echo "INFO precision-note present"
+else
+	echo "INFO precision-note absent"
+fi
+
+echo "RUNNER DONE $pass $fail"
