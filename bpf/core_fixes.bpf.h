@@ -56,18 +56,22 @@ static __always_inline bool mm_rss_is_atomic_array(void)
 	})
 
 /*
- * RSS counter `member` (a constant) of mm, in pages, as /proc reads it. Direct BTF loads, not
- * probe reads: this runs at every RSS change on the host.
+ * RSS counter `member` (a constant) of mm, in pages, as /proc reads it. probe (a constant):
+ * mm is held as a plain value, read it with BPF_CORE_READ; the cold paths (fork, exec, exit,
+ * OOM, seeding) do, because on 6.x every direct load of a pointer field from a trusted pointer
+ * makes the verifier search the kernel's whole BTF by name several times
+ * (btf_nested_type_is_trusted): milliseconds of start-up per program. Otherwise direct BTF
+ * loads: rss_stat runs this at every RSS change on the host. Before 6.2 always a probe read:
+ * the 6.1 verifier does not walk into atomic_long_t's typedef ("Type 'atomic_long_t' is not a
+ * struct").
  */
-static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
+static __always_inline long mm_counter_pages_how(struct mm_struct *mm, int member, bool probe)
 {
 	struct mm_struct___pre62 *old = (void *)mm;
 	long pages;
 
-/* before 6.2 a probe read: the 6.1 verifier does not walk into atomic_long_t's typedef
- * ("Type 'atomic_long_t' is not a struct") */
 #define MT_OLD(i) BPF_CORE_READ(old, rss_stat.count[i].counter)
-#define MT_NEW(i) mm->rss_stat[i].count
+#define MT_NEW(i) (probe ? BPF_CORE_READ(mm, rss_stat[i].count) : mm->rss_stat[i].count)
 	if (mm_rss_is_atomic_array())
 		pages = MT_MM_COUNTER(MT_OLD);
 	else
@@ -77,26 +81,14 @@ static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
 	return pages < 0 ? 0 : pages;
 }
 
-/*
- * The same through probe reads, for mm held as a plain value: the cold paths (fork, exec, exit,
- * OOM, seeding) read pointers with BPF_CORE_READ, because on 6.x every direct load of a
- * pointer field from a trusted pointer makes the verifier search the kernel's whole BTF by
- * name several times (btf_nested_type_is_trusted): milliseconds of start-up per program.
- */
+static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
+{
+	return mm_counter_pages_how(mm, member, false);
+}
+
 static __always_inline long mm_counter_pages_read(struct mm_struct *mm, int member)
 {
-	struct mm_struct___pre62 *old = (void *)mm;
-	long pages;
-
-#define MT_OLD(i) BPF_CORE_READ(old, rss_stat.count[i].counter)
-#define MT_NEW(i) BPF_CORE_READ(mm, rss_stat[i].count)
-	if (mm_rss_is_atomic_array())
-		pages = MT_MM_COUNTER(MT_OLD);
-	else
-		pages = MT_MM_COUNTER(MT_NEW);
-#undef MT_OLD
-#undef MT_NEW
-	return pages < 0 ? 0 : pages;
+	return mm_counter_pages_how(mm, member, true);
 }
 
 /*

@@ -31,19 +31,12 @@
 
 #define MAX_ARGS 256
 
-#define ASSERT(cond)                                                                      \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(real_stderr, "fuzz_cli: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                 \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
+#define FUZZ_REPORT_STREAM real_stderr
+#include "fuzz.h"
 
 static FILE *real_stdout, *real_stderr;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

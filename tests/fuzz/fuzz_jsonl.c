@@ -31,16 +31,7 @@
 #include "writer.h"
 #include "fuzz_rows.h"
 
-#define ASSERT(cond)                                                                        \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "fuzz_jsonl: check failed: %s (line %d)\n", #cond,     \
-				__LINE__);                                                   \
-			abort();                                                             \
-		}                                                                            \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 #define NR_COLUMNS 15
 #define MAX_MEMBERS 32

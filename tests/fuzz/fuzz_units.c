@@ -37,16 +37,7 @@
 #include <strings.h>
 #include "units.h"
 
-#define ASSERT(cond)                                                                        \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "fuzz_units: check failed: %s (line %d)\n", #cond,     \
-				__LINE__);                                                   \
-			abort();                                                             \
-		}                                                                            \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 typedef unsigned __int128 u128;
 
