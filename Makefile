@@ -52,7 +52,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # modules the unit tests link against (no BPF, no main)
-UNIT_MODS := units csv cli log cgroup oom writer formats live btfscan
+UNIT_MODS := units csv cli log cgroup oom writer formats live btfscan programs text
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
@@ -104,7 +104,23 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
 
-workloads: $(WORKLOADS)
+workloads: $(WORKLOADS) $(OUTPUT)/tools/bpf-deny
+
+# tests/tools/bpf-deny: a BPF LSM policy that makes the kernel refuse named programs (tests)
+$(OUTPUT)/tools:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/tools/bpf_deny.bpf.o: tests/tools/bpf_deny.bpf.c $(VMLINUX_H) | $(OUTPUT)/tools
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && $(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/tools/bpf_deny.skel.h: $(OUTPUT)/tools/bpf_deny.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bpf_deny_bpf > $@
+
+$(OUTPUT)/tools/bpf-deny: tests/tools/bpf-deny.c $(OUTPUT)/tools/bpf_deny.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/tools $< $(LDFLAGS) $(LIBS) -o $@
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -114,6 +130,7 @@ unit: $(UNIT_TESTS)
 
 integration: all workloads
 	$(Q)MEMTRACE_BPF=$(CURDIR)/memtrace-bpf MT_WORKLOADS=$(CURDIR)/$(OUTPUT)/workloads \
+		MT_TOOLS=$(CURDIR)/$(OUTPUT)/tools MT_BPF_OBJECT=$(CURDIR)/$(OUTPUT)/memtrace.bpf.o \
 		$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS)
 
 # The README's test command: everything a fresh Debian 12 machine needs, then every test:
@@ -216,7 +233,8 @@ integration-sanitize: workloads
 		$(OUTPUT)/san/memtrace-bpf
 	$(Q)rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS) && chmod 1777 $(SAN_REPORTS)
 	$(Q)status=0; MT_SANITIZE=1 MEMTRACE_BPF=$(CURDIR)/$(OUTPUT)/san/memtrace-bpf \
-		MT_WORKLOADS=$(CURDIR)/$(OUTPUT)/workloads \
+		MT_WORKLOADS=$(CURDIR)/$(OUTPUT)/workloads MT_TOOLS=$(CURDIR)/$(OUTPUT)/tools \
+		MT_BPF_OBJECT=$(CURDIR)/$(OUTPUT)/san/memtrace.bpf.o \
 		ASAN_OPTIONS=detect_leaks=1:$(SAN_OPTIONS) UBSAN_OPTIONS=$(SAN_OPTIONS) \
 		$(PYTHON) -m pytest -ra tests/integration $(PYTEST_ARGS) || status=$$?; \
 	for f in $(SAN_REPORTS)/report*; do [ -e "$$f" ] || continue; \
@@ -239,7 +257,7 @@ valgrind: all workloads
 FUZZ_TARGETS := fuzz_cli fuzz_units fuzz_csv fuzz_jsonl
 FUZZ_SECONDS ?= 300
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
-FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c
+FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c user/text.c
 FUZZ_SRCS_fuzz_units := user/units.c
 FUZZ_SRCS_fuzz_csv := user/csv.c user/writer.c user/formats.c
 FUZZ_SRCS_fuzz_jsonl := user/csv.c user/writer.c user/formats.c

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 #include "log.h"
+#include "text.h"
 
 int mt_quiet;
 int mt_verbose;
@@ -13,14 +14,19 @@ void mt_log_before_output(void)
 		mt_log_hook(mt_log_hook_ctx);
 }
 
+/*
+ * Messages carry untrusted text (process names, command lines, cgroup names): escaped here, once
+ * for every message, so that none can move the cursor, recolour or clear a person's terminal.
+ */
 static void vline(const char *prefix, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	char buf[1024], safe[4 * sizeof(buf)];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	mt_escape_terminal(buf, safe, sizeof(safe));
 	mt_log_before_output();
 	/* one write per line so that concurrent writers to a shared stderr do not interleave */
-	fprintf(stderr, "%s%s\n", prefix, buf);
+	fprintf(stderr, "%s%s\n", prefix, safe);
 }
 
 void mt_err(const char *fmt, ...)

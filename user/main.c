@@ -19,8 +19,10 @@
 #include "launcher.h"
 #include "live.h"
 #include "log.h"
+#include "programs.h"
 #include "report.h"
 #include "sampler.h"
+#include "text.h"
 #include "tracer.h"
 #include "units.h"
 #include "writer.h"
@@ -83,15 +85,28 @@ static int check_privileges(void)
 
 /* read_proc() only, never in the map: the process has an mm (it is not a kernel thread) */
 #define MT_PROC_HAS_MM_HINT (1u << 31)
+/* /proc/PID/stat's flags: PF_KTHREAD */
+#define MT_PF_KTHREAD_STAT 0x00200000u
 
-/* The process as /proc shows it now: the start of its rows and the key of its identity. */
+/* What read_proc tells beyond the row: whether there is anything to trace. */
+struct proc_facts {
+	bool has_mm;  /* an address space: not a kernel thread, not exited */
+	bool kthread;
+	bool exited;  /* a zombie (or dead) whose threads are all gone */
+};
+
+/*
+ * The process as /proc shows it now: the start of its rows and the key of its identity, with
+ * its CPU time so far (utime_ns, stime_ns: what -p's summary counts from).
+ */
 static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_len,
-		     bool *has_mm_out)
+		     struct proc_facts *facts)
 {
-	bool has_mm;
-	char path[64], buf[4096];
-	unsigned long long start_ticks = 0;
-	int ppid = 0, tgid = -1;
+	struct proc_facts got_facts = {};
+	char path[64], buf[4096], state = '?';
+	unsigned long long start_ticks = 0, utime_ticks = 0, stime_ticks = 0;
+	unsigned flags = 0;
+	int ppid = 0, tgid = -1, threads = 0;
 	FILE *f;
 
 	memset(st, 0, sizeof(*st));
@@ -110,13 +125,19 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 		return -EINVAL;
 	size_t n = (size_t)(close - open - 1);
 	memcpy(st->comm, open + 1, n < MT_COMM_LEN - 1 ? n : MT_COMM_LEN - 1);
-	/* field 4 is ppid, field 22 starttime */
-	if (sscanf(close + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			      "%*d %*d %llu",
-		   &ppid, &start_ticks) != 2)
+	/* fields 3 state, 4 ppid, 9 flags, 14 utime, 15 stime, 20 num_threads, 22 starttime */
+	if (sscanf(close + 2, "%c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+			      "%d %*d %llu",
+		   &state, &ppid, &flags, &utime_ticks, &stime_ticks, &threads, &start_ticks) != 7)
 		return -EINVAL;
 	st->ppid = (uint32_t)ppid;
-	st->start_ns = start_ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+	unsigned long long tick_ns = 1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
+	st->start_ns = start_ticks * tick_ns;
+	st->utime_ns = utime_ticks * tick_ns;
+	st->stime_ns = stime_ticks * tick_ns;
+	got_facts.kthread = flags & MT_PF_KTHREAD_STAT;
+	/* a leader that exited while its other threads run is a zombie too, but not the process */
+	got_facts.exited = state == 'X' || (state == 'Z' && threads <= 1);
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	f = fopen(path, "re");
@@ -140,45 +161,29 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 	fclose(f);
 	if (tgid != pid)
 		return tgid > 0 ? -EISDIR : -ESRCH; /* a thread, not a process */
-	has_mm = st->flags & MT_PROC_HAS_MM_HINT;
+	got_facts.has_mm = st->flags & MT_PROC_HAS_MM_HINT;
 	st->flags &= ~MT_PROC_HAS_MM_HINT;
 	st->peak_rss_bytes = st->anon_bytes + st->file_bytes + st->shmem_bytes;
 	st->peak_anon_bytes = st->anon_bytes;
 	st->peak_file_bytes = st->file_bytes;
 	st->peak_shmem_bytes = st->shmem_bytes;
 
-	/* the command line, NULs as spaces */
+	/* the command line, quoted as a shell would need it to give the same words back */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
 	label[0] = '\0';
 	f = fopen(path, "re");
 	if (f) {
-		size_t got = fread(label, 1, label_len - 1, f);
+		char words[4096];
+		size_t got = fread(words, 1, sizeof(words), f);
 
 		fclose(f);
-		label[got] = '\0';
-		for (size_t i = 0; i + 1 < got; i++)
-			if (!label[i])
-				label[i] = ' ';
+		mt_shell_quote_packed(words, got, label, label_len);
 	}
 	if (!label[0])
 		snprintf(label, label_len, "[%s]", st->comm);
-	if (has_mm_out)
-		*has_mm_out = has_mm;
+	if (facts)
+		*facts = got_facts;
 	return 0;
-}
-
-static void join_argv(char **argv, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (; *argv && used + 1 < len; argv++) {
-		int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", *argv);
-
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
 }
 
 struct run {
@@ -200,6 +205,7 @@ struct run {
 	struct mt_cg_target cg_target; /* -G */
 	char target_label[MT_CG_PATH_MAX + 32]; /* -a, -G: for the summary */
 	struct mt_live *live; /* the live view on stderr; NULL when off */
+	enum mt_refuse_at refuse[MT_PROG_NR]; /* MEMTRACE_BPF_REFUSE */
 	uint64_t live_next_ns; /* its next frame is due at this tick or the first after it */
 };
 
@@ -363,7 +369,8 @@ static int add_pid_targets(struct run *r, uint64_t now)
 	/* every PID is checked before a line is written */
 	for (size_t i = 0; i < r->cfg.nr_pids; i++) {
 		int pid = r->cfg.pids[i];
-		int err = read_proc(pid, &st[i], label, sizeof(label), NULL);
+		struct proc_facts facts;
+		int err = read_proc(pid, &st[i], label, sizeof(label), &facts);
 
 		if (err == -EISDIR) {
 			mt_err("PID %d is a thread, not a process: give its process id (the Tgid "
@@ -375,20 +382,33 @@ static int add_pid_targets(struct run *r, uint64_t now)
 			mt_err("no process with PID %d (check it with: ps -p %d)", pid, pid);
 			return -1;
 		}
+		if (facts.kthread) {
+			mt_err("PID %d (%s) is a kernel thread: it has no user-space memory to trace",
+			       pid, st[i].comm);
+			return -1;
+		}
+		if (facts.exited) {
+			mt_err("PID %d (%s) has exited: it is a zombie until its parent (PID %u) reaps "
+			       "it, with no memory left to trace",
+			       pid, st[i].comm, st[i].ppid);
+			return -1;
+		}
 	}
 	writer_header(&r->writer);
 	for (size_t i = 0; i < r->cfg.nr_pids; i++) {
 		int pid = r->cfg.pids[i];
 		struct proc_stats again;
+		struct proc_facts facts;
 		int err = tracer_add(&r->tracer, (uint32_t)pid, &st[i]);
 
 		if (err) {
 			mt_err("cannot add PID %d to the traced set: %s", pid, strerror(-err));
 			return -1;
 		}
-		/* it may have exited, and its pid been reused, while it was being added */
-		if (read_proc(pid, &again, label, sizeof(label), NULL) ||
-		    again.start_ns != st[i].start_ns) {
+		/* it may have exited, and its pid been reused, while it was being added: its exit
+		 * would then never be seen */
+		if (read_proc(pid, &again, label, sizeof(label), &facts) ||
+		    again.start_ns != st[i].start_ns || facts.exited) {
 			tracer_remove(&r->tracer, (uint32_t)pid);
 			mt_err("process %d exited before tracing could start", pid);
 			return -1;
@@ -427,17 +447,17 @@ static long seed_from_proc(struct run *r)
 		struct proc_stats st, again;
 		char label[256], *end;
 		long pid = strtol(de->d_name, &end, 10);
-		bool has_mm;
+		struct proc_facts facts;
 
 		if (*end || pid <= 0 || pid > INT32_MAX || tracer_has(&r->tracer, (uint32_t)pid))
 			continue;
-		if (read_proc((int)pid, &st, label, sizeof(label), &has_mm) || !has_mm)
+		if (read_proc((int)pid, &st, label, sizeof(label), &facts) || !facts.has_mm)
 			continue;
 		if (r->cfg.target == MT_TARGET_CGROUP && !cgroup_pid_in_target((int)pid, &r->cg_target))
 			continue;
 		if (tracer_add_new(&r->tracer, (uint32_t)pid, &st))
 			continue;
-		if (read_proc((int)pid, &again, label, sizeof(label), &has_mm) || !has_mm ||
+		if (read_proc((int)pid, &again, label, sizeof(label), &facts) || !facts.has_mm ||
 		    again.start_ns != st.start_ns) {
 			tracer_remove(&r->tracer, (uint32_t)pid);
 			continue;
@@ -448,23 +468,25 @@ static long seed_from_proc(struct run *r)
 	return added;
 }
 
-/* -a, -G: what runs now; whatever starts later is added in the kernel. */
-static int seed_target(struct run *r)
+/*
+ * -a, -G: what runs now; whatever starts later is added in the kernel. The task iterator lists
+ * it in the kernel; /proc adds what the iterator skipped, or everything when the kernel refused
+ * the iterator.
+ */
+static void seed_target(struct run *r)
 {
 	long n, more;
 
 	writer_header(&r->writer);
 	n = tracer_seed(&r->tracer);
 	if (n < 0) {
-		mt_err("cannot list the running processes with the BPF task iterator: %s",
-		       strerror((int)-n));
-		return -1;
+		mt_debug("the BPF task iterator failed (%s): the running processes come from /proc",
+			 strerror((int)-n));
+		n = 0;
 	}
 	more = seed_from_proc(r);
-	mt_debug("%ld running processes added to the traced set (%ld of them from /proc: the "
-		 "task iterator missed them)",
-		 n + more, more);
-	return 0;
+	mt_debug("%ld running processes added to the traced set (%ld of them from /proc)", n + more,
+		 more);
 }
 
 static int launch_command(struct run *r)
@@ -474,7 +496,7 @@ static int launch_command(struct run *r)
 	int err;
 
 	writer_header(&r->writer);
-	join_argv(r->cfg.argv, label, sizeof(label));
+	mt_shell_quote_argv(r->cfg.argv, label, sizeof(label));
 	snprintf(st.comm, sizeof(st.comm), "%s", "memtrace-bpf");
 	st.ppid = (uint32_t)getpid();
 	err = tracer_add(&r->tracer, (uint32_t)r->launcher.pid, &st);
@@ -747,6 +769,13 @@ static int trace_main(struct run *r, int argc, char **argv)
 
 	if (check_privileges())
 		return 1;
+	/* a diagnostic aid: the loader meets the refusals named there as it meets the kernel's */
+	char refuse_err[1024];
+	if (mt_parse_refusals(getenv("MEMTRACE_BPF_REFUSE"), r->refuse, refuse_err,
+			      sizeof(refuse_err))) {
+		mt_err("%s", refuse_err);
+		return 2;
+	}
 	if (r->cfg.target == MT_TARGET_CGROUP) {
 		if (cgroup_resolve_target(r->cfg.cgroup, &r->cg_target))
 			return 1;
@@ -770,15 +799,22 @@ static int trace_main(struct run *r, int argc, char **argv)
 		mt_err("the %s format is not built into this memtrace-bpf", format_names[r->cfg.format]);
 		return 1;
 	}
-	err = writer_open(&r->writer, r->cfg.output, format, start_mono, start_real);
+	err = writer_open(&r->writer, r->cfg.output, format, start_mono, start_real, false);
+	if (err == -ENXIO) {
+		/* nothing is loaded or launched yet: Ctrl-C here just ends it */
+		mt_info("memtrace-bpf: waiting for a process to open the FIFO %s for reading; "
+			"tracing starts then (Ctrl-C to give up)",
+			r->cfg.output);
+		err = writer_open(&r->writer, r->cfg.output, format, start_mono, start_real, true);
+	}
 	if (err) {
 		mt_err("cannot write to '%s': %s%s", r->cfg.output, strerror(-err),
 		       err == -ELOOP ? " (a symlink in a shared directory is not followed)" : "");
 		return 1;
 	}
 	/* the command when there is one, else how memtrace-bpf was asked */
-	join_argv(r->cfg.target == MT_TARGET_COMMAND ? r->cfg.argv : argv, r->cmdline,
-		  sizeof(r->cmdline));
+	mt_shell_quote_argv(r->cfg.target == MT_TARGET_COMMAND ? r->cfg.argv : argv, r->cmdline,
+			    sizeof(r->cmdline));
 	r->writer.cmdline = r->cmdline;
 
 	/* the launched command must be forked before the tracer loads libbpf and the kernel's
@@ -823,6 +859,7 @@ static int trace_main(struct run *r, int argc, char **argv)
 		.cgroup_id = r->cg_target.id,
 		.hierarchy_id = r->cg_target.hierarchy_id,
 		.cgroup_v1 = r->cg_target.version == MT_CG_V1,
+		.refuse = r->refuse,
 	};
 	sampler_init(&r->sampler, &r->writer, &r->tracer, r->cfg.every);
 	r->sampler.rss_limit = r->cfg.rss_limit;
@@ -855,8 +892,8 @@ static int trace_main(struct run *r, int argc, char **argv)
 	} else if (r->cfg.target == MT_TARGET_PIDS) {
 		if (add_pid_targets(r, start_mono))
 			goto out;
-	} else if (seed_target(r)) {
-		goto out;
+	} else {
+		seed_target(r);
 	}
 
 	live_setup(r);

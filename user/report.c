@@ -28,6 +28,12 @@ static void describe_end(const struct mt_root *r, char *buf, size_t len)
 	}
 }
 
+/* A counter's growth since base; 0 if it reads lower (a tick-rounded base against ns). */
+static uint64_t since(uint64_t value, uint64_t base)
+{
+	return value > base ? value - base : 0;
+}
+
 /* CPU time of a process still running, from /proc (clock ticks). */
 static void cpu_from_proc(struct mt_root *r)
 {
@@ -104,11 +110,13 @@ void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 			cpu_from_proc(&r);
 		describe_end(&r, end, sizeof(end));
 		mt_info("memtrace-bpf: %s (pid %u, %.16s): %s", r.label, r.pid, r.comm, end);
+		/* -p: the CPU the process used while traced, not since it started */
 		if (r.cpu_known)
-			mt_info("  elapsed %s, user %s, sys %s",
+			mt_info("  elapsed %s, user %s, sys %s%s",
 				mt_format_duration(until - from, a, sizeof(a)),
-				mt_format_duration(r.utime_ns, b, sizeof(b)),
-				mt_format_duration(r.stime_ns, c, sizeof(c)));
+				mt_format_duration(since(r.utime_ns, r.utime_base_ns), b, sizeof(b)),
+				mt_format_duration(since(r.stime_ns, r.stime_base_ns), c, sizeof(c)),
+				r.launched ? "" : " (CPU time while traced)");
 		else
 			mt_info("  elapsed %s", mt_format_duration(until - from, a, sizeof(a)));
 		mt_info("  peak RSS %s (anon %s, file %s, shmem %s); RSS at end %s",

@@ -587,6 +587,10 @@ size_t sampler_add_root(struct mt_sampler *s, uint32_t pid, const struct proc_st
 	r->launched = launched;
 	r->stats = *stats;
 	r->start_ns = stats->start_ns;
+	if (!launched) {
+		r->utime_base_ns = stats->utime_ns;
+		r->stime_base_ns = stats->stime_ns;
+	}
 	memcpy(r->comm, stats->comm, MT_COMM_LEN);
 	snprintf(r->label, sizeof(r->label), "%s", label);
 	p = new_proc(s, pid, stats->start_ns);

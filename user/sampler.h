@@ -60,6 +60,9 @@ struct mt_root {
 	uint64_t utime_ns;
 	uint64_t stime_ns;
 	bool cpu_known;
+	/* -p: its CPU time when tracing began; the summary counts CPU over the traced window */
+	uint64_t utime_base_ns;
+	uint64_t stime_base_ns;
 	struct proc_stats stats; /* newest seen */
 	unsigned descendants;
 	uint64_t top_child_peak;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,23 @@
 #include "log.h"
 #include "tracer.h"
 
+/* The program libbpf's latest warning named: when a load fails, the one the kernel refused. */
+static enum mt_prog libbpf_named_prog = MT_PROG_NONE;
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	if (level == LIBBPF_WARN) {
+		char msg[256];
+		va_list copy;
+		enum mt_prog p;
+
+		va_copy(copy, ap);
+		vsnprintf(msg, sizeof(msg), fmt, copy);
+		va_end(copy);
+		p = mt_prog_in_libbpf_message(msg);
+		if (p != MT_PROG_NONE)
+			libbpf_named_prog = p;
+	}
 	if (!mt_verbose || (level == LIBBPF_DEBUG && mt_verbose < 2))
 		return 0;
 	mt_log_before_output();
@@ -113,21 +129,19 @@ static int scan_btf_with_libbpf(void)
 	return 0;
 }
 
-/*
- * oom/mark_victim changed shape in 6.9 (and in 6.1.y/6.6.y stable backports): from (int pid)
- * to (struct task_struct *, uid_t). One program per shape; the other is not loaded.
- */
-static const char *choose_oom_hook(struct memtrace_bpf *skel)
+/* The object could not be loaded, and no program of ours was named as the one refused. */
+static int explain_load_error(int err)
 {
-	int nargs = btf_tracepoint_args("mark_victim");
-
-	bpf_program__set_autoload(skel->progs.on_mark_victim, nargs == 2);
-	bpf_program__set_autoload(skel->progs.on_mark_victim_pid, nargs == 1);
-	if (nargs == 2)
-		return "tp_btf/mark_victim (victim task)";
-	if (nargs == 1)
-		return "tp_btf/mark_victim (pid only)";
-	return NULL;
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
+		mt_err("the kernel refused to load the BPF programs (%s): run as root, or with "
+		       "CAP_BPF and CAP_PERFMON (and check kernel.unprivileged_bpf_disabled and "
+		       "lockdown)",
+		       strerror(-err));
+	else
+		mt_err("loading the BPF programs failed (%s); run with -v to see the kernel "
+		       "verifier's and libbpf's messages",
+		       strerror(-err));
+	return -1;
 }
 
 /* A classic tracepoint needs tracefs; libbpf looks in both of its usual places. */
@@ -146,41 +160,123 @@ static bool has_classic_tracepoint(const char *category, const char *name)
 }
 
 /*
- * Pick tp_btf (typed arguments, cheapest, no tracefs) or its classic twin for one hook;
- * returns the name of the one kept, or NULL if neither exists (both then stay unloaded).
+ * Which programs' hooks this kernel has, from its BTF (a tp_btf program needs the typedef
+ * btf_trace_<name>) and tracefs (a classic tracepoint needs its id there). oom/mark_victim
+ * changed shape in 6.9 (and in 6.1.y/6.6.y stable backports), from (int pid) to (struct
+ * task_struct *, uid_t): one program per shape, only the kernel's is present. The iterators
+ * are there from 5.8, before the oldest kernel memtrace-bpf runs on.
  */
-static const char *choose_hook(struct bpf_program *btf_prog, struct bpf_program *tp_prog,
-			       const char *category, const char *name)
+static void find_hooks(bool present[MT_PROG_NR])
 {
-	bool use_btf = has_btf_tracepoint(name);
-	bool use_tp = !use_btf && has_classic_tracepoint(category, name);
+	int oom_args = btf_tracepoint_args("mark_victim");
 
-	bpf_program__set_autoload(btf_prog, use_btf);
-	bpf_program__set_autoload(tp_prog, use_tp);
-	if (use_btf)
-		return bpf_program__section_name(btf_prog);
-	if (use_tp)
-		return bpf_program__section_name(tp_prog);
-	return NULL;
+	present[MT_PROG_RSS_STAT] = has_btf_tracepoint("rss_stat");
+	present[MT_PROG_FORK] = has_btf_tracepoint("sched_process_fork");
+	present[MT_PROG_EXEC] = has_btf_tracepoint("sched_process_exec");
+	present[MT_PROG_EXIT] = has_btf_tracepoint("sched_process_exit");
+	present[MT_PROG_FAULT] = has_btf_tracepoint("page_fault_user");
+	present[MT_PROG_FAULT_TP] = has_classic_tracepoint("exceptions", "page_fault_user");
+	present[MT_PROG_PAGE_ALLOC] = has_btf_tracepoint("mm_page_alloc");
+	present[MT_PROG_PAGE_ALLOC_TP] = has_classic_tracepoint("kmem", "mm_page_alloc");
+	present[MT_PROG_RENAME] = has_btf_tracepoint("task_rename");
+	present[MT_PROG_OOM] = oom_args == 2;
+	present[MT_PROG_OOM_PID] = oom_args == 1;
+	present[MT_PROG_CGROUP_ATTACH] = has_btf_tracepoint("cgroup_attach_task");
+	present[MT_PROG_SEED] = true;
+	present[MT_PROG_READ] = true;
 }
 
-/* The hooks without which there is nothing to measure. */
-static const char *const required_tracepoints[] = {
-	"rss_stat", "sched_process_fork", "sched_process_exec", "sched_process_exit",
-	"task_rename",
-};
+/* The program of each table entry in the skeleton, and where the skeleton keeps its link. */
+static int bind_programs(struct mt_tracer *t)
+{
+	const struct bpf_object_skeleton *s = t->skel->skeleton;
+	bool bound[MT_PROG_NR] = {};
 
-static int explain_load_error(int err)
+	for (int i = 0; i < s->prog_cnt; i++) {
+		enum mt_prog p = mt_prog_by_name(s->progs[i].name);
+
+		/* a program the table does not classify would be loaded blindly */
+		if (p == MT_PROG_NONE) {
+			mt_err("internal error: the BPF program %s is not in user/programs.c's table",
+			       s->progs[i].name);
+			return -1;
+		}
+		t->progs[p] = *s->progs[i].prog;
+		t->links[p] = s->progs[i].link;
+		bound[p] = true;
+	}
+	for (int p = 0; p < MT_PROG_NR; p++) {
+		if (!bound[p]) {
+			mt_err("internal error: the BPF object has no program %s", mt_progs[p].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * MEMTRACE_BPF_REFUSE=NAME (at load): the program goes to the kernel with a flag no kernel
+ * defines, so the kernel itself refuses it (EINVAL) and the loader meets that refusal exactly
+ * as it would meet any other.
+ */
+#define MT_UNDEFINED_PROG_FLAG (1u << 31)
+
+/* Opens the object and sets it up for a load: the plan's programs, sizes, settings. */
+static int open_object(struct mt_tracer *t, const struct mt_tracer_opts *opts)
+{
+	struct memtrace_bpf *skel = memtrace_bpf__open();
+
+	if (!skel) {
+		mt_err("cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	t->skel = skel;
+	if (bind_programs(t))
+		return -1;
+	for (int p = 0; p < MT_PROG_NR; p++) {
+		bpf_program__set_autoload(t->progs[p], t->plan.load[p]);
+		if (t->plan.load[p] && t->injected[p] == MT_REFUSE_AT_LOAD)
+			bpf_program__set_flags(t->progs[p], bpf_program__flags(t->progs[p]) |
+								    MT_UNDEFINED_PROG_FLAG);
+	}
+
+	skel->rodata->follow_children = opts->follow_children;
+	skel->rodata->nr_cpus = (uint32_t)libbpf_num_possible_cpus();
+	skel->rodata->percpu_lookup = t->percpu_lookup;
+	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
+	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
+	skel->rodata->rss_limit_bytes = opts->rss_limit_bytes;
+	skel->rodata->limit_signal = (uint32_t)opts->limit_signal;
+	skel->rodata->target_mode = opts->mode;
+	skel->rodata->target_cgroup_id = opts->cgroup_id;
+	skel->rodata->target_hierarchy_id = opts->hierarchy_id;
+	skel->rodata->target_cgroup_v1 = opts->cgroup_v1;
+	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
+	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_bytes);
+	return 0;
+}
+
+static void close_object(struct mt_tracer *t)
+{
+	memtrace_bpf__destroy(t->skel);
+	t->skel = NULL;
+	memset(t->progs, 0, sizeof(t->progs));
+	memset(t->links, 0, sizeof(t->links));
+}
+
+/* One error line for an essential program the kernel refused, and what to check. */
+static int essential_refused(enum mt_prog p, int err, const char *at)
 {
 	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
-		mt_err("the kernel refused to load the BPF programs (%s): run as root, or with "
+		mt_err("the kernel refused to %s the BPF program %s (%s): run as root, or with "
 		       "CAP_BPF and CAP_PERFMON (and check kernel.unprivileged_bpf_disabled and "
 		       "lockdown)",
-		       strerror(-err));
+		       at, mt_progs[p].name, strerror(-err));
 	else
-		mt_err("loading the BPF programs failed (%s); run with -v to see the kernel "
-		       "verifier's and libbpf's messages",
-		       strerror(-err));
+		mt_err("the kernel refused to %s the BPF program %s (%s), which memtrace-bpf cannot "
+		       "work without (%s): %s; %s",
+		       at, mt_progs[p].name, mt_progs[p].hook, mt_progs[p].gives, strerror(-err),
+		       mt_refusal_hint(err));
 	return -1;
 }
 
@@ -191,31 +287,170 @@ static int explain_load_error(int err)
  * The process map is read every interval through a map iterator that passes only the
  * entries that changed (Linux 5.9+); without it, batch lookups read every entry.
  */
-static void attach_map_reader(struct mt_tracer *t)
+static int attach_map_reader(struct mt_tracer *t)
 {
 	union bpf_iter_link_info info = { .map.map_fd = (uint32_t)t->procs_fd };
 	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
 			    .link_info_len = sizeof(info));
-	struct bpf_link *link = bpf_program__attach_iter(t->skel->progs.read_procs, &opts);
+	struct bpf_link *link = bpf_program__attach_iter(t->progs[MT_PROG_READ], &opts);
 
-	if (!link) {
-		mt_debug("no BPF map iterator (%s): every interval reads every traced process",
-			 strerror(errno));
-		return;
-	}
+	if (!link)
+		return -errno;
 	t->read_buf = malloc(MT_READ_BUF);
 	if (!t->read_buf) {
 		bpf_link__destroy(link);
-		return;
+		return -ENOMEM;
 	}
 	t->read_link = link;
+	return 0;
 }
+
+/* Attach p. MEMTRACE_BPF_REFUSE=NAME@attach: the loader takes EPERM without asking the kernel. */
+static int attach_prog(struct mt_tracer *t, enum mt_prog p)
+{
+	if (t->injected[p] == MT_REFUSE_AT_ATTACH)
+		return -EPERM;
+	if (p == MT_PROG_READ)
+		return attach_map_reader(t);
+	*t->links[p] = bpf_program__attach(t->progs[p]);
+	return *t->links[p] ? 0 : -errno;
+}
+
+/*
+ * Attach every program loaded. Returns 0, 1 when a refused program's twin must be loaded (the
+ * object is loaded again), or -1 after the error line for an essential one.
+ */
+static int attach_all(struct mt_tracer *t)
+{
+	for (int i = 0; i < MT_PROG_NR; i++) {
+		enum mt_prog p = (enum mt_prog)i;
+		int err;
+
+		if (!t->plan.load[p])
+			continue;
+		err = attach_prog(t, p);
+		if (!err)
+			continue;
+		if (mt_progs[p].essential)
+			return essential_refused(p, err, "attach");
+		if (mt_plan_refuse(&t->plan, p, err, true))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Load and attach what the plan holds. A program the kernel refuses costs only itself: an
+ * essential one is an error; an optional one leaves the plan (its twin, if it has one, takes
+ * its place) and the object is loaded again without it. libbpf loads all or nothing and names
+ * the program that failed in a warning (libbpf_print keeps it). Nothing is tried twice when the
+ * kernel accepts everything.
+ */
+static int load_and_attach(struct mt_tracer *t, const struct mt_tracer_opts *opts)
+{
+	for (unsigned attempt = 0; attempt <= MT_PROG_NR; attempt++) {
+		enum mt_prog p;
+		int err;
+
+		double t0 = ms_now(), t1;
+
+		if (open_object(t, opts))
+			return -1;
+		libbpf_named_prog = MT_PROG_NONE;
+		t->loads++;
+		t1 = ms_now();
+		t->open_ms += t1 - t0;
+		err = memtrace_bpf__load(t->skel);
+		p = libbpf_named_prog;
+		t0 = ms_now();
+		t->load_ms += t0 - t1;
+		if (err) {
+			close_object(t);
+			if (p == MT_PROG_NONE || !t->plan.load[p])
+				return explain_load_error(err);
+			if (mt_progs[p].essential)
+				return essential_refused(p, err, "load");
+			mt_plan_refuse(&t->plan, p, err, false);
+			continue;
+		}
+		t->procs_fd = bpf_map__fd(t->skel->maps.procs);
+		err = attach_all(t);
+		t->attach_ms += ms_now() - t0;
+		if (err <= 0)
+			return err;
+		/* a twin to load in place of a program refused at attach */
+		bpf_link__destroy(t->read_link);
+		t->read_link = NULL;
+		free(t->read_buf);
+		t->read_buf = NULL;
+		close_object(t);
+	}
+	mt_err("the kernel refused the BPF programs again and again; run with -v for details");
+	return -1;
+}
+
+/* What the kernel refused or lacks, told once per feature: -v always, a warning if visible. */
+static void report_plan(const struct mt_tracer *t)
+{
+	const struct mt_load_plan *plan = &t->plan;
+
+	for (int i = 0; i < MT_PROG_NR; i++) {
+		enum mt_prog p = (enum mt_prog)i, head = mt_prog_feature(p), chosen;
+
+		if (!plan->refused[p])
+			continue;
+		chosen = mt_plan_chosen(plan, head);
+		mt_debug("the kernel refused the BPF program %s (%s) at %s: %s; %s%s%s", mt_progs[p].name,
+			 mt_progs[p].hook, plan->refused_at_attach[p] ? "attach" : "load",
+			 strerror(-plan->refused[p]),
+			 chosen != MT_PROG_NONE ? "using " : mt_progs[head].without,
+			 chosen != MT_PROG_NONE ? mt_progs[chosen].hook : "",
+			 chosen != MT_PROG_NONE ? " instead" : "");
+	}
+	for (int i = 0; i < MT_PROG_NR; i++) {
+		enum mt_prog head = (enum mt_prog)i, refused = MT_PROG_NONE;
+
+		if (mt_progs[head].is_twin || mt_progs[head].essential ||
+		    !(mt_progs[head].modes & plan->mode_bit) || mt_plan_has(plan, head))
+			continue;
+		for (enum mt_prog q = head; q != MT_PROG_NONE; q = mt_progs[q].twin)
+			if (plan->refused[q])
+				refused = q;
+		if (refused != MT_PROG_NONE && mt_progs[head].visible)
+			mt_warn("the kernel refused the BPF program %s (%s: %s): %s (-v for details)",
+				mt_progs[refused].name, mt_progs[refused].hook,
+				strerror(-plan->refused[refused]), mt_progs[head].without);
+		else if (refused == MT_PROG_NONE && mt_progs[head].visible)
+			mt_warn("this kernel has no %s hook: %s", mt_progs[head].hook,
+				mt_progs[head].without);
+		else if (refused == MT_PROG_NONE)
+			mt_debug("this kernel has no %s hook: %s", mt_progs[head].hook,
+				 mt_progs[head].without);
+	}
+}
+
+/* The hook a feature runs on, for -v. */
+static const char *hook_of(const struct mt_tracer *t, enum mt_prog head)
+{
+	enum mt_prog p = mt_plan_chosen(&t->plan, head);
+
+	return p == MT_PROG_NONE ? "none" : mt_progs[p].hook;
+}
+
+/*
+ * Keep what the allocator gets back between loads: a second load after a refusal parses the
+ * kernel's BTF again (12 MiB here), and reusing the first parse's pages spares it thousands of
+ * page faults. Handed back to the kernel once started (malloc_trim).
+ */
+#define MT_LOAD_HEAP_KEEP (64 << 20)
 
 int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_event_fn on_event,
 		 void *ctx)
 {
-	struct memtrace_bpf *skel;
-	double t0 = ms_now(), t_btf, t_load, t_attach;
+	static const enum mt_prog essential_hooks[] = { MT_PROG_RSS_STAT, MT_PROG_FORK,
+							MT_PROG_EXEC, MT_PROG_EXIT };
+	bool present[MT_PROG_NR];
+	double t0 = ms_now(), t_btf;
 	int err;
 
 	memset(t, 0, sizeof(*t));
@@ -225,6 +460,9 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->stats_fd = -1;
 	t->max_procs = opts->max_procs;
 	t->ringbuf_bytes = opts->ringbuf_bytes;
+	t->mode = opts->mode;
+	if (opts->refuse)
+		memcpy(t->injected, opts->refuse, sizeof(t->injected));
 	libbpf_set_print(libbpf_print);
 
 	err = mt_btf_scan_tracepoints(MT_BTF_VMLINUX, btf_tps, NR_BTF_TPS);
@@ -238,12 +476,14 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		       strerror(-err));
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(required_tracepoints) / sizeof(required_tracepoints[0]);
-	     i++) {
-		if (!has_btf_tracepoint(required_tracepoints[i])) {
-			mt_err("this kernel has no BTF for the tracepoint '%s' that memtrace-bpf "
-			       "needs (Linux 5.11 or later with CONFIG_DEBUG_INFO_BTF=y required)",
-			       required_tracepoints[i]);
+	find_hooks(present);
+	for (size_t i = 0; i < sizeof(essential_hooks) / sizeof(essential_hooks[0]); i++) {
+		enum mt_prog p = essential_hooks[i];
+
+		if (!present[p]) {
+			mt_err("this kernel has no BTF for the tracepoint %s that memtrace-bpf needs "
+			       "(Linux 5.11 or later with CONFIG_DEBUG_INFO_BTF=y required)",
+			       mt_progs[p].hook);
 			return -1;
 		}
 	}
@@ -256,74 +496,29 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		       "the BPF ring buffer): Linux 5.11 or later is required");
 		return -1;
 	}
-
-	t_btf = ms_now();
-	skel = memtrace_bpf__open();
-	if (!skel) {
-		err = -errno;
-		mt_err("cannot open the BPF object: %s", strerror(-err));
-		return -1;
-	}
-	t->skel = skel;
-
+	t->percpu_lookup = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						   BPF_FUNC_map_lookup_percpu_elem, NULL) == 1;
+	if (!t->percpu_lookup)
+		mt_debug("no bpf_map_lookup_percpu_elem (Linux 5.19+): faults and page allocations "
+			 "a process's threads left counted on other CPUs at its exit are not in its "
+			 "exit row");
 	/* before 6.2 rss_stat has a third argument (the count), and the counters it reports are
 	 * updated in per-thread batches */
 	t->rss_batched = btf_tracepoint_args("rss_stat") == 3;
 	if (t->rss_batched)
 		mt_debug("rss_stat(mm, member, count): this kernel counts RSS in per-thread batches "
 			 "of up to 64 pages (Linux before 6.2)");
-	t->fault_hook = choose_hook(skel->progs.on_fault, skel->progs.tp_fault,
-				    "exceptions", "page_fault_user");
-	t->alloc_hook = choose_hook(skel->progs.on_page_alloc,
-				    skel->progs.tp_page_alloc, "kmem", "mm_page_alloc");
-	t->oom_hook = choose_oom_hook(skel);
-	t->mode = opts->mode;
-	/* only -a and -G seed the set from what runs; only -G follows cgroup moves */
-	bpf_program__set_autoload(skel->progs.seed_procs, opts->mode != MT_MODE_PIDS);
-	t->attach_hooked = opts->mode == MT_MODE_CGROUP &&
-			   has_btf_tracepoint("cgroup_attach_task");
-	bpf_program__set_autoload(skel->progs.on_cgroup_attach, t->attach_hooked);
-	/* attached below, to the process map */
-	bpf_program__set_autoattach(skel->progs.read_procs, false);
-	if (opts->mode == MT_MODE_CGROUP && !t->attach_hooked)
-		mt_warn("this kernel has no BTF for the cgroup/cgroup_attach_task tracepoint: "
-			"processes moved into the cgroup after tracing starts are not traced (their "
-			"children are)");
-	if (!t->oom_hook)
-		mt_warn("this kernel has no BTF for the oom/mark_victim tracepoint: OOM kills are "
-			"seen only as SIGKILL exits");
-	t->faults_hooked = t->fault_hook != NULL;
-	if (!t->fault_hook)
-		mt_debug("no exceptions/page_fault_user tracepoint on this kernel (it exists on "
-			 "x86 only): the faults column stays 0");
-	if (!t->alloc_hook)
-		mt_debug("no kmem/mm_page_alloc tracepoint: the pages_alloc column stays 0");
+	mt_plan_init(&t->plan, opts->mode, present);
 
-	skel->rodata->follow_children = opts->follow_children;
-	skel->rodata->nr_cpus = (uint32_t)libbpf_num_possible_cpus();
-	skel->rodata->percpu_lookup =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_map_lookup_percpu_elem,
-					NULL) == 1;
-	if (!skel->rodata->percpu_lookup)
-		mt_debug("no bpf_map_lookup_percpu_elem (Linux 5.19+): faults and page allocations "
-			 "a process's threads left counted on other CPUs at its exit are not in its "
-			 "exit row");
-	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
-	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
-	skel->rodata->rss_limit_bytes = opts->rss_limit_bytes;
-	skel->rodata->limit_signal = (uint32_t)opts->limit_signal;
-	skel->rodata->target_mode = opts->mode;
-	skel->rodata->target_cgroup_id = opts->cgroup_id;
-	skel->rodata->target_hierarchy_id = opts->hierarchy_id;
-	skel->rodata->target_cgroup_v1 = opts->cgroup_v1;
-	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
-	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_bytes);
-
-	t_load = ms_now();
-	err = memtrace_bpf__load(skel);
+	t_btf = ms_now();
+	mallopt(M_MMAP_THRESHOLD, MT_LOAD_HEAP_KEEP);
+	mallopt(M_TRIM_THRESHOLD, MT_LOAD_HEAP_KEEP);
+	err = load_and_attach(t, opts);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+	malloc_trim(0);
 	if (err)
-		return explain_load_error(err);
-	t_attach = ms_now();
+		return -1;
 	/* -v: the kernel times every run of our programs (a few ns each) for the cost report */
 	if (mt_verbose) {
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -331,20 +526,8 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 			mt_debug("no BPF run-time statistics (BPF_ENABLE_STATS: %s): no cost report",
 				 strerror(errno));
 	}
-	err = memtrace_bpf__attach(skel);
-	if (err) {
-		if (opts->mode != MT_MODE_PIDS && !skel->links.seed_procs)
-			mt_err("attaching the BPF task iterator failed (%s): -a and -G need BPF "
-			       "iterators (Linux 5.8+); run with -v for details",
-			       strerror(-err));
-		else
-			mt_err("attaching the BPF programs failed (%s); run with -v for details",
-			       strerror(-err));
-		return -1;
-	}
-	t->procs_fd = bpf_map__fd(skel->maps.procs);
-	attach_map_reader(t);
-	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_record, t, NULL);
+	report_plan(t);
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_record, t, NULL);
 	if (!t->rb) {
 		mt_err("cannot set up the ring buffer: %s", strerror(errno));
 		return -1;
@@ -352,14 +535,15 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->batch_ok = true;
 	t->attached_ms = ms_now();
 	mt_debug("start-up: kernel BTF checked in %.1f ms, BPF object opened in %.1f ms, loaded "
-		 "(CO-RE, verifier) in %.1f ms, attached in %.1f ms",
-		 t_btf - t0, t_load - t_btf, t_attach - t_load, ms_now() - t_attach);
+		 "(CO-RE, verifier) in %.1f ms, attached in %.1f ms (%u load%s)",
+		 t_btf - t0, t->open_ms, t->load_ms, t->attach_ms, t->loads,
+		 t->loads == 1 ? "" : "s: the kernel refused a program");
 
 	mt_debug("attached: rss_stat=tp_btf/rss_stat (RSS read from the mm's counters, as /proc "
-		 "shows them), faults=%s, page allocations=%s, fork/exec/exit/rename=tp_btf, "
+		 "shows them), faults=%s, page allocations=%s, fork/exec/exit=tp_btf, renames=%s, "
 		 "OOM kills=%s",
-		 t->fault_hook ? t->fault_hook : "none", t->alloc_hook ? t->alloc_hook : "none",
-		 t->oom_hook ? t->oom_hook : "none");
+		 hook_of(t, MT_PROG_FAULT), hook_of(t, MT_PROG_PAGE_ALLOC), hook_of(t, MT_PROG_RENAME),
+		 hook_of(t, MT_PROG_OOM));
 	mt_debug("maps: procs %u entries x %zu bytes, ring buffer %u KiB, children %s",
 		 opts->max_procs, sizeof(struct proc_stats), opts->ringbuf_bytes / 1024,
 		 opts->follow_children ? "followed" : "not followed");
@@ -426,7 +610,7 @@ long tracer_seed(struct mt_tracer *t)
 	int fd;
 
 	if (!link)
-		return -EINVAL;
+		return 0; /* the kernel refused the iterator */
 	/* the iterator runs while it is read; it writes nothing, so one read reaches the end */
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)

@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "memtrace.h"
+#include "programs.h"
 
+struct bpf_link;
+struct bpf_program;
 struct memtrace_bpf;
 struct ring_buffer;
 
@@ -22,18 +25,23 @@ struct mt_tracer {
 	int procs_fd;
 	uint32_t max_procs;
 	uint32_t ringbuf_bytes;
-	bool faults_hooked;	/* page_fault_user exists on this kernel */
 	bool rss_batched;	/* rss_stat(mm, member, count): RSS counted in per-thread batches */
-	const char *fault_hook; /* which program is attached, for -v and the summary */
-	const char *alloc_hook;
-	const char *oom_hook;
+	/* which programs run: the kernel's hooks, less what it refused (user/programs.h) */
+	struct mt_load_plan plan;
+	/* MEMTRACE_BPF_REFUSE: refusals the loader meets on purpose */
+	enum mt_refuse_at injected[MT_PROG_NR];
+	unsigned loads; /* loads of the BPF object: more than one when the kernel refused a program */
+	double open_ms, load_ms, attach_ms; /* start-up phases, all loads together (-v) */
+	/* each program of the table in the open object, and the skeleton's slot for its link */
+	struct bpf_program *progs[MT_PROG_NR];
+	struct bpf_link **links[MT_PROG_NR];
+	bool percpu_lookup; /* bpf_map_lookup_percpu_elem (5.19+) */
 	bool batch_ok; /* BPF_MAP_LOOKUP_BATCH works */
 	struct bpf_link *read_link; /* the map iterator that gives changed entries only */
 	uint64_t entries;	    /* entries in the set at the latest tracer_for_each */
 	bool told_reader;	    /* -v said the iterator is in use */
 	char *read_buf;
 	enum mt_target_mode mode;
-	bool attach_hooked; /* -G: processes moved into the cgroup are picked up */
 	/* scratch for map reads */
 	uint32_t *keys;
 	struct proc_stats *values;
@@ -53,6 +61,8 @@ struct mt_tracer_opts {
 	uint64_t cgroup_id;
 	int hierarchy_id;
 	bool cgroup_v1;
+	/* MEMTRACE_BPF_REFUSE (mt_parse_refusals), or NULL */
+	const enum mt_refuse_at *refuse;
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */
@@ -63,7 +73,8 @@ void tracer_stop(struct mt_tracer *t);
 
 /*
  * -a, -G: add the processes running now that belong to the target (after tracer_start: a
- * process forked meanwhile is added by the fork hook). Returns how many, or -errno.
+ * process forked meanwhile is added by the fork hook) with the BPF task iterator. Returns how
+ * many, 0 when the kernel refused the iterator (the caller looks in /proc), or -errno.
  */
 long tracer_seed(struct mt_tracer *t);
 

@@ -47,9 +47,10 @@ static bool in_sticky_shared_dir(const char *path, uid_t *owner)
  * not followed (fs.protected_symlinks), and a file or FIFO that is neither ours nor the
  * directory owner's is not written (fs.protected_regular, fs.protected_fifos), whether those
  * sysctls are on or not. O_NONBLOCK: a planted FIFO cannot hold us before its owner is checked;
- * the truncation waits for the check too. Returns the fd or -errno.
+ * the truncation waits for the check too. Returns the fd or -errno (-ENXIO: a FIFO with no
+ * reader, unless told to wait for one).
  */
-static int open_shared(const char *path, uid_t dir_owner)
+static int open_shared(const char *path, uid_t dir_owner, bool wait_for_reader)
 {
 	struct stat st;
 	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
@@ -62,6 +63,8 @@ static int open_shared(const char *path, uid_t dir_owner)
 			return -err;
 		if (st.st_uid != geteuid() && st.st_uid != dir_owner)
 			return -EACCES;
+		if (!wait_for_reader)
+			return -ENXIO;
 		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		return fd < 0 ? -errno : fd;
 	}
@@ -79,8 +82,27 @@ static int open_shared(const char *path, uid_t dir_owner)
 	return err;
 }
 
+/* O_NONBLOCK first: a FIFO without a reader answers ENXIO instead of holding us silently. */
+static int open_plain(const char *path, bool wait_for_reader)
+{
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+	int fd = open(path, flags | O_NONBLOCK, 0644);
+
+	if (fd < 0 && errno == ENXIO && wait_for_reader)
+		fd = open(path, flags, 0644);
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int writer_open(struct mt_writer *w, const char *path, const struct mt_format_ops *ops,
-		uint64_t start_mono_ns, uint64_t start_real_ns)
+		uint64_t start_mono_ns, uint64_t start_real_ns, bool wait_for_reader)
 {
 	struct stat st;
 	uid_t dir_owner;
@@ -94,15 +116,12 @@ int writer_open(struct mt_writer *w, const char *path, const struct mt_format_op
 		w->fd = STDOUT_FILENO;
 		w->path = "stdout";
 	} else {
-		if (in_sticky_shared_dir(path, &dir_owner)) {
-			w->fd = open_shared(path, dir_owner);
-			if (w->fd < 0)
-				return w->fd;
-		} else {
-			w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-			if (w->fd < 0)
-				return -errno;
-		}
+		if (in_sticky_shared_dir(path, &dir_owner))
+			w->fd = open_shared(path, dir_owner, wait_for_reader);
+		else
+			w->fd = open_plain(path, wait_for_reader);
+		if (w->fd < 0)
+			return w->fd;
 		w->own_fd = true;
 		w->path = path;
 	}

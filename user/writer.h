@@ -69,11 +69,12 @@ struct mt_writer {
 
 /*
  * Open FILE (NULL or "-": stdout). In a sticky world-writable directory (/tmp) a symlink is
- * not followed, so nobody can plant one there to make root overwrite a file.
- * Returns 0 or -errno.
+ * not followed, so nobody can plant one there to make root overwrite a file. A FIFO that no
+ * process reads yet: with wait_for_reader, wait until one opens it; without, -ENXIO at once
+ * (so that the caller can say what it waits for first). Returns 0 or -errno.
  */
 int writer_open(struct mt_writer *w, const char *path, const struct mt_format_ops *ops,
-		uint64_t start_mono_ns, uint64_t start_real_ns);
+		uint64_t start_mono_ns, uint64_t start_real_ns, bool wait_for_reader);
 void writer_header(struct mt_writer *w);
 void writer_row(struct mt_writer *w, const struct mt_row *row);
 /* The end of one sampling interval (formats that write per interval, such as mprof). */

@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,18 +15,33 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("MEMTRACE_BPF", os.path.join(ROOT, "memtrace-bpf"))
 WORKLOADS = os.environ.get("MT_WORKLOADS", os.path.join(ROOT, ".output", "workloads"))
 MIB = 1024 * 1024
+# The kernel's RSS counters (6.2+) fold per-CPU deltas lazily: a reading may lag the true value
+# by up to percpu_counter_batch pages per CPU (README, Limits).
+PERCPU_LAG = os.cpu_count() * max(32, 2 * os.cpu_count()) * 4096
 
 COLUMNS = [
     "unix_time", "elapsed_s", "pid", "ppid", "comm", "event", "rss_bytes", "anon_bytes",
     "file_bytes", "shmem_bytes", "peak_rss_bytes", "rss_delta_bytes", "faults", "pages_alloc",
     "detail",
 ]
+TOOLS = os.environ.get("MT_TOOLS", os.path.join(ROOT, ".output", "tools"))
+BPF_OBJECT = os.environ.get("MT_BPF_OBJECT", os.path.join(ROOT, ".output", "memtrace.bpf.o"))
 INT_COLUMNS = COLUMNS[2:4] + COLUMNS[6:14]
-# names of our BPF programs as the kernel lists them (truncated to 15 characters)
-OUR_PROGS = {"on_rss_stat", "on_fault", "tp_fault", "on_page_alloc", "tp_page_alloc", "on_fork",
-             "on_exec", "on_rename", "on_exit", "on_mark_victim", "on_mark_victim_",
-             "on_cgroup_attac", "seed_procs"}
 CGROUP_FS = "/sys/fs/cgroup"
+
+
+def bpf_program_names(obj=BPF_OBJECT):
+    """The programs of the BPF object, from its BTF: every global function is a program
+    (subprograms are static)."""
+    out = subprocess.run(["bpftool", "btf", "dump", "file", obj], capture_output=True,
+                         text=True, check=True).stdout
+    names = re.findall(r"^\[\d+\] FUNC '(\w+)' type_id=\d+ linkage=global$", out, re.M)
+    assert names, f"no BPF programs found in {obj}"
+    return names
+
+
+# names of our BPF programs as the kernel lists them (cut to 15 bytes), from the object itself
+OUR_PROGS = {name[:15] for name in bpf_program_names()}
 
 
 def pytest_configure(config):

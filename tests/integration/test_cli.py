@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import (BIN, COLUMNS, MIB, check_process_rows, details, parse_csv, read_csv,
-                      rows_of, run, trace, workload)
+                      rows_of, run, trace, wait_for, workload)
 
 PREFIX = "memtrace-bpf: "
 NOBODY = 65534
@@ -161,6 +161,61 @@ def test_pid_that_is_a_thread():
         kill_quietly(py)
 
 
+def _zombie():
+    """(parent, zombie pid): a child that exited and that its parent never reaps."""
+    parent = subprocess.Popen(["sh", "-c", "sleep 0.05 & exec sleep 60"])
+
+    def zombie_child():
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] == "Z" and int(fields[1]) == parent.pid:
+                return int(entry)
+        return None
+
+    assert wait_for(lambda: zombie_child() is not None, timeout=10), "no zombie"
+    return parent, zombie_child()
+
+
+def test_pid_that_is_a_zombie():
+    """A zombie has exited: it has no memory, and its exit (already past) will never be seen
+    again. Refused at once, not traced forever."""
+    parent, zombie = _zombie()
+    try:
+        proc = run(["-p", str(zombie), "-o", "/dev/null"], timeout=30)
+        line = assert_error(proc, 1, str(zombie), "zombie")
+        assert f"parent (PID {parent.pid})" in line, line
+    finally:
+        kill_quietly(parent)
+
+
+def test_pid_that_is_a_kernel_thread():
+    """A kernel thread (kthreadd, pid 2) has no user memory: refused, not traced with zeros."""
+    with open("/proc/2/stat") as f:
+        flags = int(f.read().rsplit(")", 1)[1].split()[6])
+    if not flags & 0x00200000:
+        pytest.skip("pid 2 is not a kernel thread here (a PID namespace?)")
+    proc = run(["-p", "2", "-o", "/dev/null"], timeout=30)
+    assert_error(proc, 1, "PID 2", "kernel thread")
+
+
+def test_pid_list_with_a_zombie_is_refused_before_anything_is_written(tmp_path):
+    parent, zombie = _zombie()
+    sleeper = start_sleep(30)
+    try:
+        out = tmp_path / "t.csv"
+        proc = run(["-p", f"{sleeper.pid},{zombie}", "-o", str(out)], timeout=30)
+        assert_error(proc, 1, str(zombie), "zombie")
+        assert not out.exists() or out.read_text() == ""
+        assert sleeper.poll() is None
+    finally:
+        kill_quietly(parent)
+        kill_quietly(sleeper)
+
+
 @pytest.mark.parametrize("where", ["proc", "under-a-file"])
 def test_unwritable_output(tmp_path, where):
     sleeper = start_sleep()
@@ -278,6 +333,54 @@ def test_duration_on_pid(tmp_path):
         check_process_rows(rows)
     finally:
         kill_quietly(sleeper)
+
+
+def _summary_cpu(stderr):
+    m = re.search(r"elapsed ([0-9.]+) s, user ([0-9.]+) s, sys ([0-9.]+) s( \(CPU time while "
+                  r"traced\))?", stderr)
+    assert m, stderr
+    return float(m.group(1)), float(m.group(2)) + float(m.group(3)), bool(m.group(4))
+
+
+@pytest.mark.parametrize("ending", ["still-running", "killed"])
+def test_pid_summary_cpu_is_the_traced_windows(tmp_path, ending):
+    """-p: the summary's user and sys are the CPU the process used while traced, as its
+    elapsed time is (not its lifetime's), and it says so. A process that burned 2 s of CPU
+    before tracing, traced for 1 s, used at most about 1 s of one CPU while traced."""
+    burner = subprocess.Popen(["sh", "-c", "while :; do :; done"])
+    try:
+        time.sleep(2.0)
+        out = tmp_path / "t.csv"
+        if ending == "still-running":
+            proc = run(["-p", str(burner.pid), "-d", "1s", "-o", str(out)], timeout=30)
+        else:
+            tracer = subprocess.Popen([BIN, "-p", str(burner.pid), "-o", str(out)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert wait_for(lambda: out.exists() and len(out.read_text().splitlines()) > 1,
+                            timeout=20)
+            time.sleep(1.0)
+            burner.kill()
+            _, err = tracer.communicate(timeout=30)
+            proc = subprocess.CompletedProcess(tracer.args, tracer.returncode, "", err)
+        assert proc.returncode == 0, proc.stderr
+        elapsed, cpu, said = _summary_cpu(proc.stderr)
+        assert said, proc.stderr
+        assert 0.8 <= elapsed <= 5, proc.stderr
+        # one thread cannot use more CPU than wall time (plus a clock tick of rounding)
+        assert cpu <= elapsed + 0.05, proc.stderr
+        if ending == "killed":
+            assert "killed by SIGKILL" in proc.stderr, proc.stderr
+    finally:
+        kill_quietly(burner)
+
+
+def test_command_summary_cpu_is_the_whole_run(tmp_path):
+    """COMMAND mode: the command's whole life is the traced window; nothing is said."""
+    proc, _ = trace(tmp_path, ["--", "sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1));"
+                               " done"], timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    elapsed, cpu, said = _summary_cpu(proc.stderr)
+    assert not said and cpu > 0.05, proc.stderr
 
 
 def test_output_dash_is_stdout():
@@ -444,21 +547,80 @@ def test_without_sudo_runs_as_current_user(tmp_path):
 
 # ---------------------------------------------------------------- untrusted names, RFC 4180
 
-def test_hostile_comm_is_quoted(tmp_path):
-    name = 'a,b"c'
-    proc, _ = trace(tmp_path, ["--", workload("touch"), "20", "--name", name, "--hold", "300"],
-                    timeout=60, env=clean_env())
+HOSTILE = "\x1b[2J\x1b[31mEVIL\n"  # clear the screen, go red, break the line (14 bytes)
+HOSTILE_SHOWN = "\\x1b[2J\\x1b[31mEVIL\\x0a"
+
+
+def _only_clean_lines(stderr):
+    """No control byte anywhere, and every line one of ours (a raw newline in a name would
+    start a line of its own)."""
+    assert not [c for c in stderr if ord(c) < 0x20 and c != "\n"], repr(stderr)
+    for line in stderr.splitlines():
+        assert line.startswith(PREFIX) or line.startswith("  "), repr(line)
+
+
+@pytest.mark.parametrize("scenario", ["command", "oom", "limit", "all"])
+def test_hostile_names_never_reach_the_terminal_raw(tmp_path, scenario):
+    """A process named to clear and recolour the terminal (prctl) reaches stderr escaped: in
+    the COMMAND summary (its name and its argv), the OOM report, a limit warning, and the -a
+    summary's largest peaks."""
+    out = tmp_path / "t.csv"
+    if scenario == "all":
+        victim = subprocess.Popen([workload("touch"), "300", "--name", HOSTILE, "--hold",
+                                   "4000"])
+        try:
+            proc = run(["-a", "-d", "2s", "-i", "200ms", "-o", str(out)], timeout=60)
+        finally:
+            victim.kill()
+            victim.wait()
+    else:
+        extra = {"command": [], "oom": ["-m", "64M"], "limit": ["-L", "8M"]}[scenario]
+        mib = "200" if scenario == "oom" else "16"
+        proc = run(["-o", str(out)] + extra + ["--", workload("touch"), mib, "--name", HOSTILE,
+                                               "--hold", "100", "--exit", "0"], timeout=60,
+                   env=clean_env())
+    assert proc.returncode in (0, 137), proc.stderr
+    assert HOSTILE_SHOWN in proc.stderr, proc.stderr
+    _only_clean_lines(proc.stderr)
+    if scenario == "oom":
+        assert "OOM kill at" in proc.stderr and f"victim      {HOSTILE_SHOWN}" in proc.stderr
+
+
+def _shell_words(line):
+    """The words bash reads from a command line."""
+    out = subprocess.run(["bash", "-c", "printf '%s\\0' " + line], capture_output=True,
+                         check=True).stdout
+    return out.split(b"\0")[:-1]
+
+
+ARGV_TO_QUOTE = ["sh", "-c", "exit 0", "a b", "it's", "$HOME;*", "", "tab\there", "bell\x07",
+                 "caf\u00e9"]
+
+
+def test_summary_command_line_pastes_back(tmp_path):
+    """The summary's command line is shell-quoted: pasted into a shell it gives the same words
+    (spaces, quotes, an empty word, a control byte, UTF-8)."""
+    proc, _ = trace(tmp_path, ["--"] + ARGV_TO_QUOTE, timeout=60, env=clean_env())
     assert proc.returncode == 0, proc.stderr
-    raw = (tmp_path / "trace.csv").read_bytes().decode()
-    assert '"a,b""c"' in raw, raw
-    records = list(csv.reader(io.StringIO(raw, newline="")))
-    assert records[0] == COLUMNS
-    assert all(len(r) == len(COLUMNS) for r in records), records
-    rows = parse_csv(raw)
-    check_process_rows(rows)
-    renamed = [r for r in rows if r["comm"] == name]
-    assert renamed, {r["comm"] for r in rows}
-    pid = renamed[0]["pid"]
-    assert rows_of(rows, pid)[-1]["event"] == "exit"
-    assert rows_of(rows, pid)[-1]["comm"] == name
-    assert renamed[-1]["peak_rss_bytes"] >= 20 * MIB
+    first = proc.stderr.splitlines()[0]
+    m = re.match(r"memtrace-bpf: (.*) \(pid \d+, sh\): exited with status 0$", first)
+    assert m, first
+    assert _shell_words(m.group(1)) == [a.encode() for a in ARGV_TO_QUOTE], m.group(1)
+    _only_clean_lines(proc.stderr)
+
+
+def test_pid_summary_command_line_pastes_back(tmp_path):
+    """-p: the command line read from /proc is quoted the same way."""
+    argv = [sys.executable, "-c", "import time; time.sleep(30)", "x y", "it's"]
+    target = subprocess.Popen(argv)
+    try:
+        assert wait_for(lambda: b"it's" in open(f"/proc/{target.pid}/cmdline", "rb").read())
+        proc = run(["-p", str(target.pid), "-d", "300ms", "-o", str(tmp_path / "t.csv")],
+                   timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        m = re.match(r"memtrace-bpf: (.*) \(pid \d+, [^)]*\): still running",
+                     proc.stderr.splitlines()[0])
+        assert m, proc.stderr
+        assert _shell_words(m.group(1)) == [a.encode() for a in argv], m.group(1)
+    finally:
+        kill_quietly(target)

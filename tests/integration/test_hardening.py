@@ -508,6 +508,76 @@ def test_file_planted_by_another_user_in_sticky_dir(tmp_path, sticky_dir, kind):
         assert path.read_bytes() == b"planted\n"
 
 
+# ---------------------------------------------------------------- a FIFO without a reader
+
+def _readline_within(stream, seconds):
+    """The next line of a pipe, or None if none comes within seconds."""
+    import select
+    ready, _, _ = select.select([stream], [], [], seconds)
+    return stream.readline() if ready else None
+
+
+@pytest.mark.parametrize("where", ["plain-dir", "sticky-dir"])
+def test_fifo_without_reader_says_what_it_waits_for(tmp_path, sticky_dir, where):
+    """-o onto a FIFO that nobody reads: one line says what memtrace-bpf waits for, at once;
+    nothing is launched or loaded until a reader comes; then the run is whole."""
+    fifo = (tmp_path if where == "plain-dir" else sticky_dir) / "series.csv"
+    os.mkfifo(fifo)
+    marker = tmp_path / "ran"
+    tracer = subprocess.Popen([BIN, "-o", str(fifo), "--", "touch", str(marker)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True, env=clean_env())
+    try:
+        line = _readline_within(tracer.stderr, 10)
+        assert line is not None, "memtrace-bpf waits on the FIFO without a word"
+        assert line.startswith(PREFIX) and "waiting for a process to open the FIFO" in line, line
+        assert str(fifo) in line, line
+        time.sleep(0.3)
+        assert tracer.poll() is None and not marker.exists(), "it went on without a reader"
+        assert not bpf_objects_of(tracer.pid)["prog"], "BPF loaded before the reader came"
+        with open(fifo) as f:
+            text = f.read()
+        assert tracer.wait(timeout=60) == 0, tracer.stderr.read()
+        assert marker.exists()
+        assert text.splitlines()[0] == ",".join(COLUMNS), text
+        assert [r["event"] for r in csv_records(text)][-1] == "exit", text
+    finally:
+        if tracer.poll() is None:
+            tracer.kill()
+        tracer.communicate()
+
+
+def test_fifo_wait_ends_with_ctrl_c(tmp_path):
+    """Waiting for a reader, SIGINT ends memtrace-bpf at once: nothing was started."""
+    fifo = tmp_path / "series.csv"
+    os.mkfifo(fifo)
+    tracer = subprocess.Popen([BIN, "-o", str(fifo), "-a"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert _readline_within(tracer.stderr, 10) is not None
+        tracer.send_signal(signal.SIGINT)
+        assert tracer.wait(timeout=10) == -signal.SIGINT
+    finally:
+        if tracer.poll() is None:
+            tracer.kill()
+        tracer.communicate()
+
+
+def test_write_error_behaviour_is_documented():
+    """A write error other than a closed output stops a COMMAND (SIGTERM, then SIGKILL) with
+    status 1; a closed output lets it go on. Said where users look: README and man page."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    readme = open(os.path.join(root, "README.md")).read()
+    man = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou",
+                          os.path.join(root, "doc", "memtrace-bpf.8")], capture_output=True,
+                         text=True, check=True).stdout
+    man = " ".join(man.replace("\u2010\n", "").split())
+    for text in (" ".join(readme.split()), man):
+        assert re.search(r"write error other than a closed output .{0,160}stops", text), text[:200]
+        assert "SIGTERM" in text and "SIGKILL" in text
+    assert re.search(r"closed output \(\| ?head\) lets the command go on", man), man
+
+
 def test_own_file_in_sticky_dir_is_replaced(sticky_dir):
     """The rule above does not refuse root's own file there: a second run replaces it."""
     path = sticky_dir / "trace.csv"

@@ -4,14 +4,8 @@ import re
 import subprocess
 import time
 
-from conftest import (BIN, MIB, check_process_rows, details, fill_through_proc_mem, read_csv,
-                      rows_of, trace, workload)
-
-
-# The kernel's RSS counters (6.2+) fold per-CPU deltas lazily: a reading may lag the true value
-# by up to percpu_counter_batch pages per CPU (README, Limits).
-NCPUS = os.cpu_count()
-PERCPU_LAG = NCPUS * max(32, 2 * NCPUS) * 4096
+from conftest import (BIN, MIB, PERCPU_LAG, check_process_rows, details, fill_through_proc_mem,
+                      read_csv, rows_of, trace, workload)
 
 
 def only_pid(rows):

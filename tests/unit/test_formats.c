@@ -32,7 +32,7 @@ static int run_open(struct run *r, const char *format, const char *cmdline)
 	if (fd < 0 || !ops)
 		return -1;
 	close(fd);
-	if (writer_open(&r->w, r->path, ops, T0_MONO, T0_REAL))
+	if (writer_open(&r->w, r->path, ops, T0_MONO, T0_REAL, false))
 		return -1;
 	r->w.cmdline = cmdline;
 	writer_header(&r->w);
