@@ -192,7 +192,8 @@ soak: all
 .PHONY: test-kernels
 test-kernels: all workloads
 	$(Q)scripts/install-deps.sh qemu-system-x86 busybox-static cpio
-	$(Q)scripts/kernels/test-kernels.sh $(OUTPUT)/kernels memtrace-bpf $(OUTPUT)/workloads
+	$(Q)scripts/kernels/test-kernels.sh $(OUTPUT)/kernels memtrace-bpf $(OUTPUT)/workloads \
+		$(OUTPUT)/tools
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging root]; make uninstall with the same values.
 # The man page goes in uncompressed (man reads both; packagers compress it).
@@ -259,8 +260,8 @@ FUZZ_SECONDS ?= 300
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
 FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c user/text.c
 FUZZ_SRCS_fuzz_units := user/units.c
-FUZZ_SRCS_fuzz_csv := user/csv.c user/writer.c user/formats.c
-FUZZ_SRCS_fuzz_jsonl := user/csv.c user/writer.c user/formats.c
+FUZZ_SRCS_fuzz_csv := user/csv.c user/writer.c user/formats.c user/text.c
+FUZZ_SRCS_fuzz_jsonl := user/csv.c user/writer.c user/formats.c user/text.c
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -g -O1 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser

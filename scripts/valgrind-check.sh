@@ -61,9 +61,14 @@ vg_run command 0 '[ "$(grep -c ",exit," command.csv)" -ge 4 ]' \
 	"$workloads/grow" "$workloads/forker"
 # the whole host for a second: process map read by batch lookups (sparse map)
 vg_run host 0 '[ "$(wc -l <host.csv)" -gt 1 ]' -a -d 1s
-# the same through the BPF map iterator (a map an eighth full or more; -v says which)
-vg_run host-iter 0 'grep -q "through the map iterator" host-iter.stderr' \
-	-a -d 1s -v --max-procs 64
+# the same through the BPF map iterator (a map an eighth full or more; -v says which), or
+# through batch lookups where the kernel refuses map iterators (-v names the refusal)
+vg_run host-iter 0 'grep -q -e "through the map iterator" \
+	-e "refused the BPF program read_procs" host-iter.stderr' -a -d 1s -v --max-procs 64
+# programs refused at load and at attach: the object is loaded again without them
+MEMTRACE_BPF_REFUSE=on_rename,on_page_alloc@attach vg_run refused 0 \
+	'[ "$(grep -c "warning: the kernel refused the BPF program" refused.stderr)" -eq 2 ]' \
+	-- "$workloads/grow" 4 20 4
 
 # what valgrind could not model, for the record (warnings, not errors: see tests/valgrind-bpf.c)
 grep -ho 'WARNING: unhandled .*' "$out"/*.log | sort | uniq -c | sed 's/^ */valgrind: note: /'

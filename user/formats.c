@@ -7,47 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "text.h"
 #include "writer.h"
 
 /* ---- shared ---- */
 
-/*
- * Length of the well-formed UTF-8 sequence (RFC 3629, table 3-7 of Unicode) at s, at most n
- * bytes long, or 0 when s does not start one: stray continuation bytes, overlong forms,
- * surrogates, code points above U+10FFFF and sequences cut short are all refused, exactly as
- * a strict decoder (Python's) refuses them.
- */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	/* the second byte's range is narrower after the lead bytes that begin the bad forms */
-	if (s[0] == 0xe0)
-		lo = 0xa0; /* overlong */
-	else if (s[0] == 0xed)
-		hi = 0x9f; /* surrogates */
-	else if (s[0] == 0xf0)
-		lo = 0x90; /* overlong */
-	else if (s[0] == 0xf4)
-		hi = 0x8f; /* above U+10FFFF */
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
 
 /*
  * num/den with `decimals` digits after the point, rounded half to even: what Python's
@@ -99,7 +63,7 @@ static void json_add_string(struct strbuf *sb, const char *text, size_t len)
 	sb_add(sb, "\"", 1);
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
-		size_t n = utf8_len(s + i, len - i);
+		size_t n = mt_utf8_len((const char *)s + i, len - i);
 
 		if (c == '"' || c == '\\') {
 			char esc[2] = { '\\', (char)c };
@@ -332,7 +296,7 @@ static void mprof_header(struct mt_writer *w)
 	mprof_state(w);
 	sb_adds(&w->buf, "CMDLINE ");
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(s + i, len - i);
+		size_t n = mt_utf8_len((const char *)s + i, len - i);
 
 		if (!n || s[i] < 0x20 || s[i] == 0x7f) {
 			sb_addf(&w->buf, "\\x%02x", s[i]);

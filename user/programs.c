@@ -68,7 +68,7 @@ const struct mt_prog_info mt_progs[MT_PROG_NR] = {
 		.visible = true,
 	},
 	[MT_PROG_OOM_PID] = {
-		.name = "on_mark_victim_pid", .hook = "tp_btf/mark_victim (pid only, before 6.9)",
+		.name = "on_mark_victim_pid", .hook = "tp_btf/mark_victim, pid only (before 6.9)",
 		.modes = ALL, .twin = MT_PROG_NONE, .is_twin = true,
 		.gives = "OOM kills: oom_kill rows and forensic reports",
 		.without = "OOM kills are seen only as SIGKILL exits, without oom_kill rows or "
@@ -84,12 +84,12 @@ const struct mt_prog_info mt_progs[MT_PROG_NR] = {
 		.visible = true,
 	},
 	[MT_PROG_SEED] = {
-		.name = "seed_procs", .hook = "iter/task (BPF task iterator)", .modes = HOST_AND_CGROUP,
+		.name = "seed_procs", .hook = "iter/task", .modes = HOST_AND_CGROUP,
 		.twin = MT_PROG_NONE, .gives = "the processes running at start, listed in the kernel",
 		.without = "the processes running at start are found in /proc instead",
 	},
 	[MT_PROG_READ] = {
-		.name = "read_procs", .hook = "iter/bpf_map_elem (BPF map iterator)", .modes = ALL,
+		.name = "read_procs", .hook = "iter/bpf_map_elem", .modes = ALL,
 		.twin = MT_PROG_NONE,
 		.gives = "reading only the processes that changed, once the map is dense",
 		.without = "every interval reads every traced process with batch lookups",

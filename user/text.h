@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 
+/* Length of the well-formed UTF-8 character at s (1 for ASCII), 0 if malformed or n is 0. */
+size_t mt_utf8_len(const char *s, size_t n);
+
 /*
  * in as one line for a terminal: printable ASCII and well-formed UTF-8 kept; control bytes
  * (escape sequences among them), C1 controls and malformed UTF-8 as \xNN. A backslash stays

@@ -92,6 +92,50 @@ ok=0
 [ $st -eq 130 ] && [ "$sig" = "signal=SIGINT" ] && [ $left -eq 0 ] && [ "$cg" -eq 0 ] && ok=1
 result sigint $ok "status=$st row=$sig tracers_left=$left cgroups_left=$cg"
 
+# a program the kernel refuses costs only its feature: without mark_victim (refused on purpose
+# through MEMTRACE_BPF_REFUSE: the kernel itself refuses it, EINVAL) an OOM kill is an exit row
+# with signal=SIGKILL, status 137, no oom_kill row, and one warning names the refusal
+MEMTRACE_BPF_REFUSE=on_mark_victim,on_mark_victim_pid "$MT" -m 64M -o "$W/refused.csv" -- \
+	"$BIN/touch" 200 >/dev/null 2>"$W/refused.err"
+st=$?
+sig=$(awk -F, '$5 == "touch" && $6 == "exit" { print $15 }' "$W/refused.csv")
+kills=$(awk -F, '$6 == "oom_kill"' "$W/refused.csv" | wc -l)
+warned=$(grep -c "warning: the kernel refused the BPF program on_mark_victim" "$W/refused.err")
+ok=0
+[ $st -eq 137 ] && [ "$sig" = "signal=SIGKILL" ] && [ "$kills" -eq 0 ] && [ "$warned" -eq 1 ] && ok=1
+result oom-refused $ok "status=$st row=$sig oom_kill_rows=$kills warnings=$warned"
+
+# what this kernel refuses on its own: the run goes on, -v names each refusal
+"$MT" -v -o /dev/null -- /bin/true 2>"$W/own.err"
+st=$?
+ok=0
+[ $st -eq 0 ] && ok=1
+result own-refusals $ok "status=$st refused=[$(grep -o 'refused the BPF program [a-z_]* ([^)]*) at [a-z]*: [A-Za-z ]*' "$W/own.err" | sed 's/.*program //' | tr '\n' ';')]"
+
+# a real security policy (a BPF LSM program, tests/tools/bpf-deny) refusing with EPERM: an
+# essential program stops the run with one line naming the policy; an optional one at attach
+# costs its feature only. Skipped where the kernel takes no BPF LSM policy.
+if [ -x "$BIN/bpf-deny" ]; then
+	"$BIN/bpf-deny" on_rss_stat -- "$MT" -o /dev/null -- /bin/true 2>"$W/deny.err"
+	st=$?
+	if [ $st -eq 77 ]; then
+		echo "INFO lsm-policy skipped: $(tail -1 "$W/deny.err")"
+	else
+		ok=0
+		grep -q "refused to load the BPF program on_rss_stat.*Operation not permitted.*security policy" \
+			"$W/deny.err" && [ $st -eq 1 ] && ok=1
+		result lsm-essential $ok "status=$st $(grep '^memtrace-bpf' "$W/deny.err" | head -1)"
+		"$BIN/bpf-deny" --attach on_rename -- "$MT" -o "$W/deny.csv" -- "$BIN/touch" 8 \
+			--name renamed >/dev/null 2>"$W/deny2.err"
+		st=$?
+		names=$(awk -F, 'NR > 1 { print $5 }' "$W/deny.csv" | sort -u | tr '\n' ' ')
+		ok=0
+		[ $st -eq 0 ] && [ "$names" = "touch " ] &&
+			grep -q "refused the BPF program on_rename.*Operation not permitted" "$W/deny2.err" && ok=1
+		result lsm-optional-attach $ok "status=$st names=[$names] $(grep 'warning' "$W/deny2.err" | head -1) $(grep 'bpf-deny' "$W/deny2.err")"
+	fi
+fi
+
 # what the summary says of this kernel's RSS precision (the host side knows what to expect)
 if "$MT" -o /dev/null -- "$BIN/touch" 5 2>&1 | grep -q "precision: this kernel"; then
 	echo "INFO precision-note present"

@@ -3,10 +3,14 @@
 # 12's stock 6.1 kernel, booted with QEMU (software emulation: -accel tcg) from an initramfs
 # that holds busybox, memtrace-bpf with the libraries it links, the test workloads and
 # scripts/kernels/runner.sh. The guest's results come back over the serial console.
-#   test-kernels.sh OUTDIR BINARY WORKLOADS   (as root; OUTDIR caches the kernel package)
+#   test-kernels.sh OUTDIR BINARY WORKLOADS [TOOLS]   (as root; OUTDIR caches the kernel package)
+# TOOLS holds bpf-deny (a BPF LSM policy that refuses named programs); the guest boots with the
+# BPF LSM on (lsm=...,bpf) so that a real security policy can refuse programs there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=$1 bin=$2 workloads=$3
+out=$1 bin=$2 workloads=$3 tools=${4:-}
+extra=()
+[ -n "$tools" ] && [ -x "$tools/bpf-deny" ] && extra=("$tools/bpf-deny")
 runner=$root/scripts/kernels/runner.sh
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -33,7 +37,7 @@ summary() { # name log [precision-note expected: present|absent]
 # --- the host's kernel
 stage=$out/host-bin
 rm -rf "$stage" "$out/host-work" && mkdir -p "$stage"
-cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" "$stage/"
+cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" "${extra[@]}" "$stage/"
 echo "test-kernels: host kernel $(uname -r)"
 sh "$runner" "$stage" "$out/host-work" | tee "$out/host.log"
 # RSS in per-thread batches (the precision note) before 6.2, exact after: 6.1 and the host
@@ -55,10 +59,11 @@ vmlinuz=$(ls "$out"/kernel/boot/vmlinuz-* | head -1)
 ir=$out/initramfs
 rm -rf "$ir" && mkdir -p "$ir"/{bin,proc,sys,dev,tmp,work}
 # ours first: busybox's applets (touch among them) must not take their names
-cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" /bin/busybox "$ir/bin/"
+cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" "${extra[@]}" /bin/busybox \
+	"$ir/bin/"
 cp "$runner" "$ir/bin/runner.sh"
 for a in $("$ir/bin/busybox" --list); do [ -e "$ir/bin/$a" ] || ln -s busybox "$ir/bin/$a"; done
-for lib in $(ldd "$bin" "$workloads/touch" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); do
+for lib in $(ldd "$bin" "$workloads/touch" "${extra[@]}" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); do
 	mkdir -p "$ir$(dirname "$lib")"
 	cp -L "$lib" "$ir$lib"
 done
@@ -78,7 +83,7 @@ chmod +x "$ir/init"
 echo "test-kernels: booting $pkg under qemu-system-x86_64 -accel tcg"
 timeout 900 qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -nographic -no-reboot \
 	-kernel "$vmlinuz" -initrd "$out/initramfs.gz" \
-	-append "console=ttyS0 quiet panic=-1" </dev/null >"$out/guest.raw" 2>&1 || true
+	-append "console=ttyS0 quiet panic=-1 lsm=lockdown,capability,yama,bpf" </dev/null >"$out/guest.raw" 2>&1 || true
 tr -d '\r' <"$out/guest.raw" | grep -a -E '^(RUNNER|RESULT|INFO|memtrace-bpf)' >"$out/guest.log" || true
 summary "guest $pkg" "$out/guest.log" present
 [ $failed -eq 0 ] && echo "test-kernels: passed" || { echo "test-kernels: FAILED (logs in $out)"; exit 1; }

@@ -68,6 +68,7 @@ static __always_inline bool prog_name_of_fd(__u32 fd, char name[NAME_LEN])
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct bpf_prog_aux *aux;
 	struct bpf_prog *prog;
 	struct file *file;
 
@@ -76,9 +77,9 @@ static __always_inline bool prog_name_of_fd(__u32 fd, char name[NAME_LEN])
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return false;
 	prog = (struct bpf_prog *)BPF_CORE_READ(file, private_data);
-	if (!prog)
-		return false;
-	return BPF_CORE_READ_INTO(name, prog, aux, name) == 0;
+	aux = prog ? BPF_CORE_READ(prog, aux) : NULL;
+	/* the whole name: name is a pointer here, so not BPF_CORE_READ_INTO (sizeof *name) */
+	return aux && bpf_core_read(name, NAME_LEN, &aux->name) == 0;
 }
 
 SEC("lsm/bpf")
