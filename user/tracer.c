@@ -349,10 +349,9 @@ static int attach_all(struct mt_tracer *t)
 static int load_and_attach(struct mt_tracer *t, const struct mt_tracer_opts *opts)
 {
 	for (unsigned attempt = 0; attempt <= MT_PROG_NR; attempt++) {
+		double t0 = ms_now(), t1;
 		enum mt_prog p;
 		int err;
-
-		double t0 = ms_now(), t1;
 
 		if (open_object(t, opts))
 			return -1;
