@@ -106,21 +106,29 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 
 workloads: $(WORKLOADS) $(OUTPUT)/tools/bpf-deny
 
+# A side program with a BPF object of its own (the bench's floor, the tests' bpf-deny): the
+# object, its skeleton, and the program that includes it.
+#   $(call bpf_side_program,DIR,NAME,BPF_SOURCE,C_SOURCE,PROGRAM): DIR/NAME.bpf.o, DIR/PROGRAM
+define bpf_side_program
+$(1)/$(2).bpf.o: $(3) $$(VMLINUX_H) | $(1)
+	$$(call msg,BPF,$$@)
+	$$(Q)$$(CLANG) $$(BPF_CFLAGS) -c $$< -o $$@.tmp && $$(BPFTOOL) gen object $$@ $$@.tmp && rm -f $$@.tmp
+
+$(1)/$(2).skel.h: $(1)/$(2).bpf.o
+	$$(call msg,GEN-SKEL,$$@)
+	$$(Q)$$(BPFTOOL) gen skeleton $$< name $(2)_bpf > $$@
+
+$(1)/$(5): $(4) $(1)/$(2).skel.h
+	$$(call msg,CC,$$@)
+	$$(Q)$$(CC) $$(CFLAGS) -I$(1) $$< $$(LDFLAGS) $$(LIBS) -o $$@
+endef
+
 # tests/tools/bpf-deny: a BPF LSM policy that makes the kernel refuse named programs (tests)
 $(OUTPUT)/tools:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/tools/bpf_deny.bpf.o: tests/tools/bpf_deny.bpf.c $(VMLINUX_H) | $(OUTPUT)/tools
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && $(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
-
-$(OUTPUT)/tools/bpf_deny.skel.h: $(OUTPUT)/tools/bpf_deny.bpf.o
-	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name bpf_deny_bpf > $@
-
-$(OUTPUT)/tools/bpf-deny: tests/tools/bpf-deny.c $(OUTPUT)/tools/bpf_deny.skel.h
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/tools $< $(LDFLAGS) $(LIBS) -o $@
+$(eval $(call bpf_side_program,$(OUTPUT)/tools,bpf_deny,tests/tools/bpf_deny.bpf.c,\
+	tests/tools/bpf-deny.c,bpf-deny))
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -159,17 +167,8 @@ BENCH_BINS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/faultloop $(OUTPUT)/bench/st
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/bench/floor.bpf.o: scripts/bench/floor.bpf.c $(VMLINUX_H) | $(OUTPUT)/bench
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && $(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
-
-$(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
-	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
-
-$(OUTPUT)/bench/floor: scripts/bench/floor.c $(OUTPUT)/bench/floor.skel.h
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
+$(eval $(call bpf_side_program,$(OUTPUT)/bench,floor,scripts/bench/floor.bpf.c,\
+	scripts/bench/floor.c,floor))
 
 $(OUTPUT)/bench/%: scripts/bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
