@@ -11,6 +11,8 @@
 #endif
 
 #define MT_COMM_LEN 16
+/* task_struct.flags (and /proc/PID/stat's flags field): a kernel thread (include/linux/sched.h) */
+#define MT_PF_KTHREAD 0x00200000
 
 /* proc_stats.flags */
 enum {

@@ -85,9 +85,6 @@ static int check_privileges(void)
 
 /* read_proc() only, never in the map: the process has an mm (it is not a kernel thread) */
 #define MT_PROC_HAS_MM_HINT (1u << 31)
-/* /proc/PID/stat's flags: PF_KTHREAD */
-#define MT_PF_KTHREAD_STAT 0x00200000u
-
 /* What read_proc tells beyond the row: whether there is anything to trace. */
 struct proc_facts {
 	bool has_mm;  /* an address space: not a kernel thread, not exited */
@@ -135,7 +132,7 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 	st->start_ns = start_ticks * tick_ns;
 	st->utime_ns = utime_ticks * tick_ns;
 	st->stime_ns = stime_ticks * tick_ns;
-	got_facts.kthread = flags & MT_PF_KTHREAD_STAT;
+	got_facts.kthread = flags & MT_PF_KTHREAD;
 	/* a leader that exited while its other threads run is a zombie too, but not the process */
 	got_facts.exited = state == 'X' || (state == 'Z' && threads <= 1);
 
@@ -184,6 +181,14 @@ static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_l
 	if (facts)
 		*facts = got_facts;
 	return 0;
+}
+
+/* Whether two start times name the same process: /proc's are in clock ticks, the kernel's in ns. */
+static bool same_start(uint64_t a_ns, uint64_t b_ns)
+{
+	uint64_t tick_ns = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
+
+	return a_ns / tick_ns == b_ns / tick_ns;
 }
 
 struct run {
@@ -351,11 +356,8 @@ static void on_limit(void *ctx, const struct mt_event *e)
 
 		if (pidfd < 0)
 			return;
-		/* /proc's start time is in clock ticks: compare at that grain */
-		uint64_t tick_ns = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
-
 		if (!read_proc((int)e->pid, &now, label, sizeof(label), NULL) &&
-		    now.start_ns / tick_ns == st->start_ns / tick_ns)
+		    same_start(now.start_ns, st->start_ns))
 			syscall(SYS_pidfd_send_signal, pidfd, e->signal, NULL, 0);
 		close(pidfd);
 	}
@@ -735,6 +737,24 @@ static int trace_loop(struct run *r, uint64_t start)
 	return status;
 }
 
+/* Roots still running at the end: their CPU time so far, if the pid still names them. */
+static void root_cpu_so_far(struct run *r)
+{
+	for (size_t i = 0; i < r->sampler.nroots; i++) {
+		struct mt_root *root = &r->sampler.roots[i];
+		struct proc_stats now;
+		char label[256];
+
+		if (root->exited || root->cpu_known ||
+		    read_proc((int)root->pid, &now, label, sizeof(label), NULL) ||
+		    !same_start(now.start_ns, root->start_ns))
+			continue;
+		root->utime_ns = now.utime_ns;
+		root->stime_ns = now.stime_ns;
+		root->cpu_known = true;
+	}
+}
+
 static int command_status(const struct run *r)
 {
 	if (!r->child_reaped)
@@ -915,6 +935,7 @@ static int trace_main(struct run *r, int argc, char **argv)
 		if (status == 0)
 			status = command_status(r);
 	}
+	root_cpu_so_far(r);
 	tracer_drops(&r->tracer, totals.drops);
 	totals.unexplained_exits = r->sampler.exits_unexplained;
 	totals.stop_reason = r->stop_reason;

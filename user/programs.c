@@ -39,8 +39,8 @@ const struct mt_prog_info mt_progs[MT_PROG_NR] = {
 	},
 	[MT_PROG_FAULT_TP] = {
 		.name = "tp_fault", .hook = "tp/exceptions/page_fault_user", .modes = ALL,
-		.twin = MT_PROG_NONE, .is_twin = true, .gives = "page faults (the faults column)",
-		.without = "the faults column stays 0", .visible = true,
+		.twin = MT_PROG_NONE, .is_twin = true,
+		.gives = "page faults, through the classic tracepoint (tracefs)",
 	},
 	[MT_PROG_PAGE_ALLOC] = {
 		.name = "on_page_alloc", .hook = "tp_btf/mm_page_alloc", .modes = ALL,
@@ -51,8 +51,7 @@ const struct mt_prog_info mt_progs[MT_PROG_NR] = {
 	[MT_PROG_PAGE_ALLOC_TP] = {
 		.name = "tp_page_alloc", .hook = "tp/kmem/mm_page_alloc", .modes = ALL,
 		.twin = MT_PROG_NONE, .is_twin = true,
-		.gives = "page allocations (the pages_alloc column)",
-		.without = "the pages_alloc column stays 0", .visible = true,
+		.gives = "page allocations, through the classic tracepoint (tracefs)",
 	},
 	[MT_PROG_RENAME] = {
 		.name = "on_rename", .hook = "tp_btf/task_rename", .modes = ALL,
@@ -70,10 +69,7 @@ const struct mt_prog_info mt_progs[MT_PROG_NR] = {
 	[MT_PROG_OOM_PID] = {
 		.name = "on_mark_victim_pid", .hook = "tp_btf/mark_victim, pid only (before 6.9)",
 		.modes = ALL, .twin = MT_PROG_NONE, .is_twin = true,
-		.gives = "OOM kills: oom_kill rows and forensic reports",
-		.without = "OOM kills are seen only as SIGKILL exits, without oom_kill rows or "
-			   "forensic reports",
-		.visible = true,
+		.gives = "OOM kills, on kernels with the older shape of the tracepoint",
 	},
 	[MT_PROG_CGROUP_ATTACH] = {
 		.name = "on_cgroup_attach", .hook = "tp_btf/cgroup_attach_task",

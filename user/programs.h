@@ -44,8 +44,10 @@ struct mt_prog_info {
 	enum mt_prog twin;  /* tried in its place when it is refused or absent (MT_PROG_NONE) */
 	bool is_twin;	    /* the second choice of another program: not a feature of its own */
 	const char *gives;  /* what it gives */
-	const char *without; /* what memtrace-bpf does when it and its twins are all missing */
-	bool visible;	     /* losing it changes what the user sees: a warning, not only -v */
+	/* not a twin: what memtrace-bpf does when it and its twins are all missing, and whether the
+	 * user sees that (a warning, not only -v) */
+	const char *without;
+	bool visible;
 };
 
 extern const struct mt_prog_info mt_progs[MT_PROG_NR];

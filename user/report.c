@@ -34,32 +34,6 @@ static uint64_t since(uint64_t value, uint64_t base)
 	return value > base ? value - base : 0;
 }
 
-/* CPU time of a process still running, from /proc (clock ticks). */
-static void cpu_from_proc(struct mt_root *r)
-{
-	char path[64], buf[1024];
-	unsigned long long utime, stime;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", r->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, sizeof(buf), f)) {
-		char *p = strrchr(buf, ')');
-		/* after "pid (comm)": state is field 3; utime 14, stime 15 */
-		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-				&utime, &stime) == 2) {
-			long hz = sysconf(_SC_CLK_TCK);
-
-			r->utime_ns = utime * (1000000000ULL / (unsigned long long)hz);
-			r->stime_ns = stime * (1000000000ULL / (unsigned long long)hz);
-			r->cpu_known = true;
-		}
-	}
-	fclose(f);
-}
-
 /* -a, -G: the trace as a whole (there is no root process to summarise). */
 static void summarize_target(const struct mt_sampler *s, const struct mt_report_totals *totals)
 {
@@ -106,8 +80,6 @@ void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 		uint64_t until = r.exited && r.end_mono_ns ? r.end_mono_ns : now_mono_ns;
 		uint64_t from = r.start_mono_ns ? r.start_mono_ns : until;
 
-		if (!r.exited && !r.cpu_known)
-			cpu_from_proc(&r);
 		describe_end(&r, end, sizeof(end));
 		mt_info("memtrace-bpf: %s (pid %u, %.16s): %s", r.label, r.pid, r.comm, end);
 		/* -p: the CPU the process used while traced, not since it started */

@@ -43,7 +43,7 @@ size_t mt_utf8_len(const char *str, size_t n)
  * Length of the printable character beyond ASCII at s: well-formed UTF-8 and not a C1 control
  * (U+0080..U+009F, 0xc2 0x80..0x9f: 8-bit terminals read some as escape sequences); else 0.
  */
-static size_t utf8_len(const unsigned char *s, size_t n)
+static size_t printable_utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len = mt_utf8_len((const char *)s, n);
 
@@ -88,7 +88,7 @@ size_t mt_escape_terminal(const char *in, char *out, size_t outlen)
 	if (!outlen)
 		return 0;
 	for (size_t i = 0; i < n && !o.full;) {
-		size_t k = s[i] >= 0x80 ? utf8_len(s + i, n - i) : 0;
+		size_t k = s[i] >= 0x80 ? printable_utf8_len(s + i, n - i) : 0;
 
 		if (s[i] >= 0x20 && s[i] < 0x7f)
 			put(&o, (const char *)s + i, 1);
@@ -117,7 +117,7 @@ static bool quote_word(struct out *o, const char *word, size_t n)
 	char buf[4096];
 
 	for (size_t i = 0; i < n;) {
-		size_t k = s[i] >= 0x80 ? utf8_len(s + i, n - i) : 0;
+		size_t k = s[i] >= 0x80 ? printable_utf8_len(s + i, n - i) : 0;
 
 		if (!s[i] || !shell_safe(s[i]))
 			bare = false;
@@ -131,7 +131,7 @@ static bool quote_word(struct out *o, const char *word, size_t n)
 	piece = (struct out){ .buf = buf, .cap = sizeof(buf) };
 	put(&piece, ansi ? "$'" : "'", ansi ? 2 : 1);
 	for (size_t i = 0; i < n;) {
-		size_t k = s[i] >= 0x80 ? utf8_len(s + i, n - i) : 0;
+		size_t k = s[i] >= 0x80 ? printable_utf8_len(s + i, n - i) : 0;
 
 		if (!ansi && s[i] == '\'')
 			put(&piece, "'\\''", 4);

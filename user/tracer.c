@@ -305,6 +305,14 @@ static int attach_map_reader(struct mt_tracer *t)
 	return 0;
 }
 
+static void close_map_reader(struct mt_tracer *t)
+{
+	bpf_link__destroy(t->read_link);
+	t->read_link = NULL;
+	free(t->read_buf);
+	t->read_buf = NULL;
+}
+
 /* Attach p. MEMTRACE_BPF_REFUSE=NAME@attach: the loader takes EPERM without asking the kernel. */
 static int attach_prog(struct mt_tracer *t, enum mt_prog p)
 {
@@ -378,10 +386,7 @@ static int load_and_attach(struct mt_tracer *t, const struct mt_tracer_opts *opt
 		if (err <= 0)
 			return err;
 		/* a twin to load in place of a program refused at attach */
-		bpf_link__destroy(t->read_link);
-		t->read_link = NULL;
-		free(t->read_buf);
-		t->read_buf = NULL;
+		close_map_reader(t);
 		close_object(t);
 	}
 	mt_err("the kernel refused the BPF programs again and again; run with -v for details");
@@ -446,8 +451,6 @@ static const char *hook_of(const struct mt_tracer *t, enum mt_prog head)
 int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_event_fn on_event,
 		 void *ctx)
 {
-	static const enum mt_prog essential_hooks[] = { MT_PROG_RSS_STAT, MT_PROG_FORK,
-							MT_PROG_EXEC, MT_PROG_EXIT };
 	bool present[MT_PROG_NR];
 	double t0 = ms_now(), t_btf;
 	int err;
@@ -476,10 +479,8 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		return -1;
 	}
 	find_hooks(present);
-	for (size_t i = 0; i < sizeof(essential_hooks) / sizeof(essential_hooks[0]); i++) {
-		enum mt_prog p = essential_hooks[i];
-
-		if (!present[p]) {
+	for (int p = 0; p < MT_PROG_NR; p++) {
+		if (mt_progs[p].essential && !present[p]) {
 			mt_err("this kernel has no BTF for the tracepoint %s that memtrace-bpf needs "
 			       "(Linux 5.11 or later with CONFIG_DEBUG_INFO_BTF=y required)",
 			       mt_progs[p].hook);
@@ -588,10 +589,7 @@ void tracer_stop(struct mt_tracer *t)
 	t->stats_fd = -1;
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
-	bpf_link__destroy(t->read_link);
-	t->read_link = NULL;
-	free(t->read_buf);
-	t->read_buf = NULL;
+	close_map_reader(t);
 	/* destroying the skeleton closes every link and program fd: nothing stays loaded */
 	memtrace_bpf__destroy(t->skel);
 	t->skel = NULL;
@@ -810,8 +808,7 @@ int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all)
 		mt_debug("reading the process map through its iterator failed (%s): reading "
 			 "every entry from now on",
 			 strerror(-err));
-		bpf_link__destroy(t->read_link);
-		t->read_link = NULL;
+		close_map_reader(t);
 	}
 	/* every entry, counted on the way */
 	err = -EINVAL;

@@ -547,6 +547,27 @@ def test_fifo_without_reader_says_what_it_waits_for(tmp_path, sticky_dir, where)
         tracer.communicate()
 
 
+def test_fifo_wait_with_quiet_says_nothing(tmp_path):
+    """-q: nothing on stderr but errors; the wait is the user's own choice of output."""
+    fifo = tmp_path / "series.csv"
+    os.mkfifo(fifo)
+    tracer = subprocess.Popen([BIN, "-q", "-o", str(fifo), "--", "true"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True, env=clean_env())
+    try:
+        time.sleep(0.5)
+        assert tracer.poll() is None, "it went on without a reader"
+        with open(fifo) as f:
+            text = f.read()
+        _, err = tracer.communicate(timeout=60)
+        assert tracer.returncode == 0 and err == "", err
+        assert text.splitlines()[0] == ",".join(COLUMNS), text
+    finally:
+        if tracer.poll() is None:
+            tracer.kill()
+            tracer.communicate()
+
+
 def test_fifo_wait_ends_with_ctrl_c(tmp_path):
     """Waiting for a reader, SIGINT ends memtrace-bpf at once: nothing was started."""
     fifo = tmp_path / "series.csv"

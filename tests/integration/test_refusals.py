@@ -134,6 +134,15 @@ def test_optional_refused_costs_only_its_feature(tmp_path, kernel_refusals, prog
         assert not warned, proc.stderr
 
 
+def test_quiet_keeps_refusal_warnings_off_stderr(tmp_path):
+    """-q: nothing on stderr but errors, so a lost optional feature is not warned of (an
+    essential one still is: test_essential_refused_is_one_error_line)."""
+    proc, rows = trace(tmp_path, ["-q", "--", workload("touch"), "8"], timeout=60,
+                       env=refusing("on_rename,on_fault"))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert rows and rows[-1]["event"] == "exit"
+
+
 def test_refused_faults_and_pages_columns_stay_zero(tmp_path):
     """Without page_fault_user and mm_page_alloc (and their classic twins) the columns are 0;
     RSS and the peak are as exact as ever."""

@@ -31,8 +31,8 @@ TEST(table_is_whole_and_consistent)
 		if (i->essential) {
 			essential++;
 			CHECK(i->twin == MT_PROG_NONE && !i->is_twin);
-		} else {
-			/* every optional program says what replaces it */
+		} else if (!i->is_twin) {
+			/* every optional feature says what replaces it */
 			CHECK(i->without != NULL);
 		}
 		if (i->twin != MT_PROG_NONE) {
