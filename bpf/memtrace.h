@@ -63,6 +63,12 @@ struct proc_stats {
 	char comm[MT_COMM_LEN];
 };
 
+/* RSS as every row and report counts it: the three counters the kernel keeps for an mm. */
+static inline __u64 mt_rss_bytes(const struct proc_stats *st)
+{
+	return st->file_bytes + st->anon_bytes + st->shmem_bytes;
+}
+
 /* What the map iterator writes per reported entry. */
 struct mt_proc_record {
 	__u32 pid;

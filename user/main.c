@@ -19,6 +19,7 @@
 #include "launcher.h"
 #include "live.h"
 #include "log.h"
+#include "procfs.h"
 #include "programs.h"
 #include "report.h"
 #include "sampler.h"
@@ -81,114 +82,6 @@ static int check_privileges(void)
 	mt_err("needs root, or the CAP_BPF and CAP_PERFMON capabilities, to load BPF programs: "
 	       "run it with sudo");
 	return -1;
-}
-
-/* read_proc() only, never in the map: the process has an mm (it is not a kernel thread) */
-#define MT_PROC_HAS_MM_HINT (1u << 31)
-/* What read_proc tells beyond the row: whether there is anything to trace. */
-struct proc_facts {
-	bool has_mm;  /* an address space: not a kernel thread, not exited */
-	bool kthread;
-	bool exited;  /* a zombie (or dead) whose threads are all gone */
-};
-
-/*
- * The process as /proc shows it now: the start of its rows and the key of its identity, with
- * its CPU time so far (utime_ns, stime_ns: what -p's summary counts from).
- */
-static int read_proc(int pid, struct proc_stats *st, char *label, size_t label_len,
-		     struct proc_facts *facts)
-{
-	struct proc_facts got_facts = {};
-	char path[64], buf[4096], state = '?';
-	unsigned long long start_ticks = 0, utime_ticks = 0, stime_ticks = 0;
-	unsigned flags = 0;
-	int ppid = 0, tgid = -1, threads = 0;
-	FILE *f;
-
-	memset(st, 0, sizeof(*st));
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	/* the whole record: a process name may hold a newline */
-	size_t got = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	if (!got)
-		return -ESRCH;
-	buf[got] = '\0';
-	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	if (!open || !close || close < open)
-		return -EINVAL;
-	size_t n = (size_t)(close - open - 1);
-	memcpy(st->comm, open + 1, n < MT_COMM_LEN - 1 ? n : MT_COMM_LEN - 1);
-	/* fields 3 state, 4 ppid, 9 flags, 14 utime, 15 stime, 20 num_threads, 22 starttime */
-	if (sscanf(close + 2, "%c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-			      "%d %*d %llu",
-		   &state, &ppid, &flags, &utime_ticks, &stime_ticks, &threads, &start_ticks) != 7)
-		return -EINVAL;
-	st->ppid = (uint32_t)ppid;
-	unsigned long long tick_ns = 1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
-	st->start_ns = start_ticks * tick_ns;
-	st->utime_ns = utime_ticks * tick_ns;
-	st->stime_ns = stime_ticks * tick_ns;
-	got_facts.kthread = flags & MT_PF_KTHREAD;
-	/* a leader that exited while its other threads run is a zombie too, but not the process */
-	got_facts.exited = state == 'X' || (state == 'Z' && threads <= 1);
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(buf, sizeof(buf), f)) {
-		unsigned long long kib;
-
-		if (sscanf(buf, "Tgid: %d", &tgid) == 1)
-			continue;
-		/* only a process with an mm (not a kernel thread, not a zombie) has RSS lines */
-		if (!strncmp(buf, "VmRSS:", 6))
-			st->flags |= MT_PROC_HAS_MM_HINT;
-		if (sscanf(buf, "RssAnon: %llu", &kib) == 1)
-			st->anon_bytes = kib * 1024;
-		else if (sscanf(buf, "RssFile: %llu", &kib) == 1)
-			st->file_bytes = kib * 1024;
-		else if (sscanf(buf, "RssShmem: %llu", &kib) == 1)
-			st->shmem_bytes = kib * 1024;
-	}
-	fclose(f);
-	if (tgid != pid)
-		return tgid > 0 ? -EISDIR : -ESRCH; /* a thread, not a process */
-	got_facts.has_mm = st->flags & MT_PROC_HAS_MM_HINT;
-	st->flags &= ~MT_PROC_HAS_MM_HINT;
-	st->peak_rss_bytes = st->anon_bytes + st->file_bytes + st->shmem_bytes;
-	st->peak_anon_bytes = st->anon_bytes;
-	st->peak_file_bytes = st->file_bytes;
-	st->peak_shmem_bytes = st->shmem_bytes;
-
-	/* the command line, quoted as a shell would need it to give the same words back */
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	label[0] = '\0';
-	f = fopen(path, "re");
-	if (f) {
-		char words[4096];
-		size_t got = fread(words, 1, sizeof(words), f);
-
-		fclose(f);
-		mt_shell_quote_packed(words, got, label, label_len);
-	}
-	if (!label[0])
-		snprintf(label, label_len, "[%s]", st->comm);
-	if (facts)
-		*facts = got_facts;
-	return 0;
-}
-
-/* Whether two start times name the same process: /proc's are in clock ticks, the kernel's in ns. */
-static bool same_start(uint64_t a_ns, uint64_t b_ns)
-{
-	uint64_t tick_ns = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
-
-	return a_ns / tick_ns == b_ns / tick_ns;
 }
 
 struct run {
@@ -356,8 +249,8 @@ static void on_limit(void *ctx, const struct mt_event *e)
 
 		if (pidfd < 0)
 			return;
-		if (!read_proc((int)e->pid, &now, label, sizeof(label), NULL) &&
-		    same_start(now.start_ns, st->start_ns))
+		if (!procfs_read_process((int)e->pid, &now, label, sizeof(label), NULL) &&
+		    procfs_same_start(now.start_ns, st->start_ns))
 			syscall(SYS_pidfd_send_signal, pidfd, e->signal, NULL, 0);
 		close(pidfd);
 	}
@@ -372,7 +265,7 @@ static int add_pid_targets(struct run *r, uint64_t now)
 	for (size_t i = 0; i < r->cfg.nr_pids; i++) {
 		int pid = r->cfg.pids[i];
 		struct proc_facts facts;
-		int err = read_proc(pid, &st[i], label, sizeof(label), &facts);
+		int err = procfs_read_process(pid, &st[i], label, sizeof(label), &facts);
 
 		if (err == -EISDIR) {
 			mt_err("PID %d is a thread, not a process: give its process id (the Tgid "
@@ -409,7 +302,7 @@ static int add_pid_targets(struct run *r, uint64_t now)
 		}
 		/* it may have exited, and its pid been reused, while it was being added: its exit
 		 * would then never be seen */
-		if (read_proc(pid, &again, label, sizeof(label), &facts) ||
+		if (procfs_read_process(pid, &again, label, sizeof(label), &facts) ||
 		    again.start_ns != st[i].start_ns || facts.exited) {
 			tracer_remove(&r->tracer, (uint32_t)pid);
 			mt_err("process %d exited before tracing could start", pid);
@@ -453,13 +346,13 @@ static long seed_from_proc(struct run *r)
 
 		if (*end || pid <= 0 || pid > INT32_MAX || tracer_has(&r->tracer, (uint32_t)pid))
 			continue;
-		if (read_proc((int)pid, &st, label, sizeof(label), &facts) || !facts.has_mm)
+		if (procfs_read_process((int)pid, &st, label, sizeof(label), &facts) || !facts.has_mm)
 			continue;
 		if (r->cfg.target == MT_TARGET_CGROUP && !cgroup_pid_in_target((int)pid, &r->cg_target))
 			continue;
 		if (tracer_add_new(&r->tracer, (uint32_t)pid, &st))
 			continue;
-		if (read_proc((int)pid, &again, label, sizeof(label), &facts) || !facts.has_mm ||
+		if (procfs_read_process((int)pid, &again, label, sizeof(label), &facts) || !facts.has_mm ||
 		    again.start_ns != st.start_ns) {
 			tracer_remove(&r->tracer, (uint32_t)pid);
 			continue;
@@ -746,8 +639,8 @@ static void root_cpu_so_far(struct run *r)
 		char label[256];
 
 		if (root->exited || root->cpu_known ||
-		    read_proc((int)root->pid, &now, label, sizeof(label), NULL) ||
-		    !same_start(now.start_ns, root->start_ns))
+		    procfs_read_process((int)root->pid, &now, label, sizeof(label), NULL) ||
+		    !procfs_same_start(now.start_ns, root->start_ns))
 			continue;
 		root->utime_ns = now.utime_ns;
 		root->stime_ns = now.stime_ns;

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "procfs.h"
+#include "text.h"
+
+/* The file into buf, NUL-terminated; what does not fit is cut. Returns its length or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (got < len - 1) {
+		ssize_t n = read(fd, buf + got, len - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+int procfs_parse_stat(const char *text, struct procfs_stat *out)
+{
+	/* the name is between the first '(' and the last ')': it may hold both, and spaces */
+	const char *open = strchr(text, '('), *close = strrchr(text, ')');
+
+	memset(out, 0, sizeof(*out));
+	if (!open || !close || close < open || !close[1])
+		return -EINVAL;
+	size_t n = (size_t)(close - open - 1);
+	memcpy(out->comm, open + 1, n < MT_COMM_LEN - 1 ? n : MT_COMM_LEN - 1);
+	/* fields 3 state, 4 ppid, 9 flags, 14 utime, 15 stime, 20 num_threads, 22 starttime */
+	if (sscanf(close + 2, "%c %u %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+			      "%d %*d %llu",
+		   &out->state, &out->ppid, &out->flags, &out->utime_ticks, &out->stime_ticks,
+		   &out->threads, &out->start_ticks) != 7)
+		return -EINVAL;
+	return 0;
+}
+
+int procfs_parse_status(const char *text, struct procfs_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->tgid = -1;
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		unsigned long long kib;
+
+		if (sscanf(line, "Tgid: %d", &out->tgid) == 1)
+			continue;
+		/* only a process with an mm (not a kernel thread, not a zombie) has RSS lines */
+		if (!strncmp(line, "VmRSS:", 6))
+			out->has_mm = true;
+		else if (sscanf(line, "RssAnon: %llu", &kib) == 1)
+			out->anon_bytes = kib * 1024;
+		else if (sscanf(line, "RssFile: %llu", &kib) == 1)
+			out->file_bytes = kib * 1024;
+		else if (sscanf(line, "RssShmem: %llu", &kib) == 1)
+			out->shmem_bytes = kib * 1024;
+	}
+	return 0;
+}
+
+uint64_t procfs_tick_ns(void)
+{
+	return 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+bool procfs_same_start(uint64_t a_ns, uint64_t b_ns)
+{
+	uint64_t tick_ns = procfs_tick_ns();
+
+	return a_ns / tick_ns == b_ns / tick_ns;
+}
+
+int procfs_read_process(int pid, struct proc_stats *st, char *label, size_t label_len,
+			struct proc_facts *facts)
+{
+	char path[64], buf[4096];
+	struct procfs_stat stat;
+	struct procfs_status status;
+	ssize_t got;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	got = read_small(path, buf, sizeof(buf));
+	if (got < 0)
+		return (int)got;
+	if (!got)
+		return -ESRCH;
+	if (procfs_parse_stat(buf, &stat))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	got = read_small(path, buf, sizeof(buf));
+	if (got < 0)
+		return (int)got;
+	procfs_parse_status(buf, &status);
+	if (status.tgid != pid)
+		return status.tgid > 0 ? -EISDIR : -ESRCH;
+
+	uint64_t tick_ns = procfs_tick_ns();
+	memcpy(st->comm, stat.comm, MT_COMM_LEN);
+	st->ppid = stat.ppid;
+	st->start_ns = stat.start_ticks * tick_ns;
+	st->utime_ns = stat.utime_ticks * tick_ns;
+	st->stime_ns = stat.stime_ticks * tick_ns;
+	st->anon_bytes = status.anon_bytes;
+	st->file_bytes = status.file_bytes;
+	st->shmem_bytes = status.shmem_bytes;
+	st->peak_rss_bytes = mt_rss_bytes(st);
+	st->peak_anon_bytes = st->anon_bytes;
+	st->peak_file_bytes = st->file_bytes;
+	st->peak_shmem_bytes = st->shmem_bytes;
+
+	/* the command line, quoted as a shell would need it to give the same words back */
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	label[0] = '\0';
+	got = read_small(path, buf, sizeof(buf));
+	if (got > 0)
+		mt_shell_quote_packed(buf, (size_t)got, label, label_len);
+	if (!label[0])
+		snprintf(label, label_len, "[%s]", st->comm);
+	if (facts) {
+		facts->has_mm = status.has_mm;
+		facts->kthread = stat.flags & MT_PF_KTHREAD;
+		/* a leader that exited while its other threads run is a zombie too, but not the
+		 * process */
+		facts->exited = stat.state == 'X' || (stat.state == 'Z' && stat.threads <= 1);
+	}
+	return 0;
+}
+
+bool procfs_in_init_pid_ns(void)
+{
+	/* the initial PID namespace's inode number (PROC_PID_INIT_INO) */
+	const ino_t init_pid_ns = 0xEFFFFFFCU;
+	struct stat ns;
+
+	return stat("/proc/self/ns/pid", &ns) != 0 || ns.st_ino == init_pid_ns;
+}
+
+int procfs_for_each_pid(bool (*fn)(void *ctx, int pid), void *ctx)
+{
+	struct dirent *de;
+	DIR *dir = opendir("/proc");
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		if (!fn(ctx, (int)pid))
+			break;
+	}
+	closedir(dir);
+	return 0;
+}

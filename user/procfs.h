@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every /proc file memtrace-bpf reads, one parser per file. The parsers take the file's text and
+ * touch nothing else, so the unit tests feed them what the kernel writes; the readers around
+ * them do the I/O.
+ */
+#ifndef MT_PROCFS_H
+#define MT_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "memtrace.h"
+
+/* /proc/PID/stat, the fields memtrace-bpf needs. */
+struct procfs_stat {
+	char comm[MT_COMM_LEN];
+	char state; /* R, S, D, Z, X, ... */
+	uint32_t ppid;
+	unsigned flags; /* PF_* (MT_PF_KTHREAD) */
+	unsigned long long utime_ticks, stime_ticks, start_ticks;
+	int threads;
+};
+
+/* /proc/PID/status, the fields memtrace-bpf needs. */
+struct procfs_status {
+	int tgid; /* -1 if absent */
+	bool has_mm; /* a VmRSS line: an address space (not a kernel thread, not exited) */
+	uint64_t anon_bytes, file_bytes, shmem_bytes;
+};
+
+/* What a read of a process tells beyond its row: whether there is anything to trace. */
+struct proc_facts {
+	bool has_mm;  /* an address space: not a kernel thread, not exited */
+	bool kthread;
+	bool exited;  /* a zombie (or dead) whose threads are all gone */
+};
+
+/* Parse /proc/PID/stat text (the whole record: a name may hold a newline). 0 or -EINVAL. */
+int procfs_parse_stat(const char *text, struct procfs_stat *out);
+/* Parse /proc/PID/status text. Returns 0. */
+int procfs_parse_status(const char *text, struct procfs_status *out);
+
+/* Nanoseconds per clock tick (the unit of /proc's times). */
+uint64_t procfs_tick_ns(void);
+/* Whether two start times name the same process: /proc's are in clock ticks, the kernel's in ns. */
+bool procfs_same_start(uint64_t a_ns, uint64_t b_ns);
+
+/*
+ * The process as /proc shows it now: the start of its rows (RSS split, name, parent, start
+ * time, CPU time so far in utime_ns/stime_ns) and its command line quoted for a shell in label
+ * ("[comm]" when it has none). facts may be NULL. Returns 0, -ENOENT/-ESRCH (no such process),
+ * -EISDIR (pid is a thread, not a process) or -EINVAL.
+ */
+int procfs_read_process(int pid, struct proc_stats *st, char *label, size_t label_len,
+			struct proc_facts *facts);
+
+/* Whether this process sees the initial PID namespace (/proc's pids are the host's). */
+bool procfs_in_init_pid_ns(void);
+/* Call fn for every process /proc lists (stop early when it returns false). Returns 0 or -errno. */
+int procfs_for_each_pid(bool (*fn)(void *ctx, int pid), void *ctx);
+
+#endif
