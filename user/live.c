@@ -133,7 +133,7 @@ void live_resize(struct mt_live *l, unsigned width, unsigned height)
 
 void live_proc(struct mt_live *l, uint32_t pid, const struct proc_stats *st, uint64_t *mark)
 {
-	uint64_t rss = st->anon_bytes + st->file_bytes + st->shmem_bytes;
+	uint64_t rss = mt_rss_bytes(st);
 	int64_t delta = *mark == UINT64_MAX ? 0 : (int64_t)(rss - *mark);
 	struct live_row *row;
 

@@ -157,7 +157,7 @@ static void live_setup(struct run *r)
 		mt_warn("no memory for the live view: going on without it");
 		return;
 	}
-	r->sampler.on_proc = live_on_proc;
+	r->sampler.opts.hooks.proc_scanned = live_on_proc;
 	mt_log_hook_ctx = r->live;
 	mt_log_hook = live_log_hook;
 }
@@ -179,12 +179,12 @@ static void live_tick(struct run *r, uint64_t now, bool final)
 		live_resize(r->live, width, height);
 	struct mt_live_totals totals = {
 		.elapsed_ns = now - r->writer.start_mono_ns,
-		.procs_live = r->sampler.live_procs,
-		.procs_exited = r->sampler.procs_exited,
+		.procs_live = r->sampler.sum.live_procs,
+		.procs_exited = r->sampler.sum.procs_exited,
 		.rows = r->writer.rows,
 		.output = r->writer.path,
-		.oom_kills = r->sampler.oom_kills + r->sampler.untraced_oom_kills,
-		.limit_crossings = r->sampler.limit_rows,
+		.oom_kills = r->sampler.sum.oom_kills + r->sampler.sum.untraced_oom_kills,
+		.limit_crossings = r->sampler.sum.limit_rows,
 		.lost = drops[MT_DROP_RINGBUF] + drops[MT_DROP_MAP_FULL],
 	};
 	live_render(r->live, &totals);
@@ -197,7 +197,7 @@ static void live_end(struct run *r)
 		return;
 	mt_log_hook = NULL;
 	mt_log_hook_ctx = NULL;
-	r->sampler.on_proc = NULL;
+	r->sampler.opts.hooks.proc_scanned = NULL;
 	live_clear(r->live);
 	live_free(r->live);
 	r->live = NULL;
@@ -544,13 +544,26 @@ static void report_new_drops(struct run *r)
 	}
 }
 
+/* The sampler is handed each map record; an entry whose process exited leaves the set. */
+static void scan_record(void *ctx, uint32_t pid, const struct proc_stats *st)
+{
+	struct run *r = ctx;
+
+	if (sampler_scan_proc(&r->sampler, pid, st) && tracer_remove(&r->tracer, pid))
+		mt_debug("cannot remove pid %u from the traced set", pid);
+}
+
 static int finish_tick(struct run *r, uint64_t now, bool final)
 {
 	int err;
 
+	err = tracer_drain(&r->tracer);
+	if (err < 0)
+		mt_debug("ring buffer: %s", strerror(-err));
 	/* a frame of the live view needs every process, not only those that changed */
-	r->sampler.scan_all = live_due(r, now);
-	err = sampler_tick(&r->sampler, now, final);
+	bool all = sampler_scan_begin(&r->sampler, now, final, live_due(r, now));
+	err = tracer_for_each(&r->tracer, scan_record, r, all);
+	sampler_scan_end(&r->sampler, r->tracer.entries);
 
 	if (err)
 		mt_warn("reading the traced processes failed: %s", strerror(-err));
@@ -633,8 +646,8 @@ static int trace_loop(struct run *r, uint64_t start)
 /* Roots still running at the end: their CPU time so far, if the pid still names them. */
 static void root_cpu_so_far(struct run *r)
 {
-	for (size_t i = 0; i < r->sampler.nroots; i++) {
-		struct mt_root *root = &r->sampler.roots[i];
+	for (size_t i = 0; i < r->sampler.sum.nroots; i++) {
+		const struct mt_root *root = &r->sampler.sum.roots[i];
 		struct proc_stats now;
 		char label[256];
 
@@ -642,10 +655,13 @@ static void root_cpu_so_far(struct run *r)
 		    procfs_read_process((int)root->pid, &now, label, sizeof(label), NULL) ||
 		    !procfs_same_start(now.start_ns, root->start_ns))
 			continue;
-		root->utime_ns = now.utime_ns;
-		root->stime_ns = now.stime_ns;
-		root->cpu_known = true;
+		sampler_root_cpu(&r->sampler, i, now.utime_ns, now.stime_ns);
 	}
+}
+
+static uint64_t timeval_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000ULL;
 }
 
 static int command_status(const struct run *r)
@@ -774,11 +790,12 @@ static int trace_main(struct run *r, int argc, char **argv)
 		.cgroup_v1 = r->cg_target.version == MT_CG_V1,
 		.refuse = r->refuse,
 	};
-	sampler_init(&r->sampler, &r->writer, &r->tracer, r->cfg.every);
-	r->sampler.rss_limit = r->cfg.rss_limit;
-	r->sampler.on_oom = on_oom;
-	r->sampler.on_limit = on_limit;
-	r->sampler.cb_ctx = r;
+	const struct mt_sampler_opts sopts = {
+		.every = r->cfg.every,
+		.rss_limit = r->cfg.rss_limit,
+		.hooks = { .limit_crossed = on_limit, .oom_killed = on_oom, .ctx = r },
+	};
+	sampler_init(&r->sampler, &r->writer, &sopts);
 	if (tracer_start(&r->tracer, &topts, sampler_on_event, &r->sampler))
 		goto out;
 	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -814,26 +831,19 @@ static int trace_main(struct run *r, int argc, char **argv)
 	status = trace_loop(r, start_mono);
 	if (r->cfg.target == MT_TARGET_COMMAND) {
 		reap_child(r);
-		if (r->child_reaped && r->sampler.nroots) {
-			struct mt_root *root = &r->sampler.roots[0];
-
-			root->exited = true;
-			root->exit_status = r->child_status;
-			root->utime_ns = (uint64_t)r->child_usage.ru_utime.tv_sec * 1000000000ULL +
-					 (uint64_t)r->child_usage.ru_utime.tv_usec * 1000ULL;
-			root->stime_ns = (uint64_t)r->child_usage.ru_stime.tv_sec * 1000000000ULL +
-					 (uint64_t)r->child_usage.ru_stime.tv_usec * 1000ULL;
-			root->cpu_known = true;
-		}
+		if (r->child_reaped && r->sampler.sum.nroots)
+			sampler_root_reaped(&r->sampler, 0, r->child_status,
+					    timeval_ns(&r->child_usage.ru_utime),
+					    timeval_ns(&r->child_usage.ru_stime));
 		if (status == 0)
 			status = command_status(r);
 	}
 	root_cpu_so_far(r);
 	tracer_drops(&r->tracer, totals.drops);
-	totals.unexplained_exits = r->sampler.exits_unexplained;
+	totals.unexplained_exits = r->sampler.sum.exits_unexplained;
 	totals.stop_reason = r->stop_reason;
-	totals.oom_kills = r->sampler.oom_kills;
-	totals.untraced_oom_kills = r->sampler.untraced_oom_kills;
+	totals.oom_kills = r->sampler.sum.oom_kills;
+	totals.untraced_oom_kills = r->sampler.sum.untraced_oom_kills;
 	totals.rss_batched = r->tracer.rss_batched;
 	if (r->target_label[0]) {
 		totals.target = r->target_label;
@@ -849,7 +859,7 @@ out:
 	totals.cgroup = &r->cgroup_report;
 	writer_close(&r->writer);
 	if (traced)
-		report_summary(&r->sampler, &r->writer, &totals, clock_ns(CLOCK_MONOTONIC));
+		report_summary(&r->sampler.sum, &r->writer, &totals, clock_ns(CLOCK_MONOTONIC));
 	sampler_free(&r->sampler);
 	if (r->epoll_fd >= 0)
 		close(r->epoll_fd);

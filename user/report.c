@@ -35,7 +35,7 @@ static uint64_t since(uint64_t value, uint64_t base)
 }
 
 /* -a, -G: the trace as a whole (there is no root process to summarise). */
-static void summarize_target(const struct mt_sampler *s, const struct mt_report_totals *totals)
+static void summarize_target(const struct mt_summary *s, const struct mt_report_totals *totals)
 {
 	char a[32], line[512];
 	size_t used = 0;
@@ -67,7 +67,7 @@ static void summarize_target(const struct mt_sampler *s, const struct mt_report_
 		(unsigned long long)s->max_live_procs, totals->max_procs);
 }
 
-void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
+void report_summary(const struct mt_summary *s, const struct mt_writer *w,
 		    const struct mt_report_totals *totals, uint64_t now_mono_ns)
 {
 	char a[32], b[32], c[32], d[32], end[640];
@@ -96,7 +96,7 @@ void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
 			mt_format_size(st->peak_anon_bytes, b, sizeof(b)),
 			mt_format_size(st->peak_file_bytes, c, sizeof(c)),
 			mt_format_size(st->peak_shmem_bytes, d, sizeof(d)),
-			mt_format_size(st->file_bytes + st->anon_bytes + st->shmem_bytes, end,
+			mt_format_size(mt_rss_bytes(st), end,
 				       sizeof(end)));
 		mt_info("  page faults %llu, pages allocated %llu (%s)",
 			(unsigned long long)st->faults, (unsigned long long)st->pages_alloc,
@@ -212,8 +212,7 @@ static void report_history(const struct mt_oom_report *o, const struct mt_rss_hi
 {
 	enum { STEPS = 6 };
 	uint64_t kill_ms = o->mono_ns > start_mono_ns ? (o->mono_ns - start_mono_ns) / 1000000 : 0;
-	uint64_t values[STEPS + 1], rss_kill = o->stats.anon_bytes + o->stats.file_bytes +
-					      o->stats.shmem_bytes;
+	uint64_t values[STEPS + 1], rss_kill = mt_rss_bytes(&o->stats);
 	char line[512], spark[64], sz[32];
 	size_t used = 0, n = 0;
 	uint32_t first_ms = 0, ms;
@@ -255,7 +254,7 @@ void report_oom(const struct mt_oom_report *o, const struct mt_rss_hist *hist,
 		uint64_t start_mono_ns)
 {
 	char a[32], b[32], c[32], d[32], e[32];
-	uint64_t rss = o->stats.anon_bytes + o->stats.file_bytes + o->stats.shmem_bytes;
+	uint64_t rss = mt_rss_bytes(&o->stats);
 	double at = o->mono_ns > start_mono_ns ? (o->mono_ns - start_mono_ns) / 1e9 : 0;
 
 	if (mt_quiet)

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 #include "memtrace.h"
-#include "sampler.h"
+#include "summary.h"
 #include "writer.h"
 
 /* -m: the cgroup's own view, read before it was removed */
@@ -47,7 +47,7 @@ void report_oom(const struct mt_oom_report *o, const struct mt_rss_hist *hist,
 /* Sparkline of values (ASCII unless the locale is UTF-8) into buf. Returns buf. */
 char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, size_t len);
 
-void report_summary(const struct mt_sampler *s, const struct mt_writer *w,
+void report_summary(const struct mt_summary *s, const struct mt_writer *w,
 		    const struct mt_report_totals *totals, uint64_t now_mono_ns);
 
 #endif

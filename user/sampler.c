@@ -27,11 +27,6 @@ struct mt_proc {
 	struct mt_rss_hist hist;
 };
 
-static uint64_t rss_of(const struct proc_stats *st)
-{
-	return st->file_bytes + st->anon_bytes + st->shmem_bytes;
-}
-
 static size_t bucket_of(const struct mt_sampler *s, uint32_t pid)
 {
 	return (pid * 2654435761u) & (s->nbuckets - 1);
@@ -104,12 +99,11 @@ static void drop_proc(struct mt_sampler *s, struct mt_proc *victim)
 	}
 }
 
-void sampler_init(struct mt_sampler *s, struct mt_writer *w, struct mt_tracer *t, bool every)
+void sampler_init(struct mt_sampler *s, struct mt_writer *w, const struct mt_sampler_opts *opts)
 {
 	memset(s, 0, sizeof(*s));
 	s->w = w;
-	s->t = t;
-	s->every = every;
+	s->opts = *opts;
 	grow_table(s);
 }
 
@@ -124,59 +118,14 @@ void sampler_free(struct mt_sampler *s)
 		}
 	}
 	free(s->buckets);
-	free(s->roots);
+	free(s->sum.roots);
 	memset(s, 0, sizeof(*s));
-}
-
-static void hist_add(struct mt_rss_hist *h, uint64_t since_ns, uint64_t rss)
-{
-	uint32_t ms = (uint32_t)(since_ns / 1000000), kib = (uint32_t)(rss >> 10);
-	uint32_t last = (h->next + MT_HIST_LEN - 1) % MT_HIST_LEN;
-	uint32_t before = (h->next + MT_HIST_LEN - 2) % MT_HIST_LEN;
-
-	/* the newest point is always the latest row; the ones before it stay a slot apart */
-	if (h->n >= 2 && ms - h->pt[before].ms < MT_HIST_SLOT_MS) {
-		h->pt[last].ms = ms;
-		h->pt[last].kib = kib;
-		return;
-	}
-	h->pt[h->next].ms = ms;
-	h->pt[h->next].kib = kib;
-	h->next = (h->next + 1) % MT_HIST_LEN;
-	if (h->n < MT_HIST_LEN)
-		h->n++;
-}
-
-void rss_hist_point(const struct mt_rss_hist *h, uint32_t i, uint32_t *ms, uint64_t *bytes)
-{
-	uint32_t idx = (h->next + MT_HIST_LEN - h->n + i) % MT_HIST_LEN;
-
-	*ms = h->pt[idx].ms;
-	*bytes = (uint64_t)h->pt[idx].kib << 10;
-}
-
-bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes)
-{
-	bool found = false;
-
-	/* oldest first: the last point at or before ms wins */
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t at;
-		uint64_t v;
-
-		rss_hist_point(h, i, &at, &v);
-		if (at > ms)
-			break;
-		*bytes = v;
-		found = true;
-	}
-	return found;
 }
 
 static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event event,
 		      uint64_t mono_ns, const struct proc_stats *st, const char *detail)
 {
-	uint64_t rss = rss_of(st);
+	uint64_t rss = mt_rss_bytes(st);
 
 	/*
 	 * A record stamped in the kernel just before a scan can reach the ring buffer just after
@@ -205,7 +154,7 @@ static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event
 	};
 
 	writer_row(s->w, &row);
-	hist_add(&p->hist, mono_ns > s->w->start_mono_ns ? mono_ns - s->w->start_mono_ns : 0, rss);
+	rss_hist_add(&p->hist, mono_ns > s->w->start_mono_ns ? mono_ns - s->w->start_mono_ns : 0, rss);
 	p->started = true;
 	p->row_rss = rss;
 	p->row_peak = st->peak_rss_bytes;
@@ -216,7 +165,7 @@ static void write_row(struct mt_sampler *s, struct mt_proc *p, enum mt_row_event
 
 static bool changed_since_row(const struct mt_proc *p, const struct proc_stats *st)
 {
-	return rss_of(st) != p->row_rss || st->peak_rss_bytes != p->row_peak ||
+	return mt_rss_bytes(st) != p->row_rss || st->peak_rss_bytes != p->row_peak ||
 	       st->faults != p->row_faults || st->pages_alloc != p->row_pages ||
 	       memcmp(st->comm, p->row_comm, MT_COMM_LEN);
 }
@@ -225,7 +174,7 @@ static bool changed_since_row(const struct mt_proc *p, const struct proc_stats *
  * the roots array grows. */
 static struct mt_root *root_of(struct mt_sampler *s, const struct mt_proc *p)
 {
-	return p->root_index >= 0 ? &s->roots[p->root_index] : NULL;
+	return p->root_index >= 0 ? &s->sum.roots[p->root_index] : NULL;
 }
 
 static struct mt_root *own_root(struct mt_sampler *s, const struct mt_proc *p)
@@ -236,7 +185,7 @@ static struct mt_root *own_root(struct mt_sampler *s, const struct mt_proc *p)
 /* Keep the largest peaks of the trace: a process has one slot, the list stays sorted. */
 static void note_top_peak(struct mt_sampler *s, const struct mt_proc *p, const struct proc_stats *st)
 {
-	struct mt_top_peak *top = s->top_peaks;
+	struct mt_top_peak *top = s->sum.top_peaks;
 	size_t i, n = MT_TOP_PEAKS;
 
 	if (st->peak_rss_bytes <= top[n - 1].peak_rss_bytes)
@@ -294,7 +243,7 @@ static void write_start(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_n
 	struct mt_root *r = own_root(s, p);
 
 	write_row(s, p, MT_ROW_START, mono_ns, st, NULL);
-	s->procs_started++;
+	s->sum.procs_started++;
 	note_stats(s, p, st);
 	if (r) {
 		r->started = true;
@@ -310,7 +259,7 @@ static void write_exit(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_ns
 
 	format_exit_detail(detail, sizeof(detail), st->exit_status);
 	write_row(s, p, MT_ROW_EXIT, mono_ns, st, detail);
-	s->procs_exited++;
+	s->sum.procs_exited++;
 	note_stats(s, p, st);
 	struct mt_root *r = own_root(s, p);
 
@@ -336,7 +285,7 @@ static struct mt_proc *adopt(struct mt_sampler *s, uint32_t pid, const struct pr
 	if (parent) {
 		p->root_index = parent->root_index;
 		if (p->root_index >= 0)
-			s->roots[p->root_index].descendants++;
+			s->sum.roots[p->root_index].descendants++;
 	}
 	return p;
 }
@@ -347,7 +296,7 @@ static struct mt_proc *adopt(struct mt_sampler *s, uint32_t pid, const struct pr
  */
 static void retire_vanished(struct mt_sampler *s, struct mt_proc *old, uint64_t mono_ns)
 {
-	s->exits_unexplained++;
+	s->sum.exits_unexplained++;
 	mt_debug("pid %u was reused before its exit was seen", old->pid);
 	struct mt_root *r = own_root(s, old);
 
@@ -387,7 +336,7 @@ static struct mt_proc *started_proc(struct mt_sampler *s, uint32_t pid,
 	return p;
 }
 
-static void on_limit(struct mt_sampler *s, const struct mt_event *e)
+static void limit_row(struct mt_sampler *s, const struct mt_event *e)
 {
 	struct mt_proc *p = started_proc(s, e->pid, &e->stats, e->ts_ns);
 	struct mt_root *r = root_of(s, p);
@@ -398,23 +347,23 @@ static void on_limit(struct mt_sampler *s, const struct mt_event *e)
 
 		if (abbrev)
 			snprintf(detail, sizeof(detail), "limit_bytes=%llu action=kill signal=SIG%s",
-				 (unsigned long long)s->rss_limit, abbrev);
+				 (unsigned long long)s->opts.rss_limit, abbrev);
 		else
 			snprintf(detail, sizeof(detail), "limit_bytes=%llu action=kill signal=%u",
-				 (unsigned long long)s->rss_limit, e->signal);
+				 (unsigned long long)s->opts.rss_limit, e->signal);
 		if (e->ev_flags & MT_EVF_SIGNAL_DEFERRED)
 			strncat(detail, " sent_from=user", sizeof(detail) - strlen(detail) - 1);
 	} else {
 		snprintf(detail, sizeof(detail), "limit_bytes=%llu action=warn",
-			 (unsigned long long)s->rss_limit);
+			 (unsigned long long)s->opts.rss_limit);
 	}
 	write_row(s, p, MT_ROW_LIMIT, e->ts_ns, &e->stats, detail);
 	note_stats(s, p, &e->stats);
 	if (r)
 		r->limit_crossings++;
-	s->limit_rows++;
-	if (s->on_limit)
-		s->on_limit(s->cb_ctx, e);
+	s->sum.limit_rows++;
+	if (s->opts.hooks.limit_crossed)
+		s->opts.hooks.limit_crossed(s->opts.hooks.ctx, e);
 }
 
 /* The kernel marks every thread of a victim: an untraced victim is told once, too. */
@@ -432,7 +381,7 @@ static bool untraced_seen(struct mt_sampler *s, const struct mt_oom_report *o)
 	return false;
 }
 
-static void on_oom(struct mt_sampler *s, const struct mt_oom_event *e)
+static void oom_kill_row(struct mt_sampler *s, const struct mt_oom_event *e)
 {
 	struct mt_oom_report o;
 	struct strbuf detail;
@@ -446,9 +395,9 @@ static void on_oom(struct mt_sampler *s, const struct mt_oom_event *e)
 	if (!o.traced && !p) {
 		/* not ours; worth telling only when one of ours made the kernel kill it */
 		if (find_proc(s, o.trigger_pid) && !untraced_seen(s, &o)) {
-			s->untraced_oom_kills++;
-			if (s->on_oom)
-				s->on_oom(s->cb_ctx, &o, NULL);
+			s->sum.untraced_oom_kills++;
+			if (s->opts.hooks.oom_killed)
+				s->opts.hooks.oom_killed(s->opts.hooks.ctx, &o, NULL);
 		}
 		return;
 	}
@@ -462,7 +411,7 @@ static void on_oom(struct mt_sampler *s, const struct mt_oom_event *e)
 	write_row(s, p, MT_ROW_OOM_KILL, o.mono_ns, &o.stats, detail.data);
 	sb_free(&detail);
 	note_stats(s, p, &o.stats);
-	s->oom_kills++;
+	s->sum.oom_kills++;
 	r = root_of(s, p);
 	if (r) {
 		r->oom_kills++;
@@ -472,8 +421,8 @@ static void on_oom(struct mt_sampler *s, const struct mt_oom_event *e)
 			snprintf(r->oom_memcg, sizeof(r->oom_memcg), "%s", o.memcg);
 		}
 	}
-	if (s->on_oom)
-		s->on_oom(s->cb_ctx, &o, &p->hist);
+	if (s->opts.hooks.oom_killed)
+		s->opts.hooks.oom_killed(s->opts.hooks.ctx, &o, &p->hist);
 }
 
 void sampler_on_event(void *ctx, const struct mt_event *e)
@@ -483,11 +432,11 @@ void sampler_on_event(void *ctx, const struct mt_event *e)
 	struct mt_proc *p;
 
 	if (e->type == MT_EV_OOM) {
-		on_oom(s, (const struct mt_oom_event *)e);
+		oom_kill_row(s, (const struct mt_oom_event *)e);
 		return;
 	}
 	if (e->type == MT_EV_LIMIT) {
-		on_limit(s, e);
+		limit_row(s, e);
 		return;
 	}
 	p = current_proc(s, e->pid, st->start_ns, e->ts_ns);
@@ -525,63 +474,60 @@ void sampler_on_event(void *ctx, const struct mt_event *e)
 	}
 }
 
-static void scan_one(void *ctx, uint32_t pid, const struct proc_stats *st)
+bool sampler_scan_begin(struct mt_sampler *s, uint64_t now_ns, bool final, bool want_all)
 {
-	struct mt_sampler *s = ctx;
+	s->now_ns = now_ns;
+	s->force_rows = final;
+	return final || s->opts.every || want_all;
+}
+
+bool sampler_scan_proc(struct mt_sampler *s, uint32_t pid, const struct proc_stats *st)
+{
 	struct mt_proc *p;
 
 	if (st->flags & MT_PROC_PRE_EXEC)
-		return;
+		return false;
 	p = current_proc(s, pid, st->start_ns, s->now_ns);
 	if (!p)
 		p = adopt(s, pid, st);
 	if (!p->started) {
 		write_start(s, p, s->now_ns, st);
 		if (!(st->flags & MT_PROC_EXITED))
-			return;
+			return false;
 	}
 	if (st->flags & MT_PROC_EXITED) {
 		/* its exit record was lost (ring buffer full): the map kept it for us */
 		write_exit(s, p, st->exit_ns, st);
-		if (tracer_remove(s->t, pid))
-			s->map_errors++;
-		return;
+		return true;
 	}
-	if (s->force_rows || s->every || changed_since_row(p, st))
+	if (s->force_rows || s->opts.every || changed_since_row(p, st))
 		write_row(s, p, MT_ROW_SAMPLE, s->now_ns, st, NULL);
 	note_stats(s, p, st);
-	if (s->on_proc)
-		s->on_proc(s->cb_ctx, pid, st, &p->live_mark);
+	if (s->opts.hooks.proc_scanned)
+		s->opts.hooks.proc_scanned(s->opts.hooks.ctx, pid, st, &p->live_mark);
+	return false;
 }
 
-int sampler_tick(struct mt_sampler *s, uint64_t now_ns, bool final)
+void sampler_scan_end(struct mt_sampler *s, uint64_t entries)
 {
-	int err = tracer_drain(s->t);
-
-	if (err < 0)
-		mt_debug("ring buffer: %s", strerror(-err));
-	s->now_ns = now_ns;
-	s->force_rows = final;
-	err = tracer_for_each(s->t, scan_one, s, final || s->every || s->scan_all);
-	s->live_procs = s->t->entries;
 	s->force_rows = false;
-	if (s->live_procs > s->max_live_procs)
-		s->max_live_procs = s->live_procs;
-	writer_interval_end(s->w, now_ns);
-	return err;
+	s->sum.live_procs = entries;
+	if (entries > s->sum.max_live_procs)
+		s->sum.max_live_procs = entries;
+	writer_interval_end(s->w, s->now_ns);
 }
 
 size_t sampler_add_root(struct mt_sampler *s, uint32_t pid, const struct proc_stats *stats,
 			const char *label, bool launched, uint64_t now_ns)
 {
-	struct mt_root *roots = realloc(s->roots, (s->nroots + 1) * sizeof(*roots));
+	struct mt_root *roots = realloc(s->sum.roots, (s->sum.nroots + 1) * sizeof(*roots));
 	struct mt_root *r;
 	struct mt_proc *p;
 
 	if (!roots)
 		abort();
-	s->roots = roots;
-	r = &s->roots[s->nroots];
+	s->sum.roots = roots;
+	r = &s->sum.roots[s->sum.nroots];
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;
 	r->launched = launched;
@@ -594,18 +540,37 @@ size_t sampler_add_root(struct mt_sampler *s, uint32_t pid, const struct proc_st
 	memcpy(r->comm, stats->comm, MT_COMM_LEN);
 	snprintf(r->label, sizeof(r->label), "%s", label);
 	p = new_proc(s, pid, stats->start_ns);
-	p->root_index = (int)s->nroots;
+	p->root_index = (int)s->sum.nroots;
 	p->is_root = true;
-	s->nroots++;
+	s->sum.nroots++;
 	if (!launched)
 		write_start(s, p, now_ns, stats);
-	return s->nroots - 1;
+	return s->sum.nroots - 1;
+}
+
+void sampler_root_reaped(struct mt_sampler *s, size_t root, int status, uint64_t utime_ns,
+			 uint64_t stime_ns)
+{
+	struct mt_root *r = &s->sum.roots[root];
+
+	r->exited = true;
+	r->exit_status = status;
+	sampler_root_cpu(s, root, utime_ns, stime_ns);
+}
+
+void sampler_root_cpu(struct mt_sampler *s, size_t root, uint64_t utime_ns, uint64_t stime_ns)
+{
+	struct mt_root *r = &s->sum.roots[root];
+
+	r->utime_ns = utime_ns;
+	r->stime_ns = stime_ns;
+	r->cpu_known = true;
 }
 
 bool sampler_roots_done(const struct mt_sampler *s)
 {
-	for (size_t i = 0; i < s->nroots; i++)
-		if (!s->roots[i].exited)
+	for (size_t i = 0; i < s->sum.nroots; i++)
+		if (!s->sum.roots[i].exited)
 			return false;
 	return true;
 }
