@@ -244,7 +244,7 @@ static int open_object(struct mt_tracer *t, const struct mt_tracer_opts *opts)
 	skel->rodata->nr_cpus = (uint32_t)libbpf_num_possible_cpus();
 	skel->rodata->percpu_lookup = t->percpu_lookup;
 	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
-	skel->rodata->ringbuf_bytes = opts->ringbuf_bytes;
+	skel->rodata->ringbuf_bytes = t->ringbuf_bytes;
 	skel->rodata->rss_limit_bytes = opts->rss_limit_bytes;
 	skel->rodata->limit_signal = (uint32_t)opts->limit_signal;
 	skel->rodata->target_mode = opts->mode;
@@ -252,7 +252,7 @@ static int open_object(struct mt_tracer *t, const struct mt_tracer_opts *opts)
 	skel->rodata->target_hierarchy_id = opts->hierarchy_id;
 	skel->rodata->target_cgroup_v1 = opts->cgroup_v1;
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
-	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_bytes);
+	bpf_map__set_max_entries(skel->maps.events, t->ringbuf_bytes);
 	return 0;
 }
 
@@ -303,6 +303,20 @@ static int attach_map_reader(struct mt_tracer *t)
 	}
 	t->read_link = link;
 	return 0;
+}
+
+/* ring buffer: 1 MiB, or 64 bytes per traced process for large sets (a power of 2) */
+#define MT_RINGBUF_MIN_BYTES (1u << 20)
+#define MT_RINGBUF_MAX_BYTES (1u << 26)
+
+static uint32_t ringbuf_bytes_for(uint32_t max_procs)
+{
+	uint32_t want = max_procs > MT_RINGBUF_MAX_BYTES / 64 ? MT_RINGBUF_MAX_BYTES : max_procs * 64;
+	uint32_t bytes = MT_RINGBUF_MIN_BYTES;
+
+	while (bytes < want)
+		bytes <<= 1;
+	return bytes;
 }
 
 static void close_map_reader(struct mt_tracer *t)
@@ -461,7 +475,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 	t->procs_fd = -1;
 	t->stats_fd = -1;
 	t->max_procs = opts->max_procs;
-	t->ringbuf_bytes = opts->ringbuf_bytes;
+	t->ringbuf_bytes = ringbuf_bytes_for(opts->max_procs);
 	t->mode = opts->mode;
 	if (opts->refuse)
 		memcpy(t->injected, opts->refuse, sizeof(t->injected));
@@ -545,7 +559,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
 		 hook_of(t, MT_PROG_FAULT), hook_of(t, MT_PROG_PAGE_ALLOC), hook_of(t, MT_PROG_RENAME),
 		 hook_of(t, MT_PROG_OOM));
 	mt_debug("maps: procs %u entries x %zu bytes, ring buffer %u KiB, children %s",
-		 opts->max_procs, sizeof(struct proc_stats), opts->ringbuf_bytes / 1024,
+		 opts->max_procs, sizeof(struct proc_stats), t->ringbuf_bytes / 1024,
 		 opts->follow_children ? "followed" : "not followed");
 	return 0;
 }

@@ -53,7 +53,6 @@ struct mt_tracer {
 struct mt_tracer_opts {
 	bool follow_children;
 	uint32_t max_procs;
-	uint32_t ringbuf_bytes;
 	uint64_t rss_limit_bytes; /* -L, 0: none */
 	int limit_signal;	  /* --kill: sent at the crossing, 0: warn only */
 	enum mt_target_mode mode; /* who is traced */

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include "log.h"
+#include "notify.h"
+#include "session.h"
+#include "targets.h"
+#include "text.h"
+
+void session_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns)
+{
+	memset(s, 0, sizeof(*s));
+	s->argv = argv;
+	s->launch_mono_ns = launch_mono_ns;
+	s->writer.fd = -1;
+	s->tracer.stats_fd = -1;
+	s->launcher.go_fd = s->launcher.exec_fd = -1;
+	s->child.pidfd = -1;
+	s->epoll_fd = -1;
+}
+
+int session_check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	const int cap_perfmon = 38, cap_bpf = 39;
+
+	if (geteuid() == 0)
+		return 0;
+	if (syscall(SYS_capget, &hdr, data) == 0 &&
+	    (data[1].effective & (1u << (cap_perfmon - 32))) &&
+	    (data[1].effective & (1u << (cap_bpf - 32))))
+		return 0;
+	mt_err("needs root, or the CAP_BPF and CAP_PERFMON capabilities, to load BPF programs: "
+	       "run it with sudo");
+	return -1;
+}
+
+int session_read_refusals(struct mt_session *s)
+{
+	char err[1024];
+
+	/* a diagnostic aid: the loader meets the refusals named there as it meets the kernel's */
+	if (!mt_parse_refusals(getenv("MEMTRACE_BPF_REFUSE"), s->refuse, err, sizeof(err)))
+		return 0;
+	mt_err("%s", err);
+	return -1;
+}
+
+int session_open_output(struct mt_session *s)
+{
+	/* -F: the format of the time series */
+	static const char *const format_names[] = { [MT_FORMAT_CSV] = "csv",
+						    [MT_FORMAT_JSONL] = "jsonl",
+						    [MT_FORMAT_MPROF] = "mprof" };
+	const struct mt_format_ops *format = writer_format(format_names[s->cfg.format]);
+	int err;
+
+	if (!format) {
+		mt_err("the %s format is not built into this memtrace-bpf", format_names[s->cfg.format]);
+		return -1;
+	}
+	/* the rows' time base is set when tracing starts */
+	err = writer_open(&s->writer, s->cfg.output, format, 0, 0, false);
+	if (err == -ENXIO) {
+		/* nothing is loaded or launched yet: Ctrl-C here just ends it */
+		mt_info("memtrace-bpf: waiting for a process to open the FIFO %s for reading; "
+			"tracing starts then (Ctrl-C to give up)",
+			s->cfg.output);
+		err = writer_open(&s->writer, s->cfg.output, format, 0, 0, true);
+	}
+	if (err) {
+		mt_err("cannot write to '%s': %s%s", s->cfg.output, strerror(-err),
+		       err == -ELOOP ? " (a symlink in a shared directory is not followed)" : "");
+		return -1;
+	}
+	/* the command when there is one, else how memtrace-bpf was asked */
+	mt_shell_quote_argv(s->cfg.target == MT_TARGET_COMMAND ? s->cfg.argv : s->argv,
+			    s->cmdline, sizeof(s->cmdline));
+	s->writer.cmdline = s->cmdline;
+	return 0;
+}
+
+int session_start_tracing(struct mt_session *s)
+{
+	const struct mt_tracer_opts topts = {
+		.follow_children = s->cfg.follow_children,
+		.max_procs = s->cfg.max_procs,
+		.rss_limit_bytes = s->cfg.rss_limit,
+		.limit_signal = s->cfg.kill_signal,
+		.mode = s->cfg.target == MT_TARGET_ALL	  ? MT_MODE_ALL
+			: s->cfg.target == MT_TARGET_CGROUP ? MT_MODE_CGROUP
+							    : MT_MODE_PIDS,
+		.cgroup_id = s->cg_target.id,
+		.hierarchy_id = s->cg_target.hierarchy_id,
+		.cgroup_v1 = s->cg_target.version == MT_CG_V1,
+		.refuse = s->refuse,
+	};
+	const struct mt_sampler_opts sopts = {
+		.every = s->cfg.every,
+		.rss_limit = s->cfg.rss_limit,
+		.hooks = notify_hooks(s),
+	};
+
+	sampler_init(&s->sampler, &s->writer, &sopts);
+	if (tracer_start(&s->tracer, &topts, sampler_on_event, &s->sampler))
+		return -1;
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epoll_fd < 0) {
+		mt_err("epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = MT_WAKE_RECORDS };
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, tracer_event_fd(&s->tracer), &ev);
+
+	s->start_mono_ns = mt_clock_ns(CLOCK_MONOTONIC);
+	s->writer.start_mono_ns = s->start_mono_ns;
+	s->writer.start_real_ns = mt_clock_ns(CLOCK_REALTIME);
+	mt_debug("attached %.1f ms after launch", (s->start_mono_ns - s->launch_mono_ns) / 1e6);
+	return 0;
+}
+
+void session_end(struct mt_session *s)
+{
+	struct mt_report_totals totals = {};
+
+	notify_live_end(s);
+	if (s->traced) {
+		tracer_drops(&s->tracer, totals.drops);
+		totals.unexplained_exits = s->sampler.sum.exits_unexplained;
+		totals.stop_reason = s->stop_reason;
+		totals.oom_kills = s->sampler.sum.oom_kills;
+		totals.untraced_oom_kills = s->sampler.sum.untraced_oom_kills;
+		totals.rss_batched = s->tracer.rss_batched;
+		if (s->target_label[0]) {
+			totals.target = s->target_label;
+			totals.elapsed_ns = mt_clock_ns(CLOCK_MONOTONIC) - s->start_mono_ns;
+			totals.max_procs = s->cfg.max_procs;
+		}
+	}
+	tracer_stop(&s->tracer);
+	targets_release(s);
+	totals.cgroup = &s->cgroup_report;
+	writer_close(&s->writer);
+	if (s->traced)
+		report_summary(&s->sampler.sum, &s->writer, &totals, mt_clock_ns(CLOCK_MONOTONIC));
+	sampler_free(&s->sampler);
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
+	s->epoll_fd = -1;
+	mt_config_free(&s->cfg);
+}

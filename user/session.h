@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One run of memtrace-bpf: the state the targets, the event loop and the notices share. It
+ * lives in a header of its own, below all three, so that none of them reaches up into main.c
+ * or into one another for it.
+ */
+#ifndef MT_SESSION_H
+#define MT_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <time.h>
+#include "cgroup.h"
+#include "cli.h"
+#include "launcher.h"
+#include "programs.h"
+#include "report.h"
+#include "sampler.h"
+#include "tracer.h"
+#include "writer.h"
+
+struct mt_live;
+
+/* COMMAND mode: the launched command, as wait4 gave it back. */
+struct mt_child {
+	int pidfd; /* -1 when pidfd_open is not there: the loop then wakes at ticks only */
+	bool reaped;
+	int status;
+	struct rusage usage;
+};
+
+struct mt_session {
+	struct mt_config cfg;
+	char **argv; /* memtrace-bpf's own, for formats that name what was traced */
+	struct mt_writer writer;
+	struct mt_tracer tracer;
+	struct mt_sampler sampler;
+	struct mt_launcher launcher;
+	struct mt_child child;
+	struct mt_cgroup cgroup; /* -m */
+	struct mt_report_cgroup cgroup_report;
+	struct mt_cg_target cg_target; /* -G */
+	char target_label[MT_CG_PATH_MAX + 32]; /* -a, -G: for the summary */
+	char cmdline[1024]; /* what is traced, for formats that name it (mprof's CMDLINE) */
+	enum mt_refuse_at refuse[MT_PROG_NR]; /* MEMTRACE_BPF_REFUSE */
+	int epoll_fd;
+	uint64_t launch_mono_ns; /* when memtrace-bpf began: start-up time (-v) */
+	uint64_t start_mono_ns;	 /* when tracing began: the time base of the rows */
+	bool traced;		 /* tracing began: there is a summary to print */
+	const char *stop_reason; /* NULL, or why tracing stopped before the targets ended */
+	uint64_t drops_seen[MT_DROP_NR]; /* -v: losses already told */
+	struct mt_live *live;		 /* the live view on stderr; NULL when off */
+	uint64_t live_next_ns; /* its next frame is due at this tick or the first after it */
+};
+
+/* Where the loop's epoll events come from (epoll_event.data.u32). */
+enum mt_wake { MT_WAKE_RECORDS, MT_WAKE_CHILD };
+
+/* Nothing set up yet: every descriptor closed, so session_end is safe from any point. */
+void session_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns);
+/* Root, or CAP_BPF + CAP_PERFMON: said before libbpf fails obscurely. 0 or -1 (said). */
+int session_check_privileges(void);
+/* MEMTRACE_BPF_REFUSE into s->refuse. 0 or -1 (said: a usage error). */
+int session_read_refusals(struct mt_session *s);
+/* The time series' output (-o, -F); waits for a reader on a FIFO. 0 or -1 (said). */
+int session_open_output(struct mt_session *s);
+/* Load and attach the BPF side, feeding the sampler; the rows' time base starts here.
+ * 0 or -1 (said). */
+int session_start_tracing(struct mt_session *s);
+/* Undo everything, in order; the summary when tracing ran; the configuration freed. */
+void session_end(struct mt_session *s);
+
+static inline uint64_t mt_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+#endif
