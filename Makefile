@@ -99,7 +99,7 @@ $(OUTPUT)/memtrace-bpf: $(USER_OBJS)
 
 $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(UNIT_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_OBJS) $(LDFLAGS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_OBJS) $(LDFLAGS) $(LIBS) -o $@
 
 $(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 	$(call msg,CC,$@)

@@ -2,6 +2,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "btfscan.h"
+#include "log.h"
 #include "programs.h"
 
 #define ALL MT_IN_ALL_MODES
@@ -263,4 +268,244 @@ const char *mt_refusal_hint(int err)
 	default:
 		return "run with -v for the kernel verifier's and libbpf's messages";
 	}
+}
+
+/* ---- what this kernel offers: its hooks and BPF features, before anything loads ---- */
+
+/*
+ * What the kernel's BTF says of each tracepoint memtrace-bpf may attach to as tp_btf (a
+ * tp_btf program needs the typedef btf_trace_<name>): whether it is there, and its number of
+ * arguments. Read by a scan of /sys/kernel/btf/vmlinux that builds nothing (well under a
+ * millisecond; libbpf parses the whole BTF again during load anyway), or through libbpf when
+ * the scan cannot read the file.
+ */
+static struct mt_btf_tp btf_tps[] = {
+	{ .name = "rss_stat" },		  { .name = "sched_process_fork" },
+	{ .name = "sched_process_exec" }, { .name = "sched_process_exit" },
+	{ .name = "task_rename" },	  { .name = "page_fault_user" },
+	{ .name = "mm_page_alloc" },	  { .name = "mark_victim" },
+	{ .name = "cgroup_attach_task" },
+};
+#define NR_BTF_TPS (sizeof(btf_tps) / sizeof(btf_tps[0]))
+
+static const struct mt_btf_tp *btf_tp(const char *name)
+{
+	for (size_t i = 0; i < NR_BTF_TPS; i++)
+		if (!strcmp(btf_tps[i].name, name))
+			return &btf_tps[i];
+	return NULL;
+}
+
+static bool has_btf_tracepoint(const char *name)
+{
+	const struct mt_btf_tp *tp = btf_tp(name);
+
+	return tp && tp->type_id > 0;
+}
+
+/* Number of arguments of a tp_btf tracepoint (without the context pointer), -1 if none. */
+static int btf_tracepoint_args(const char *name)
+{
+	const struct mt_btf_tp *tp = btf_tp(name);
+
+	return tp ? tp->nargs : -1;
+}
+
+/* The same answers through libbpf's parse of the kernel's BTF (wherever libbpf finds it). */
+static int scan_btf_with_libbpf(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+
+	if (!vmlinux)
+		return -errno;
+	for (size_t i = 0; i < NR_BTF_TPS; i++) {
+		char typedef_name[128];
+		const struct btf_type *t;
+		int id;
+
+		snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", btf_tps[i].name);
+		id = btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF);
+		btf_tps[i].type_id = id > 0 ? id : 0;
+		btf_tps[i].nargs = -1;
+		if (id <= 0)
+			continue;
+		t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));
+		if (!t || !btf_is_ptr(t))
+			continue;
+		t = btf__type_by_id(vmlinux, t->type);
+		if (t && btf_is_func_proto(t))
+			btf_tps[i].nargs = btf_vlen(t) - 1;
+	}
+	btf__free(vmlinux);
+	return 0;
+}
+
+/* A classic tracepoint needs tracefs; libbpf looks in both of its usual places. */
+static bool has_classic_tracepoint(const char *category, const char *name)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing/events",
+					     "/sys/kernel/debug/tracing/events" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s/id", roots[i], category, name);
+		if (access(path, R_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Which programs' hooks this kernel has, from its BTF (a tp_btf program needs the typedef
+ * btf_trace_<name>) and tracefs (a classic tracepoint needs its id there). oom/mark_victim
+ * changed shape in 6.9 (and in 6.1.y/6.6.y stable backports), from (int pid) to (struct
+ * task_struct *, uid_t): one program per shape, only the kernel's is present. The iterators
+ * are there from 5.8, before the oldest kernel memtrace-bpf runs on.
+ */
+static void find_hooks(bool present[MT_PROG_NR])
+{
+	int oom_args = btf_tracepoint_args("mark_victim");
+
+	present[MT_PROG_RSS_STAT] = has_btf_tracepoint("rss_stat");
+	present[MT_PROG_FORK] = has_btf_tracepoint("sched_process_fork");
+	present[MT_PROG_EXEC] = has_btf_tracepoint("sched_process_exec");
+	present[MT_PROG_EXIT] = has_btf_tracepoint("sched_process_exit");
+	present[MT_PROG_FAULT] = has_btf_tracepoint("page_fault_user");
+	present[MT_PROG_FAULT_TP] = has_classic_tracepoint("exceptions", "page_fault_user");
+	present[MT_PROG_PAGE_ALLOC] = has_btf_tracepoint("mm_page_alloc");
+	present[MT_PROG_PAGE_ALLOC_TP] = has_classic_tracepoint("kmem", "mm_page_alloc");
+	present[MT_PROG_RENAME] = has_btf_tracepoint("task_rename");
+	present[MT_PROG_OOM] = oom_args == 2;
+	present[MT_PROG_OOM_PID] = oom_args == 1;
+	present[MT_PROG_CGROUP_ATTACH] = has_btf_tracepoint("cgroup_attach_task");
+	present[MT_PROG_SEED] = true;
+	present[MT_PROG_READ] = true;
+}
+
+int mt_kernel_probe(struct mt_kernel *k)
+{
+	int err;
+
+	memset(k, 0, sizeof(*k));
+	err = mt_btf_scan_tracepoints(MT_BTF_VMLINUX, btf_tps, NR_BTF_TPS);
+	if (err) {
+		mt_debug("scanning %s: %s; asking libbpf", MT_BTF_VMLINUX, strerror(-err));
+		err = scan_btf_with_libbpf();
+	}
+	if (err) {
+		mt_err("cannot read the kernel's BTF (%s): memtrace-bpf needs a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF=y (/sys/kernel/btf/vmlinux)",
+		       strerror(-err));
+		return -1;
+	}
+	find_hooks(k->present);
+	for (int p = 0; p < MT_PROG_NR; p++) {
+		if (mt_progs[p].essential && !k->present[p]) {
+			mt_err("this kernel has no BTF for the tracepoint %s that memtrace-bpf needs "
+			       "(Linux 5.11 or later with CONFIG_DEBUG_INFO_BTF=y required)",
+			       mt_progs[p].hook);
+			return -1;
+		}
+	}
+
+	/* the newest kernel features every program relies on: a clear line, not a verifier log */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
+				    NULL) == 0 ||
+	    libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0) {
+		mt_err("this kernel lacks BPF features memtrace-bpf needs (bpf_get_current_task_btf, "
+		       "the BPF ring buffer): Linux 5.11 or later is required");
+		return -1;
+	}
+	k->percpu_lookup = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						   BPF_FUNC_map_lookup_percpu_elem, NULL) == 1;
+	if (!k->percpu_lookup)
+		mt_debug("no bpf_map_lookup_percpu_elem (Linux 5.19+): faults and page allocations "
+			 "a process's threads left counted on other CPUs at its exit are not in its "
+			 "exit row");
+	/* before 6.2 rss_stat has a third argument (the count), and the counters it reports are
+	 * updated in per-thread batches */
+	k->rss_batched = btf_tracepoint_args("rss_stat") == 3;
+	if (k->rss_batched)
+		mt_debug("rss_stat(mm, member, count): this kernel counts RSS in per-thread batches "
+			 "of up to 64 pages (Linux before 6.2)");
+	return 0;
+}
+
+/* ---- what a refusal costs, told to the user ---- */
+
+/* The object could not be loaded, and no program of ours was named as the one refused. */
+int mt_load_error(int err)
+{
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
+		mt_err("the kernel refused to load the BPF programs (%s): run as root, or with "
+		       "CAP_BPF and CAP_PERFMON (and check kernel.unprivileged_bpf_disabled and "
+		       "lockdown)",
+		       strerror(-err));
+	else
+		mt_err("loading the BPF programs failed (%s); run with -v to see the kernel "
+		       "verifier's and libbpf's messages",
+		       strerror(-err));
+	return -1;
+}
+
+/* One error line for an essential program the kernel refused, and what to check. */
+int mt_prog_refused_error(enum mt_prog p, int err, const char *at)
+{
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
+		mt_err("the kernel refused to %s the BPF program %s (%s): run as root, or with "
+		       "CAP_BPF and CAP_PERFMON (and check kernel.unprivileged_bpf_disabled and "
+		       "lockdown)",
+		       at, mt_progs[p].name, strerror(-err));
+	else
+		mt_err("the kernel refused to %s the BPF program %s (%s), which memtrace-bpf cannot "
+		       "work without (%s): %s; %s",
+		       at, mt_progs[p].name, mt_progs[p].hook, mt_progs[p].gives, strerror(-err),
+		       mt_refusal_hint(err));
+	return -1;
+}
+
+/* What the kernel refused or lacks, told once per feature: -v always, a warning if visible. */
+void mt_plan_report(const struct mt_load_plan *plan)
+{
+
+	for (int i = 0; i < MT_PROG_NR; i++) {
+		enum mt_prog p = (enum mt_prog)i, head = mt_prog_feature(p), chosen;
+
+		if (!plan->refused[p])
+			continue;
+		chosen = mt_plan_chosen(plan, head);
+		mt_debug("the kernel refused the BPF program %s (%s) at %s: %s; %s%s%s", mt_progs[p].name,
+			 mt_progs[p].hook, plan->refused_at_attach[p] ? "attach" : "load",
+			 strerror(-plan->refused[p]),
+			 chosen != MT_PROG_NONE ? "using " : mt_progs[head].without,
+			 chosen != MT_PROG_NONE ? mt_progs[chosen].hook : "",
+			 chosen != MT_PROG_NONE ? " instead" : "");
+	}
+	for (int i = 0; i < MT_PROG_NR; i++) {
+		enum mt_prog head = (enum mt_prog)i, refused = MT_PROG_NONE;
+
+		if (mt_progs[head].is_twin || mt_progs[head].essential ||
+		    !(mt_progs[head].modes & plan->mode_bit) || mt_plan_has(plan, head))
+			continue;
+		for (enum mt_prog q = head; q != MT_PROG_NONE; q = mt_progs[q].twin)
+			if (plan->refused[q])
+				refused = q;
+		if (refused != MT_PROG_NONE && mt_progs[head].visible)
+			mt_warn("the kernel refused the BPF program %s (%s: %s): %s (-v for details)",
+				mt_progs[refused].name, mt_progs[refused].hook,
+				strerror(-plan->refused[refused]), mt_progs[head].without);
+		else if (refused == MT_PROG_NONE && mt_progs[head].visible)
+			mt_warn("this kernel has no %s hook: %s", mt_progs[head].hook,
+				mt_progs[head].without);
+		else if (refused == MT_PROG_NONE)
+			mt_debug("this kernel has no %s hook: %s", mt_progs[head].hook,
+				 mt_progs[head].without);
+	}
+}
+
+const char *mt_plan_hook(const struct mt_load_plan *plan, enum mt_prog head)
+{
+	enum mt_prog p = mt_plan_chosen(plan, head);
+
+	return p == MT_PROG_NONE ? "none" : mt_progs[p].hook;
 }

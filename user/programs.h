@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The BPF programs of bpf/memtrace.bpf.c, named in one place: the few that RSS, peaks and exit
- * rows cannot exist without (essential), and for every other one what it gives, what takes its
- * place when the kernel refuses it, and whether the user sees the difference. From that table,
- * the plan of which programs to load on this kernel, kept up to date as the kernel refuses some.
- * No libbpf here: the tracer applies the plan to the BPF object.
+ * The kernel feature policy: the BPF programs of bpf/memtrace.bpf.c named in one place (the few
+ * that RSS, peaks and exit rows cannot exist without, and for every other one what it gives,
+ * what takes its place when the kernel refuses it, whether the user sees the difference); which
+ * of their hooks and BPF features this kernel offers; the plan of which programs to load, kept
+ * up to date as the kernel refuses some; and what each refusal is told as. Applying the plan to
+ * the BPF object (libbpf's open, load, attach) is the tracer's job, not this one's.
  */
 #ifndef MT_PROGRAMS_H
 #define MT_PROGRAMS_H
@@ -107,5 +108,27 @@ enum mt_prog mt_plan_chosen(const struct mt_load_plan *plan, enum mt_prog head);
  * policy for EPERM/EACCES, a missing hook or BPF feature for EINVAL/ENOENT and their kin.
  */
 const char *mt_refusal_hint(int err);
+
+/* What this kernel offers memtrace-bpf, probed before anything is loaded. */
+struct mt_kernel {
+	bool present[MT_PROG_NR]; /* each program's hook is there */
+	bool percpu_lookup;	  /* bpf_map_lookup_percpu_elem (5.19+) */
+	bool rss_batched; /* rss_stat(mm, member, count): RSS counted in per-thread batches (< 6.2) */
+};
+
+/*
+ * Probe the kernel's BTF (its tracepoints), tracefs (classic tracepoints) and BPF helpers.
+ * Returns 0, or -1 after one error line when an essential hook or feature is missing.
+ */
+int mt_kernel_probe(struct mt_kernel *k);
+
+/* What the kernel refused or lacks, told once per feature: -v always, a warning if visible. */
+void mt_plan_report(const struct mt_load_plan *plan);
+/* The hook a feature runs on ("none" without it), for -v. */
+const char *mt_plan_hook(const struct mt_load_plan *plan, enum mt_prog head);
+/* One error line for an essential program the kernel refused at (load, attach). Returns -1. */
+int mt_prog_refused_error(enum mt_prog p, int err, const char *at);
+/* One error line when the object could not be loaded and no program was named. Returns -1. */
+int mt_load_error(int err);
 
 #endif

@@ -36,7 +36,6 @@ struct mt_tracer {
 	struct bpf_program *progs[MT_PROG_NR];
 	struct bpf_link **links[MT_PROG_NR];
 	bool percpu_lookup; /* bpf_map_lookup_percpu_elem (5.19+) */
-	bool batch_ok; /* BPF_MAP_LOOKUP_BATCH works */
 	struct bpf_link *read_link; /* the map iterator that gives changed entries only */
 	uint64_t entries;	    /* entries in the set at the latest tracer_for_each */
 	bool told_reader;	    /* -v said the iterator is in use */
