@@ -10,9 +10,10 @@
 #include "loop.h"
 #include "notify.h"
 #include "session.h"
+#include "setup.h"
 #include "targets.h"
 
-/* Returns the exit status; session_end undoes whatever was set up, from wherever this stops. */
+/* Returns the exit status; setup_end undoes whatever was set up, from wherever this stops. */
 static int run(struct mt_session *s)
 {
 	mt_quiet = s->cfg.quiet;
@@ -20,18 +21,18 @@ static int run(struct mt_session *s)
 	/* diagnostics as they happen, even when stderr is a pipe */
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	if (session_check_privileges())
+	if (setup_check_privileges())
 		return 1;
-	if (session_read_refusals(s))
+	if (setup_read_refusals(s))
 		return 2;
-	if (targets_resolve(s) || session_open_output(s))
+	if (targets_resolve(s) || setup_open_output(s))
 		return 1;
 	/* before libbpf and the kernel's BTF are loaded: see targets_spawn */
 	int status = targets_spawn(s);
 	if (status)
 		return status;
 	loop_catch_signals();
-	if (session_start_tracing(s))
+	if (setup_start_tracing(s))
 		return 1;
 	status = targets_start(s, s->start_mono_ns);
 	if (status)
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 	struct mt_session session;
 	int status = 0;
 
-	session_init(&session, argv, mt_clock_ns(CLOCK_MONOTONIC));
+	setup_init(&session, argv, mt_clock_ns(CLOCK_MONOTONIC));
 	switch (mt_parse_args(argc, argv, &session.cfg)) {
 	case MT_ARGS_EXIT:
 		break;
@@ -57,6 +58,6 @@ int main(int argc, char **argv)
 		status = run(&session);
 		break;
 	}
-	session_end(&session);
+	setup_end(&session);
 	return status;
 }

@@ -57,20 +57,6 @@ struct mt_session {
 /* Where the loop's epoll events come from (epoll_event.data.u32). */
 enum mt_wake { MT_WAKE_RECORDS, MT_WAKE_CHILD };
 
-/* Nothing set up yet: every descriptor closed, so session_end is safe from any point. */
-void session_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns);
-/* Root, or CAP_BPF + CAP_PERFMON: said before libbpf fails obscurely. 0 or -1 (said). */
-int session_check_privileges(void);
-/* MEMTRACE_BPF_REFUSE into s->refuse. 0 or -1 (said: a usage error). */
-int session_read_refusals(struct mt_session *s);
-/* The time series' output (-o, -F); waits for a reader on a FIFO. 0 or -1 (said). */
-int session_open_output(struct mt_session *s);
-/* Load and attach the BPF side, feeding the sampler; the rows' time base starts here.
- * 0 or -1 (said). */
-int session_start_tracing(struct mt_session *s);
-/* Undo everything, in order; the summary when tracing ran; the configuration freed. */
-void session_end(struct mt_session *s);
-
 static inline uint64_t mt_clock_ns(clockid_t clock)
 {
 	struct timespec ts;

@@ -9,11 +9,11 @@
 #include <linux/capability.h>
 #include "log.h"
 #include "notify.h"
-#include "session.h"
+#include "setup.h"
 #include "targets.h"
 #include "text.h"
 
-void session_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns)
+void setup_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns)
 {
 	memset(s, 0, sizeof(*s));
 	s->argv = argv;
@@ -25,7 +25,7 @@ void session_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns)
 	s->epoll_fd = -1;
 }
 
-int session_check_privileges(void)
+int setup_check_privileges(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
@@ -42,7 +42,7 @@ int session_check_privileges(void)
 	return -1;
 }
 
-int session_read_refusals(struct mt_session *s)
+int setup_read_refusals(struct mt_session *s)
 {
 	char err[1024];
 
@@ -53,7 +53,7 @@ int session_read_refusals(struct mt_session *s)
 	return -1;
 }
 
-int session_open_output(struct mt_session *s)
+int setup_open_output(struct mt_session *s)
 {
 	/* -F: the format of the time series */
 	static const char *const format_names[] = { [MT_FORMAT_CSV] = "csv",
@@ -87,7 +87,7 @@ int session_open_output(struct mt_session *s)
 	return 0;
 }
 
-int session_start_tracing(struct mt_session *s)
+int setup_start_tracing(struct mt_session *s)
 {
 	const struct mt_tracer_opts topts = {
 		.follow_children = s->cfg.follow_children,
@@ -126,7 +126,7 @@ int session_start_tracing(struct mt_session *s)
 	return 0;
 }
 
-void session_end(struct mt_session *s)
+void setup_end(struct mt_session *s)
 {
 	struct mt_report_totals totals = {};
 
