@@ -35,12 +35,7 @@ __u64 seeded_procs = 0;
 bool report_all = false;
 __u64 entries_seen = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768); /* resized by the loader */
-	__type(key, __u32);	    /* tgid */
-	__type(value, struct proc_stats);
-} procs SEC(".maps");
+#include "proc_stats.bpf.h" /* the entries (the traced set), RSS and its peak */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -102,42 +97,6 @@ static __always_inline void count_drop(__u32 what)
 
 	if (n)
 		*n += 1;
-}
-
-/*
- * Re-read all three RSS counters of mm (not a delta: a missed event cannot skew later
- * values) and keep the peak with its split.
- */
-static __always_inline void set_rss(struct proc_stats *s, __u64 file, __u64 anon, __u64 shmem)
-{
-	__u64 rss = file + anon + shmem;
-
-	s->gen++;
-	s->file_bytes = file;
-	s->anon_bytes = anon;
-	s->shmem_bytes = shmem;
-	if (rss > s->peak_rss_bytes) {
-		s->peak_rss_bytes = rss;
-		s->peak_file_bytes = file;
-		s->peak_anon_bytes = anon;
-		s->peak_shmem_bytes = shmem;
-	}
-}
-
-/* The hot path (rss_stat): direct loads from the tracepoint's trusted mm. */
-static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *mm)
-{
-	set_rss(s, (__u64)mm_counter_pages(mm, MT_MM_FILEPAGES) << page_shift,
-		(__u64)mm_counter_pages(mm, MT_MM_ANONPAGES) << page_shift,
-		(__u64)mm_counter_pages(mm, MT_MM_SHMEMPAGES) << page_shift);
-}
-
-/* The cold paths: mm read with BPF_CORE_READ (see mm_counter_pages_read). */
-static __always_inline void account_rss_read(struct proc_stats *s, struct mm_struct *mm)
-{
-	set_rss(s, (__u64)mm_counter_pages_read(mm, MT_MM_FILEPAGES) << page_shift,
-		(__u64)mm_counter_pages_read(mm, MT_MM_ANONPAGES) << page_shift,
-		(__u64)mm_counter_pages_read(mm, MT_MM_SHMEMPAGES) << page_shift);
 }
 
 /*
@@ -778,6 +737,7 @@ int BPF_PROG(on_cgroup_attach, struct cgroup *dst, const char *path, struct task
  * may have looked for the entry a moment before it existed) the entry is taken back: no entry
  * outlives its process.
  */
+
 /*
  * The iterators' contexts, declared here without CO-RE: their layout is fixed by the iterator
  * ABI, and each CO-RE-relocated type costs libbpf a search of the kernel's whole BTF (~126k
