@@ -297,7 +297,7 @@ static __always_inline struct proc_stats *track_task(struct task_struct *task, b
 	BPF_CORE_READ_INTO(&init.comm, leader, comm);
 	account_rss_read(&init, mm);
 	err = bpf_map_update_elem(&procs, &tgid, &init, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST */) {
+	if (err && err != -MT_EEXIST) {
 		count_drop(MT_DROP_MAP_FULL);
 		return NULL;
 	}

@@ -8,6 +8,12 @@
 #ifndef PROC_STATS_BPF_H
 #define PROC_STATS_BPF_H
 
+/*
+ * bpf_map_update_elem() returns -errno; vmlinux.h comes from BTF, which has no macros, so the
+ * errno values compared against are spelled out here, once.
+ */
+#define MT_EEXIST 17
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 32768); /* resized by the loader */
