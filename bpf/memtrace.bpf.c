@@ -36,18 +36,7 @@ bool report_all = false;
 __u64 entries_seen = 0;
 
 #include "proc_stats.bpf.h" /* the entries (the traced set), RSS and its peak */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20); /* resized by the loader */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MT_DROP_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+#include "events.bpf.h"     /* the ring of rare records, the drop counters */
 
 /*
  * Faults and page allocations are counted per CPU first, for the process last seen here, and
@@ -90,50 +79,6 @@ struct {
  * bpf_map_lookup_percpu_elem (5.19+) to look at another CPU's counts (set by the loader) */
 const volatile __u32 nr_cpus = 1;
 const volatile bool percpu_lookup = false;
-
-static __always_inline void count_drop(__u32 what)
-{
-	__u64 *n = bpf_map_lookup_elem(&drops, &what);
-
-	if (n)
-		*n += 1;
-}
-
-/*
- * Records are few (fork, exec, exit) and user space drains the ring at every interval, so
- * they do not wake it (a wake-up costs ~16 us against ~0.8 us) unless the ring is half full
- * or the record is one a person waits for (a limit crossed).
- */
-static __always_inline __u64 wakeup_flags(bool urgent)
-{
-	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > ringbuf_bytes / 2)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline bool emit_event(__u32 type, __u32 pid, const struct proc_stats *s,
-				       __u32 signal, __u32 ev_flags, bool urgent)
-{
-	struct mt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e) {
-		count_drop(MT_DROP_RINGBUF);
-		return false;
-	}
-	e->type = type;
-	e->pid = pid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->signal = signal;
-	e->ev_flags = ev_flags;
-	__builtin_memcpy(&e->stats, s, sizeof(*s));
-	bpf_ringbuf_submit(e, wakeup_flags(urgent));
-	return true;
-}
-
-static __always_inline bool emit(__u32 type, __u32 pid, const struct proc_stats *s)
-{
-	return emit_event(type, pid, s, 0, 0, false);
-}
 
 /* Move p's counts into s, the entry they belong to (p is this CPU's, or another's at exit). */
 static __always_inline void fold_pending(struct proc_stats *s, struct pending *p)
