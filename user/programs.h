@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The BPF programs of bpf/memtrace.bpf.c, named in one place: the few that RSS, peaks and exit
+ * The BPF programs under bpf/, named in one place: the few that RSS, peaks and exit
  * rows cannot exist without (essential), and for every other one what it gives, what takes its
  * place when the kernel refuses it, and whether the user sees the difference. From that table,
  * the plan of which programs to load on this kernel, kept up to date as the kernel refuses some.
