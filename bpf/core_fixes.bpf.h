@@ -34,11 +34,12 @@ static __always_inline bool mm_rss_is_atomic_array(void)
 }
 
 /*
- * The counters are indexed by constants only (a switch the compiler folds away): a variable
- * index would make percpu_counter and atomic_long_t relocation roots of their own, and each
- * costs libbpf a search of the kernel's whole BTF at start-up.
+ * expr_of(i) for counter `member`, with i always a constant (a switch the compiler folds away
+ * once member is known): a variable index would make percpu_counter and atomic_long_t
+ * relocation roots of their own, and each costs libbpf a search of the kernel's whole BTF at
+ * start-up.
  */
-#define MT_MM_COUNTER(expr_of) \
+#define MT_MM_COUNTER(member, expr_of) \
 	({                                                                        \
 		long __v;                                                         \
 		switch (member) {                                                 \
@@ -73,9 +74,9 @@ static __always_inline long mm_counter_pages_how(struct mm_struct *mm, int membe
 #define MT_OLD(i) BPF_CORE_READ(old, rss_stat.count[i].counter)
 #define MT_NEW(i) (probe ? BPF_CORE_READ(mm, rss_stat[i].count) : mm->rss_stat[i].count)
 	if (mm_rss_is_atomic_array())
-		pages = MT_MM_COUNTER(MT_OLD);
+		pages = MT_MM_COUNTER(member, MT_OLD);
 	else
-		pages = MT_MM_COUNTER(MT_NEW);
+		pages = MT_MM_COUNTER(member, MT_NEW);
 #undef MT_OLD
 #undef MT_NEW
 	return pages < 0 ? 0 : pages;

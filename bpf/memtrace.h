@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Types shared by the BPF programs (bpf/memtrace.bpf.c) and the loader (user/).
+ * Types shared by the BPF programs (bpf/memtrace.bpf.c and its headers) and the loader (user/).
  * Fixed-width types only: both sides must agree on every byte.
  */
 #ifndef MEMTRACE_H

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The kernel feature policy: the BPF programs of bpf/memtrace.bpf.c named in one place (the few
- * that RSS, peaks and exit rows cannot exist without, and for every other one what it gives,
- * what takes its place when the kernel refuses it, whether the user sees the difference); which
- * of their hooks and BPF features this kernel offers; the plan of which programs to load, kept
- * up to date as the kernel refuses some; and what each refusal is told as. Applying the plan to
- * the BPF object (libbpf's open, load, attach) is the tracer's job, not this one's.
+ * The kernel feature policy: the BPF programs under bpf/ named in one place (the few that RSS,
+ * peaks and exit rows cannot exist without, and for every other one what it gives, what takes
+ * its place when the kernel refuses it, whether the user sees the difference); which of their
+ * hooks and BPF features this kernel offers; the plan of which programs to load, kept up to
+ * date as the kernel refuses some; and what each refusal is told as. Applying the plan to the
+ * BPF object (libbpf's open, load, attach) is the tracer's job, not this one's.
  */
 #ifndef MT_PROGRAMS_H
 #define MT_PROGRAMS_H
