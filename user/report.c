@@ -67,71 +67,66 @@ static void summarize_target(const struct mt_summary *s, const struct mt_report_
 		(unsigned long long)s->max_live_procs, totals->max_procs);
 }
 
-void report_summary(const struct mt_summary *s, const struct mt_writer *w,
-		    const struct mt_report_totals *totals, uint64_t now_mono_ns)
+/* A traced root (the COMMAND, a -p process): how it ended, its time, memory and tree. */
+static void summarize_root(const struct mt_root *r, uint64_t now_mono_ns)
 {
 	char a[32], b[32], c[32], d[32], end[640];
+	const struct proc_stats *st = &r->stats;
+	uint64_t until = r->exited && r->end_mono_ns ? r->end_mono_ns : now_mono_ns;
+	uint64_t from = r->start_mono_ns ? r->start_mono_ns : until;
 
-	if (mt_quiet)
-		return;
-	for (size_t i = 0; i < s->nroots; i++) {
-		struct mt_root r = s->roots[i];
-		const struct proc_stats *st = &r.stats;
-		uint64_t until = r.exited && r.end_mono_ns ? r.end_mono_ns : now_mono_ns;
-		uint64_t from = r.start_mono_ns ? r.start_mono_ns : until;
+	describe_end(r, end, sizeof(end));
+	mt_info("memtrace-bpf: %s (pid %u, %.16s): %s", r->label, r->pid, r->comm, end);
+	/* -p: the CPU the process used while traced, not since it started */
+	if (r->cpu_known)
+		mt_info("  elapsed %s, user %s, sys %s%s",
+			mt_format_duration(until - from, a, sizeof(a)),
+			mt_format_duration(since(r->utime_ns, r->utime_base_ns), b, sizeof(b)),
+			mt_format_duration(since(r->stime_ns, r->stime_base_ns), c, sizeof(c)),
+			r->launched ? "" : " (CPU time while traced)");
+	else
+		mt_info("  elapsed %s", mt_format_duration(until - from, a, sizeof(a)));
+	mt_info("  peak RSS %s (anon %s, file %s, shmem %s); RSS at end %s",
+		mt_format_size(st->peak_rss_bytes, a, sizeof(a)),
+		mt_format_size(st->peak_anon_bytes, b, sizeof(b)),
+		mt_format_size(st->peak_file_bytes, c, sizeof(c)),
+		mt_format_size(st->peak_shmem_bytes, d, sizeof(d)),
+		mt_format_size(mt_rss_bytes(st), end, sizeof(end)));
+	mt_info("  page faults %llu, pages allocated %llu (%s)", (unsigned long long)st->faults,
+		(unsigned long long)st->pages_alloc,
+		mt_format_size(st->pages_alloc * (uint64_t)sysconf(_SC_PAGESIZE), a, sizeof(a)));
+	if (r->descendants)
+		mt_info("  descendants traced: %u; largest peak %s (pid %u, %.16s)", r->descendants,
+			mt_format_size(r->top_child_peak, a, sizeof(a)), r->top_child_pid,
+			r->top_child_comm);
+	if (r->oom_kills > (r->oom_killed ? 1u : 0u))
+		mt_info("  OOM kills in its tree: %u (see the oom_kill rows)", r->oom_kills);
+	if (r->limit_crossings)
+		mt_info("  RSS limit crossed by %u process%s (see the limit rows)", r->limit_crossings,
+			r->limit_crossings == 1 ? "" : "es");
+}
 
-		describe_end(&r, end, sizeof(end));
-		mt_info("memtrace-bpf: %s (pid %u, %.16s): %s", r.label, r.pid, r.comm, end);
-		/* -p: the CPU the process used while traced, not since it started */
-		if (r.cpu_known)
-			mt_info("  elapsed %s, user %s, sys %s%s",
-				mt_format_duration(until - from, a, sizeof(a)),
-				mt_format_duration(since(r.utime_ns, r.utime_base_ns), b, sizeof(b)),
-				mt_format_duration(since(r.stime_ns, r.stime_base_ns), c, sizeof(c)),
-				r.launched ? "" : " (CPU time while traced)");
-		else
-			mt_info("  elapsed %s", mt_format_duration(until - from, a, sizeof(a)));
-		mt_info("  peak RSS %s (anon %s, file %s, shmem %s); RSS at end %s",
-			mt_format_size(st->peak_rss_bytes, a, sizeof(a)),
-			mt_format_size(st->peak_anon_bytes, b, sizeof(b)),
-			mt_format_size(st->peak_file_bytes, c, sizeof(c)),
-			mt_format_size(st->peak_shmem_bytes, d, sizeof(d)),
-			mt_format_size(mt_rss_bytes(st), end,
-				       sizeof(end)));
-		mt_info("  page faults %llu, pages allocated %llu (%s)",
-			(unsigned long long)st->faults, (unsigned long long)st->pages_alloc,
-			mt_format_size(st->pages_alloc * (uint64_t)sysconf(_SC_PAGESIZE), a,
-				       sizeof(a)));
-		if (r.descendants)
-			mt_info("  descendants traced: %u; largest peak %s (pid %u, %.16s)",
-				r.descendants, mt_format_size(r.top_child_peak, a, sizeof(a)),
-				r.top_child_pid, r.top_child_comm);
-		if (r.oom_kills > (r.oom_killed ? 1u : 0u))
-			mt_info("  OOM kills in its tree: %u (see the oom_kill rows)", r.oom_kills);
-		if (r.limit_crossings)
-			mt_info("  RSS limit crossed by %u process%s (see the limit rows)",
-				r.limit_crossings, r.limit_crossings == 1 ? "" : "es");
-	}
-	if (totals->target)
-		summarize_target(s, totals);
-	if (totals->cgroup && totals->cgroup->used) {
-		const struct mt_report_cgroup *cg = totals->cgroup;
+/* -m: the cgroup's own view of what it held. */
+static void summarize_cgroup(const struct mt_report_cgroup *cg)
+{
+	char a[32];
 
-		mt_info("  memory limit %s on cgroup v%d %s (removed)",
-			mt_format_size(cg->limit_bytes, a, sizeof(a)), cg->version, cg->path);
-		if (cg->peak_known)
-			mt_info("    the cgroup's own peak: %s (%s: anon + page cache charged to it)",
-				mt_format_size(cg->peak_bytes, a, sizeof(a)), cg->peak_source);
-		if (cg->oom_kills_known)
-			mt_info("    OOM kills the kernel counted in it: %llu",
-				(unsigned long long)cg->oom_kills);
-	}
-	if (totals->untraced_oom_kills)
-		mt_info("  untraced processes OOM-killed by an OOM a traced one triggered: %llu",
-			(unsigned long long)totals->untraced_oom_kills);
+	mt_info("  memory limit %s on cgroup v%d %s (removed)",
+		mt_format_size(cg->limit_bytes, a, sizeof(a)), cg->version, cg->path);
+	if (cg->peak_known)
+		mt_info("    the cgroup's own peak: %s (%s: anon + page cache charged to it)",
+			mt_format_size(cg->peak_bytes, a, sizeof(a)), cg->peak_source);
+	if (cg->oom_kills_known)
+		mt_info("    OOM kills the kernel counted in it: %llu",
+			(unsigned long long)cg->oom_kills);
+}
 
+/* What was lost, and why tracing stopped early; nothing lost is said too. */
+static void summarize_losses(const struct mt_writer *w, const struct mt_report_totals *totals)
+{
 	uint64_t lost = totals->drops[MT_DROP_RINGBUF] + totals->drops[MT_DROP_MAP_FULL] +
 			totals->unexplained_exits;
+
 	mt_info("  %llu rows written to %s; events lost: %s", (unsigned long long)w->rows,
 		w->path, lost ? "" : "none");
 	if (totals->drops[MT_DROP_RINGBUF])
@@ -149,6 +144,23 @@ void report_summary(const struct mt_summary *s, const struct mt_writer *w,
 	if (totals->rss_batched)
 		mt_info("  precision: this kernel (before Linux 6.2) counts RSS in per-thread batches "
 			"of up to 64 pages: RSS and peaks can read up to 256 KiB per thread low");
+}
+
+void report_summary(const struct mt_summary *s, const struct mt_writer *w,
+		    const struct mt_report_totals *totals, uint64_t now_mono_ns)
+{
+	if (mt_quiet)
+		return;
+	for (size_t i = 0; i < s->nroots; i++)
+		summarize_root(&s->roots[i], now_mono_ns);
+	if (totals->target)
+		summarize_target(s, totals);
+	if (totals->cgroup && totals->cgroup->used)
+		summarize_cgroup(totals->cgroup);
+	if (totals->untraced_oom_kills)
+		mt_info("  untraced processes OOM-killed by an OOM a traced one triggered: %llu",
+			(unsigned long long)totals->untraced_oom_kills);
+	summarize_losses(w, totals);
 }
 
 char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, size_t len)
