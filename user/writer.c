@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "csv.h"
 #include "writer.h"
 
 #define FLUSH_THRESHOLD (64 * 1024)

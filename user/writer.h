@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "csv.h"
+#include "strbuf.h"
 
 enum mt_row_event {
 	MT_ROW_START,

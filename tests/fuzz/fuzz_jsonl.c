@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "csv.h"
+#include "strbuf.h"
 #include "writer.h"
 #include "fuzz_rows.h"
 
