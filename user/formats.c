@@ -35,19 +35,6 @@ static void add_fixed(struct strbuf *sb, uint64_t num, uint64_t den, int decimal
 	sb_addf(sb, "%llu.%0*llu", (unsigned long long)whole, decimals, (unsigned long long)frac);
 }
 
-/* CLOCK_MONOTONIC ns as epoch ns, as the CSV's unix_time */
-static uint64_t epoch_ns(const struct mt_writer *w, uint64_t mono_ns)
-{
-	return w->start_real_ns + (mono_ns > w->start_mono_ns ? mono_ns - w->start_mono_ns : 0);
-}
-
-/* seconds with 6 decimals, cut (not rounded) as the CSV cuts them, so both formats agree */
-static void add_seconds(struct strbuf *sb, uint64_t ns)
-{
-	sb_addf(sb, "%llu.%06llu", (unsigned long long)(ns / 1000000000ULL),
-		(unsigned long long)(ns % 1000000000ULL / 1000));
-}
-
 /* ---- JSON lines ---- */
 
 /*
@@ -97,12 +84,11 @@ static void jsonl_header(struct mt_writer *w)
 static void jsonl_row(struct mt_writer *w, const struct mt_row *r)
 {
 	struct strbuf *sb = &w->buf;
-	uint64_t elapsed = r->mono_ns > w->start_mono_ns ? r->mono_ns - w->start_mono_ns : 0;
 
 	sb_adds(sb, "{\"unix_time\":");
-	add_seconds(sb, epoch_ns(w, r->mono_ns));
+	add_seconds(sb, writer_epoch_ns(w, r->mono_ns), 6);
 	sb_adds(sb, ",\"elapsed_s\":");
-	add_seconds(sb, elapsed);
+	add_seconds(sb, writer_elapsed_ns(w, r->mono_ns), 6);
 	sb_addf(sb, ",\"pid\":%d,\"ppid\":%d,\"comm\":", r->pid, r->ppid);
 	json_add_string(sb, r->comm, strnlen(r->comm, 16));
 	sb_addf(sb,
@@ -350,12 +336,19 @@ static void add_mib(struct strbuf *sb, uint64_t bytes)
 	add_fixed(sb, bytes, 1ULL << 20, 6);
 }
 
+/* a line's end: " <epoch>\n", cut to the 4 decimals mprof writes (its time.time() "{:.4f}") */
+static void add_when(struct strbuf *sb, uint64_t epoch_ns)
+{
+	sb_add(sb, " ", 1);
+	add_seconds(sb, epoch_ns, 4);
+	sb_add(sb, "\n", 1);
+}
+
 static void mprof_interval_end(struct mt_writer *w, uint64_t mono_ns)
 {
 	struct mprof_state *st = mprof_state(w);
-	uint64_t total = 0, epoch = epoch_ns(w, mono_ns);
+	uint64_t total = 0, epoch = writer_epoch_ns(w, mono_ns);
 	size_t nchld = 0;
-	char when[32];
 
 	/* the live processes and those gone in this interval: one pass, O(n log n) for CHLD */
 	st->chld = grow_array(st->chld, &st->chld_cap, st->used + st->ngone, sizeof(*st->chld));
@@ -379,16 +372,13 @@ static void mprof_interval_end(struct mt_writer *w, uint64_t mono_ns)
 	if (nchld > 1)
 		qsort(st->chld, nchld, sizeof(*st->chld), by_pid);
 
-	/* the epoch cut to 4 decimals, as the CSV cuts its unix_time to 6 */
-	snprintf(when, sizeof(when), "%llu.%04llu", (unsigned long long)(epoch / 1000000000ULL),
-		 (unsigned long long)(epoch % 1000000000ULL / 100000));
 	sb_adds(&w->buf, "MEM ");
 	add_mib(&w->buf, total);
-	sb_addf(&w->buf, " %s\n", when);
+	add_when(&w->buf, epoch);
 	for (size_t i = 0; i < nchld; i++) {
 		sb_addf(&w->buf, "CHLD %d ", st->chld[i].pid);
 		add_mib(&w->buf, st->chld[i].rss);
-		sb_addf(&w->buf, " %s\n", when);
+		add_when(&w->buf, epoch);
 	}
 }
 

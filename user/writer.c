@@ -245,6 +245,26 @@ void writer_close(struct mt_writer *w)
 	sb_free(&w->buf);
 }
 
+uint64_t writer_elapsed_ns(const struct mt_writer *w, uint64_t mono_ns)
+{
+	return mono_ns > w->start_mono_ns ? mono_ns - w->start_mono_ns : 0;
+}
+
+uint64_t writer_epoch_ns(const struct mt_writer *w, uint64_t mono_ns)
+{
+	return w->start_real_ns + writer_elapsed_ns(w, mono_ns);
+}
+
+void add_seconds(struct strbuf *sb, uint64_t ns, int decimals)
+{
+	uint64_t unit = 1000000000ULL;
+
+	for (int i = 0; i < decimals; i++)
+		unit /= 10;
+	sb_addf(sb, "%llu.%0*llu", (unsigned long long)(ns / 1000000000ULL), decimals,
+		(unsigned long long)(ns % 1000000000ULL / unit));
+}
+
 /* ---- CSV (RFC 4180) ---- */
 
 static void csv_header(struct mt_writer *w)
@@ -253,20 +273,13 @@ static void csv_header(struct mt_writer *w)
 			 "shmem_bytes,peak_rss_bytes,rss_delta_bytes,faults,pages_alloc,detail\n");
 }
 
-static void add_seconds(struct strbuf *sb, uint64_t ns)
-{
-	sb_addf(sb, "%llu.%06llu", (unsigned long long)(ns / 1000000000ULL),
-		(unsigned long long)(ns % 1000000000ULL / 1000));
-}
-
 static void csv_row(struct mt_writer *w, const struct mt_row *r)
 {
 	struct strbuf *sb = &w->buf;
-	uint64_t elapsed = r->mono_ns > w->start_mono_ns ? r->mono_ns - w->start_mono_ns : 0;
 
-	add_seconds(sb, w->start_real_ns + elapsed);
+	add_seconds(sb, writer_epoch_ns(w, r->mono_ns), 6);
 	sb_add(sb, ",", 1);
-	add_seconds(sb, elapsed);
+	add_seconds(sb, writer_elapsed_ns(w, r->mono_ns), 6);
 	sb_addf(sb, ",%d,%d,", r->pid, r->ppid);
 	csv_add_field(sb, r->comm, strnlen(r->comm, 16));
 	sb_addf(sb, ",%s,%llu,%llu,%llu,%llu,%llu,%lld,%llu,%llu,", mt_row_event_name(r->event),

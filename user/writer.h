@@ -83,6 +83,18 @@ void writer_interval_end(struct mt_writer *w, uint64_t mono_ns);
 int writer_flush(struct mt_writer *w);
 void writer_close(struct mt_writer *w);
 
+/*
+ * For the formats: a row's CLOCK_MONOTONIC time on the trace's time base, as seconds since the
+ * trace started and since the epoch. A row stamped before the start counts as at the start.
+ */
+uint64_t writer_elapsed_ns(const struct mt_writer *w, uint64_t mono_ns);
+uint64_t writer_epoch_ns(const struct mt_writer *w, uint64_t mono_ns);
+/*
+ * ns as seconds with `decimals` (1 to 9) digits after the point, cut rather than rounded: every
+ * format cuts the same way, so the times of one row agree to the digit whatever the format.
+ */
+void add_seconds(struct strbuf *sb, uint64_t ns, int decimals);
+
 extern const struct mt_format_ops mt_csv_format;
 /* The format of that name (csv, jsonl, mprof), or NULL. */
 const struct mt_format_ops *writer_format(const char *name);
