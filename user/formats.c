@@ -107,6 +107,7 @@ static void jsonl_row(struct mt_writer *w, const struct mt_row *r)
 
 const struct mt_format_ops mt_jsonl_format = {
 	.name = "jsonl",
+	.records_are_rows = true,
 	.header = jsonl_header,
 	.row = jsonl_row,
 };
@@ -397,6 +398,7 @@ static void mprof_free(struct mt_writer *w)
 
 const struct mt_format_ops mt_mprof_format = {
 	.name = "mprof",
+	.header_record = true,
 	.header = mprof_header,
 	.row = mprof_row,
 	.interval_end = mprof_interval_end,

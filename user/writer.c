@@ -138,19 +138,18 @@ int writer_open(struct mt_writer *w, const char *path, const struct mt_format_op
 
 /*
  * How many bytes of the buffer's first `upto` form whole records, and how many records that
- * is. The buffer always starts at a record's start. A CSV record ends at a newline outside
- * quotes (a quoted field, such as a process name, may hold newlines: RFC 4180); JSON lines and
- * mprof escape theirs, so every newline ends a record.
+ * is. The buffer always starts at a record's start. A record ends at a newline, unless the
+ * format lets a quoted field (a process name, say) hold one.
  */
 static size_t whole_records(const struct mt_writer *w, size_t upto, size_t *records)
 {
-	bool csv = w->ops == &mt_csv_format, quoted = false;
+	bool quotes = w->ops->quoted_newlines, quoted = false;
 	size_t end = 0, n = 0;
 
 	for (size_t i = 0; i < upto; i++) {
 		char c = w->buf.data[i];
 
-		if (c == '"' && csv) {
+		if (c == '"' && quotes) {
 			quoted = !quoted;
 		} else if (c == '\n' && !quoted) {
 			end = i + 1;
@@ -180,12 +179,12 @@ int writer_flush(struct mt_writer *w)
 			w->error = n < 0 ? -errno : -EIO;
 			whole = whole_records(w, done, &kept);
 			whole_records(w, w->buf.len, &all);
-			/* rows that did not make it whole are not written (mprof's lines are not
-			 * rows; the CSV header is a record, not a row, and the file's first) */
-			if (w->ops != &mt_mprof_format) {
+			/* rows that did not make it whole are not written; a header that did not
+			 * make it either was no row */
+			if (w->ops->records_are_rows) {
 				uint64_t lost = all - kept;
 
-				if (w->ops == &mt_csv_format && w->committed == 0 && !kept && lost)
+				if (w->ops->header_record && w->committed == 0 && !kept && lost)
 					lost--;
 				w->rows -= lost < w->rows ? lost : w->rows;
 			}
@@ -294,6 +293,9 @@ static void csv_row(struct mt_writer *w, const struct mt_row *r)
 
 const struct mt_format_ops mt_csv_format = {
 	.name = "csv",
+	.quoted_newlines = true,
+	.header_record = true,
+	.records_are_rows = true,
 	.header = csv_header,
 	.row = csv_row,
 };

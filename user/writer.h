@@ -40,6 +40,18 @@ struct mt_writer;
 
 struct mt_format_ops {
 	const char *name;
+	/*
+	 * What the writer needs to know of a format when a write fails, to cut the output back to
+	 * whole records and count only the rows that went out whole:
+	 *  quoted_newlines: a record may hold newlines inside double quotes (RFC 4180); without
+	 *	it every newline ends a record.
+	 *  header_record: the header is one record, the output's first, and no row.
+	 *  records_are_rows: every record after the header is a row; without it the records are
+	 *	the format's own (per interval, say) and the row count stays as it is.
+	 */
+	bool quoted_newlines;
+	bool header_record;
+	bool records_are_rows;
 	void (*header)(struct mt_writer *w);
 	void (*row)(struct mt_writer *w, const struct mt_row *row);
 	/* Optional: the sampler finished one interval at mono_ns (every row of it written). */
