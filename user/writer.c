@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "csv.h"
 #include "writer.h"
 
 #define FLUSH_THRESHOLD (64 * 1024)
@@ -263,42 +262,6 @@ void add_seconds(struct strbuf *sb, uint64_t ns, int decimals)
 	sb_addf(sb, "%llu.%0*llu", (unsigned long long)(ns / 1000000000ULL), decimals,
 		(unsigned long long)(ns % 1000000000ULL / unit));
 }
-
-/* ---- CSV (RFC 4180) ---- */
-
-static void csv_header(struct mt_writer *w)
-{
-	sb_adds(&w->buf, "unix_time,elapsed_s,pid,ppid,comm,event,rss_bytes,anon_bytes,file_bytes,"
-			 "shmem_bytes,peak_rss_bytes,rss_delta_bytes,faults,pages_alloc,detail\n");
-}
-
-static void csv_row(struct mt_writer *w, const struct mt_row *r)
-{
-	struct strbuf *sb = &w->buf;
-
-	add_seconds(sb, writer_epoch_ns(w, r->mono_ns), 6);
-	sb_add(sb, ",", 1);
-	add_seconds(sb, writer_elapsed_ns(w, r->mono_ns), 6);
-	sb_addf(sb, ",%d,%d,", r->pid, r->ppid);
-	csv_add_field(sb, r->comm, strnlen(r->comm, 16));
-	sb_addf(sb, ",%s,%llu,%llu,%llu,%llu,%llu,%lld,%llu,%llu,", mt_row_event_name(r->event),
-		(unsigned long long)r->rss_bytes, (unsigned long long)r->anon_bytes,
-		(unsigned long long)r->file_bytes, (unsigned long long)r->shmem_bytes,
-		(unsigned long long)r->peak_rss_bytes, (long long)r->rss_delta_bytes,
-		(unsigned long long)r->faults, (unsigned long long)r->pages_alloc);
-	if (r->detail)
-		csv_add_field(sb, r->detail, strlen(r->detail));
-	sb_add(sb, "\n", 1);
-}
-
-const struct mt_format_ops mt_csv_format = {
-	.name = "csv",
-	.quoted_newlines = true,
-	.header_record = true,
-	.records_are_rows = true,
-	.header = csv_header,
-	.row = csv_row,
-};
 
 const struct mt_format_ops *writer_format(const char *name)
 {
