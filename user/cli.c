@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "formats.h"
 #include "log.h"
 #include "units.h"
 
@@ -192,6 +193,7 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 	cfg->follow_children = true;
 	cfg->interval_ns = MT_DEFAULT_INTERVAL_NS;
 	cfg->max_procs = MT_DEFAULT_MAX_PROCS;
+	cfg->format = mt_format_default();
 	optind = 0; /* 0: glibc forgets everything of an earlier parse */
 	opterr = 0;
 
@@ -246,15 +248,10 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 						   optarg);
 			break;
 		case 'F':
-			if (!strcmp(optarg, "csv"))
-				cfg->format = MT_FORMAT_CSV;
-			else if (!strcmp(optarg, "jsonl"))
-				cfg->format = MT_FORMAT_JSONL;
-			else if (!strcmp(optarg, "mprof"))
-				cfg->format = MT_FORMAT_MPROF;
-			else
-				return usage_error("unknown format '%s': give csv, jsonl or mprof",
-						   optarg);
+			cfg->format = mt_format_by_name(optarg);
+			if (!cfg->format)
+				return usage_error("unknown format '%s': give %s", optarg,
+						   mt_format_names());
 			break;
 		case OPT_LIVE:
 			cfg->live = true;

@@ -2,7 +2,6 @@
 #include <stdbool.h>
 #include <string.h>
 #include "csv.h"
-#include "writer.h"
 
 void csv_add_field(struct strbuf *sb, const char *field, size_t len)
 {

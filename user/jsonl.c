@@ -5,8 +5,8 @@
  * switch between the two without a mapping.
  */
 #include <string.h>
+#include "jsonl.h"
 #include "text.h"
-#include "writer.h"
 
 /*
  * A JSON string (RFC 8259) from untrusted bytes: '"', '\\' and control characters escaped,

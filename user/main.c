@@ -810,15 +810,8 @@ static int trace_main(struct run *r, int argc, char **argv)
 
 	start_mono = clock_ns(CLOCK_MONOTONIC);
 	start_real = clock_ns(CLOCK_REALTIME);
-	/* -F: the format of the time series */
-	static const char *const format_names[] = { [MT_FORMAT_CSV] = "csv",
-						    [MT_FORMAT_JSONL] = "jsonl",
-						    [MT_FORMAT_MPROF] = "mprof" };
-	const struct mt_format_ops *format = writer_format(format_names[r->cfg.format]);
-	if (!format) {
-		mt_err("the %s format is not built into this memtrace-bpf", format_names[r->cfg.format]);
-		return 1;
-	}
+	/* -F: the format of the time series, found in the table by the option parser */
+	const struct mt_format_ops *format = r->cfg.format;
 	err = writer_open(&r->writer, r->cfg.output, format, start_mono, start_real, false);
 	if (err == -ENXIO) {
 		/* nothing is loaded or launched yet: Ctrl-C here just ends it */

@@ -31,8 +31,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mprof.h"
 #include "text.h"
-#include "writer.h"
 
 /*
  * num/den with `decimals` digits after the point, rounded half to even: what Python's

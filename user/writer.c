@@ -262,14 +262,3 @@ void add_seconds(struct strbuf *sb, uint64_t ns, int decimals)
 	sb_addf(sb, "%llu.%0*llu", (unsigned long long)(ns / 1000000000ULL), decimals,
 		(unsigned long long)(ns % 1000000000ULL / unit));
 }
-
-const struct mt_format_ops *writer_format(const char *name)
-{
-	static const struct mt_format_ops *const formats[] = { &mt_csv_format, &mt_jsonl_format,
-							       &mt_mprof_format };
-
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
-		if (!strcmp(formats[i]->name, name))
-			return formats[i];
-	return NULL;
-}

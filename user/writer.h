@@ -107,10 +107,4 @@ uint64_t writer_epoch_ns(const struct mt_writer *w, uint64_t mono_ns);
  */
 void add_seconds(struct strbuf *sb, uint64_t ns, int decimals);
 
-extern const struct mt_format_ops mt_csv_format;
-/* The format of that name (csv, jsonl, mprof), or NULL. */
-const struct mt_format_ops *writer_format(const char *name);
-extern const struct mt_format_ops mt_jsonl_format;
-extern const struct mt_format_ops mt_mprof_format;
-
 #endif

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "jsonl.h"
+#include "mprof.h"
 #include "strbuf.h"
 #include "writer.h"
 #include "fuzz_rows.h"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "formats.h"
 #include "writer.h"
 
 #define MIB (1024ULL * 1024)
@@ -27,7 +28,7 @@ struct run {
 
 static inline int run_open(struct run *r, const char *format, const char *cmdline)
 {
-	const struct mt_format_ops *ops = writer_format(format);
+	const struct mt_format_ops *ops = mt_format_by_name(format);
 	int fd;
 
 	snprintf(r->path, sizeof(r->path), "/tmp/mt-test-formats-XXXXXX");
