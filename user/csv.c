@@ -28,18 +28,6 @@ void csv_add_field(struct strbuf *sb, const char *field, size_t len)
 	sb_add(sb, "\"", 1);
 }
 
-void detail_add_value(struct strbuf *sb, const char *value, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)value[i];
-
-		if (c <= ' ' || c >= 0x7f || c == '%' || c == '=' || c == '"' || c == ',')
-			sb_addf(sb, "%%%02X", c);
-		else
-			sb_add(sb, (const char *)&c, 1);
-	}
-}
-
 static void csv_header(struct mt_writer *w)
 {
 	sb_adds(&w->buf, "unix_time,elapsed_s,pid,ppid,comm,event,rss_bytes,anon_bytes,file_bytes,"

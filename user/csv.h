@@ -16,10 +16,4 @@ extern const struct mt_format_ops mt_csv_format;
 /* Append one CSV field (RFC 4180): quoted, quotes doubled, if it holds , " CR or LF. */
 void csv_add_field(struct strbuf *sb, const char *field, size_t len);
 
-/*
- * Append a value for the `detail` column's key=value list: '%', space, '=', '"', ',' and bytes
- * outside printable ASCII become %XX, so the value never breaks the list or the CSV.
- */
-void detail_add_value(struct strbuf *sb, const char *value, size_t len);
-
 #endif

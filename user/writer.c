@@ -29,6 +29,18 @@ const char *mt_row_event_name(enum mt_row_event event)
 	return "?";
 }
 
+void detail_add_value(struct strbuf *sb, const char *value, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '%' || c == '=' || c == '"' || c == ',')
+			sb_addf(sb, "%%%02X", c);
+		else
+			sb_add(sb, (const char *)&c, 1);
+	}
+}
+
 /* whether path's directory is shared and sticky (like /tmp); its owner in *owner */
 static bool in_sticky_shared_dir(const char *path, uid_t *owner)
 {

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The time series: one row type, one writer interface, one format per ops table. */
+/*
+ * The time series with no format in it: the row the sampler hands over, the ops a format
+ * fills in, and the writer that owns the output (opened safely, flushed, cut back to whole
+ * records when a write fails), so that a format only turns rows into text. Which formats
+ * there are: formats.h.
+ */
 #ifndef MT_WRITER_H
 #define MT_WRITER_H
 
@@ -18,6 +23,13 @@ enum mt_row_event {
 
 const char *mt_row_event_name(enum mt_row_event event);
 
+/*
+ * Append a value for a row's `detail` key=value list: '%', space, '=', '"', ',' and bytes
+ * outside printable ASCII become %XX, so the value never breaks the list, nor the CSV or JSON
+ * it ends up in.
+ */
+void detail_add_value(struct strbuf *sb, const char *value, size_t len);
+
 struct mt_row {
 	uint64_t mono_ns; /* CLOCK_MONOTONIC time of the row */
 	int pid;
@@ -32,7 +44,7 @@ struct mt_row {
 	int64_t rss_delta_bytes;
 	uint64_t faults;
 	uint64_t pages_alloc;
-	const char *detail; /* key=value ..., values already percent-encoded; may be NULL */
+	const char *detail; /* key=value ..., values by detail_add_value; may be NULL */
 	bool root; /* a root of the trace (the COMMAND, a -p process): mprof's MEM, not a CHLD */
 };
 
