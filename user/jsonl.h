@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* -F jsonl: the rows as JSON lines. */
+/* -F jsonl: one JSON object a row, for tools that read JSON more readily than CSV. */
 #ifndef MT_JSONL_H
 #define MT_JSONL_H
 

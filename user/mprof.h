@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* -F mprof: memory_profiler's .dat, one set of lines per interval. */
+/* -F mprof: memory_profiler's .dat, so that its `mprof plot` and `mprof peak` read a trace. */
 #ifndef MT_MPROF_H
 #define MT_MPROF_H
 
