@@ -3,10 +3,12 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "formats.h"
 #include "log.h"
 #include "units.h"
 
@@ -110,11 +112,16 @@ void mt_print_usage(FILE *out)
 	      out);
 }
 
-static enum mt_args_result usage_error(const char *fmt, const char *arg)
+static enum mt_args_result usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static enum mt_args_result usage_error(const char *fmt, ...)
 {
 	char msg[512];
+	va_list ap;
 
-	snprintf(msg, sizeof(msg), fmt, arg);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	mt_err("%s (see --help)", msg);
 	return MT_ARGS_USAGE;
 }
@@ -186,6 +193,7 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 	cfg->follow_children = true;
 	cfg->interval_ns = MT_DEFAULT_INTERVAL_NS;
 	cfg->max_procs = MT_DEFAULT_MAX_PROCS;
+	cfg->format = mt_format_default();
 	optind = 0; /* 0: glibc forgets everything of an earlier parse */
 	opterr = 0;
 
@@ -198,20 +206,20 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 						   "positive numbers",
 						   optarg);
 			if (set_target(cfg, MT_TARGET_PIDS))
-				return usage_error("%sgive exactly one target: -p, -a, -G or a COMMAND",
-						   "");
+				return usage_error("give exactly one target: "
+						   "-p, -a, -G or a COMMAND");
 			break;
 		case 'a':
 			if (set_target(cfg, MT_TARGET_ALL))
-				return usage_error("%sgive exactly one target: -p, -a, -G or a COMMAND",
-						   "");
+				return usage_error("give exactly one target: "
+						   "-p, -a, -G or a COMMAND");
 			break;
 		case 'G':
 			if (!*optarg)
-				return usage_error("%s-G needs a cgroup path", "");
+				return usage_error("-G needs a cgroup path");
 			if (set_target(cfg, MT_TARGET_CGROUP))
-				return usage_error("%sgive exactly one target: -p, -a, -G or a COMMAND",
-						   "");
+				return usage_error("give exactly one target: "
+						   "-p, -a, -G or a COMMAND");
 			cfg->cgroup = optarg;
 			break;
 		case 'm':
@@ -240,15 +248,10 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 						   optarg);
 			break;
 		case 'F':
-			if (!strcmp(optarg, "csv"))
-				cfg->format = MT_FORMAT_CSV;
-			else if (!strcmp(optarg, "jsonl"))
-				cfg->format = MT_FORMAT_JSONL;
-			else if (!strcmp(optarg, "mprof"))
-				cfg->format = MT_FORMAT_MPROF;
-			else
-				return usage_error("unknown format '%s': give csv, jsonl or mprof",
-						   optarg);
+			cfg->format = mt_format_by_name(optarg);
+			if (!cfg->format)
+				return usage_error("unknown format '%s': give %s", optarg,
+						   mt_format_names());
 			break;
 		case OPT_LIVE:
 			cfg->live = true;
@@ -282,7 +285,7 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 			break;
 		case 'o':
 			if (!*optarg)
-				return usage_error("%s-o needs a file name ('-' for stdout)", "");
+				return usage_error("-o needs a file name ('-' for stdout)");
 			cfg->output = optarg;
 			break;
 		case OPT_EVERY:
@@ -290,7 +293,7 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 			break;
 		case 'u':
 			if (!*optarg)
-				return usage_error("%s-u needs a user name or uid", "");
+				return usage_error("-u needs a user name or uid");
 			cfg->user = optarg;
 			break;
 		case 'q':
@@ -308,12 +311,11 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 		case ':':
 			/* a short option's letter; long-only ones (OPT_*) are named from argv */
 			if (optopt > 0 && optopt < 0x100)
-				return usage_error("option -%s needs an argument",
-						   (char[]){ (char)optopt, 0 });
+				return usage_error("option -%c needs an argument", optopt);
 			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
 			if (optopt > 0 && optopt < 0x100)
-				return usage_error("unknown option -%s", (char[]){ (char)optopt, 0 });
+				return usage_error("unknown option -%c", optopt);
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
@@ -327,22 +329,19 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 		cfg->argv = &argv[optind];
 	}
 	if (cfg->target == MT_TARGET_NONE)
-		return usage_error("%snothing to trace: give -p PID, -a, -G CGROUP or a COMMAND",
-				   "");
+		return usage_error("nothing to trace: give -p PID, -a, -G CGROUP or a COMMAND");
 	if (cfg->user && cfg->target != MT_TARGET_COMMAND)
-		return usage_error("%s-u/--user only applies to a COMMAND", "");
+		return usage_error("-u/--user only applies to a COMMAND");
 	if (cfg->memory_limit && cfg->target != MT_TARGET_COMMAND)
-		return usage_error("%s-m/--memory-limit only applies to a COMMAND (it runs the "
-				   "command in a new cgroup); for a running process use -L",
-				   "");
+		return usage_error("-m/--memory-limit only applies to a COMMAND (it runs the "
+				   "command in a new cgroup); for a running process use -L");
 	if (cfg->kill_signal && !cfg->rss_limit)
-		return usage_error("%s--kill needs -L/--rss-limit SIZE: the RSS at which to send "
-				   "the signal",
-				   "");
+		return usage_error("--kill needs -L/--rss-limit SIZE: the RSS at which to send "
+				   "the signal");
 	if (cfg->quiet && cfg->live)
-		return usage_error("%s-q and --live contradict each other: give one", "");
+		return usage_error("-q and --live contradict each other: give one");
 	if (cfg->quiet && cfg->verbose)
-		return usage_error("%s-q and -v contradict each other: give one", "");
+		return usage_error("-q and -v contradict each other: give one");
 	return MT_ARGS_OK;
 }
 

@@ -16,11 +16,7 @@ enum mt_target {
 	MT_TARGET_CGROUP, /* -G: a cgroup and its descendants */
 };
 
-enum mt_format {
-	MT_FORMAT_CSV,
-	MT_FORMAT_JSONL,
-	MT_FORMAT_MPROF,
-};
+struct mt_format_ops;
 
 struct mt_config {
 	enum mt_target target;
@@ -31,7 +27,7 @@ struct mt_config {
 	uint64_t interval_ns;
 	uint64_t duration_ns; /* 0: until the targets exit or a signal */
 	const char *output;   /* NULL or "-": stdout */
-	enum mt_format format;
+	const struct mt_format_ops *format; /* -F, one of the table's (formats.h) */
 	bool every;
 	bool live;	       /* --live: the live view even when stderr is not a terminal */
 	const char *cgroup;    /* -G PATH */

@@ -1,86 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include "csv.h"
-
-void sb_init(struct strbuf *sb)
-{
-	sb->data = NULL;
-	sb->len = sb->cap = 0;
-}
-
-void sb_free(struct strbuf *sb)
-{
-	free(sb->data);
-	sb_init(sb);
-}
-
-void sb_reset(struct strbuf *sb)
-{
-	sb->len = 0;
-}
-
-static void sb_grow(struct strbuf *sb, size_t extra)
-{
-	size_t need = sb->len + extra + 1;
-
-	if (need <= sb->cap)
-		return;
-	size_t cap = sb->cap ? sb->cap : 256;
-	while (cap < need)
-		cap *= 2;
-	char *data = realloc(sb->data, cap);
-	if (!data)
-		abort();
-	sb->data = data;
-	sb->cap = cap;
-}
-
-void sb_add(struct strbuf *sb, const char *data, size_t len)
-{
-	sb_grow(sb, len);
-	memcpy(sb->data + sb->len, data, len);
-	sb->len += len;
-	sb->data[sb->len] = '\0';
-}
-
-void sb_adds(struct strbuf *sb, const char *s)
-{
-	sb_add(sb, s, strlen(s));
-}
-
-void sb_addf(struct strbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	char probe[1];
-
-	va_start(ap, fmt);
-	n = vsnprintf(probe, sizeof(probe), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	sb_grow(sb, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb->len += (size_t)n;
-}
-
-void sb_consume(struct strbuf *sb, size_t n)
-{
-	if (n >= sb->len) {
-		sb->len = 0;
-	} else {
-		memmove(sb->data, sb->data + n, sb->len - n);
-		sb->len -= n;
-	}
-	if (sb->data)
-		sb->data[sb->len] = '\0';
-}
 
 void csv_add_field(struct strbuf *sb, const char *field, size_t len)
 {
@@ -107,14 +28,36 @@ void csv_add_field(struct strbuf *sb, const char *field, size_t len)
 	sb_add(sb, "\"", 1);
 }
 
-void detail_add_value(struct strbuf *sb, const char *value, size_t len)
+static void csv_header(struct mt_writer *w)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)value[i];
-
-		if (c <= ' ' || c >= 0x7f || c == '%' || c == '=' || c == '"' || c == ',')
-			sb_addf(sb, "%%%02X", c);
-		else
-			sb_add(sb, (const char *)&c, 1);
-	}
+	sb_adds(&w->buf, "unix_time,elapsed_s,pid,ppid,comm,event,rss_bytes,anon_bytes,file_bytes,"
+			 "shmem_bytes,peak_rss_bytes,rss_delta_bytes,faults,pages_alloc,detail\n");
 }
+
+static void csv_row(struct mt_writer *w, const struct mt_row *r)
+{
+	struct strbuf *sb = &w->buf;
+
+	add_seconds(sb, writer_epoch_ns(w, r->mono_ns), 6);
+	sb_add(sb, ",", 1);
+	add_seconds(sb, writer_elapsed_ns(w, r->mono_ns), 6);
+	sb_addf(sb, ",%d,%d,", r->pid, r->ppid);
+	csv_add_field(sb, r->comm, strnlen(r->comm, 16));
+	sb_addf(sb, ",%s,%llu,%llu,%llu,%llu,%llu,%lld,%llu,%llu,", mt_row_event_name(r->event),
+		(unsigned long long)r->rss_bytes, (unsigned long long)r->anon_bytes,
+		(unsigned long long)r->file_bytes, (unsigned long long)r->shmem_bytes,
+		(unsigned long long)r->peak_rss_bytes, (long long)r->rss_delta_bytes,
+		(unsigned long long)r->faults, (unsigned long long)r->pages_alloc);
+	if (r->detail)
+		csv_add_field(sb, r->detail, strlen(r->detail));
+	sb_add(sb, "\n", 1);
+}
+
+const struct mt_format_ops mt_csv_format = {
+	.name = "csv",
+	.quoted_newlines = true,
+	.header_record = true,
+	.records_are_rows = true,
+	.header = csv_header,
+	.row = csv_row,
+};

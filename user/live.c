@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include "csv.h"
+#include "strbuf.h"
 #include "live.h"
 #include "units.h"
 

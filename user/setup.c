@@ -55,17 +55,10 @@ int setup_read_refusals(struct mt_session *s)
 
 int setup_open_output(struct mt_session *s)
 {
-	/* -F: the format of the time series */
-	static const char *const format_names[] = { [MT_FORMAT_CSV] = "csv",
-						    [MT_FORMAT_JSONL] = "jsonl",
-						    [MT_FORMAT_MPROF] = "mprof" };
-	const struct mt_format_ops *format = writer_format(format_names[s->cfg.format]);
+	/* -F: the format of the time series, found in the table by the option parser */
+	const struct mt_format_ops *format = s->cfg.format;
 	int err;
 
-	if (!format) {
-		mt_err("the %s format is not built into this memtrace-bpf", format_names[s->cfg.format]);
-		return -1;
-	}
 	/* the rows' time base is set when tracing starts */
 	err = writer_open(&s->writer, s->cfg.output, format, 0, 0, false);
 	if (err == -ENXIO) {

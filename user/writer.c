@@ -29,6 +29,18 @@ const char *mt_row_event_name(enum mt_row_event event)
 	return "?";
 }
 
+void detail_add_value(struct strbuf *sb, const char *value, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '%' || c == '=' || c == '"' || c == ',')
+			sb_addf(sb, "%%%02X", c);
+		else
+			sb_add(sb, (const char *)&c, 1);
+	}
+}
+
 /* whether path's directory is shared and sticky (like /tmp); its owner in *owner */
 static bool in_sticky_shared_dir(const char *path, uid_t *owner)
 {
@@ -137,19 +149,18 @@ int writer_open(struct mt_writer *w, const char *path, const struct mt_format_op
 
 /*
  * How many bytes of the buffer's first `upto` form whole records, and how many records that
- * is. The buffer always starts at a record's start. A CSV record ends at a newline outside
- * quotes (a quoted field, such as a process name, may hold newlines: RFC 4180); JSON lines and
- * mprof escape theirs, so every newline ends a record.
+ * is. The buffer always starts at a record's start. A record ends at a newline, unless the
+ * format lets a quoted field (a process name, say) hold one.
  */
 static size_t whole_records(const struct mt_writer *w, size_t upto, size_t *records)
 {
-	bool csv = w->ops == &mt_csv_format, quoted = false;
+	bool quotes = w->ops->quoted_newlines, quoted = false;
 	size_t end = 0, n = 0;
 
 	for (size_t i = 0; i < upto; i++) {
 		char c = w->buf.data[i];
 
-		if (c == '"' && csv) {
+		if (c == '"' && quotes) {
 			quoted = !quoted;
 		} else if (c == '\n' && !quoted) {
 			end = i + 1;
@@ -179,12 +190,12 @@ int writer_flush(struct mt_writer *w)
 			w->error = n < 0 ? -errno : -EIO;
 			whole = whole_records(w, done, &kept);
 			whole_records(w, w->buf.len, &all);
-			/* rows that did not make it whole are not written (mprof's lines are not
-			 * rows; the CSV header is a record, not a row, and the file's first) */
-			if (w->ops != &mt_mprof_format) {
+			/* rows that did not make it whole are not written; a header that did not
+			 * make it either was no row */
+			if (w->ops->records_are_rows) {
 				uint64_t lost = all - kept;
 
-				if (w->ops == &mt_csv_format && w->committed == 0 && !kept && lost)
+				if (w->ops->header_record && w->committed == 0 && !kept && lost)
 					lost--;
 				w->rows -= lost < w->rows ? lost : w->rows;
 			}
@@ -244,53 +255,22 @@ void writer_close(struct mt_writer *w)
 	sb_free(&w->buf);
 }
 
-/* ---- CSV (RFC 4180) ---- */
-
-static void csv_header(struct mt_writer *w)
+uint64_t writer_elapsed_ns(const struct mt_writer *w, uint64_t mono_ns)
 {
-	sb_adds(&w->buf, "unix_time,elapsed_s,pid,ppid,comm,event,rss_bytes,anon_bytes,file_bytes,"
-			 "shmem_bytes,peak_rss_bytes,rss_delta_bytes,faults,pages_alloc,detail\n");
+	return mono_ns > w->start_mono_ns ? mono_ns - w->start_mono_ns : 0;
 }
 
-static void add_seconds(struct strbuf *sb, uint64_t ns)
+uint64_t writer_epoch_ns(const struct mt_writer *w, uint64_t mono_ns)
 {
-	sb_addf(sb, "%llu.%06llu", (unsigned long long)(ns / 1000000000ULL),
-		(unsigned long long)(ns % 1000000000ULL / 1000));
+	return w->start_real_ns + writer_elapsed_ns(w, mono_ns);
 }
 
-static void csv_row(struct mt_writer *w, const struct mt_row *r)
+void add_seconds(struct strbuf *sb, uint64_t ns, int decimals)
 {
-	struct strbuf *sb = &w->buf;
-	uint64_t elapsed = r->mono_ns > w->start_mono_ns ? r->mono_ns - w->start_mono_ns : 0;
+	uint64_t unit = 1000000000ULL;
 
-	add_seconds(sb, w->start_real_ns + elapsed);
-	sb_add(sb, ",", 1);
-	add_seconds(sb, elapsed);
-	sb_addf(sb, ",%d,%d,", r->pid, r->ppid);
-	csv_add_field(sb, r->comm, strnlen(r->comm, 16));
-	sb_addf(sb, ",%s,%llu,%llu,%llu,%llu,%llu,%lld,%llu,%llu,", mt_row_event_name(r->event),
-		(unsigned long long)r->rss_bytes, (unsigned long long)r->anon_bytes,
-		(unsigned long long)r->file_bytes, (unsigned long long)r->shmem_bytes,
-		(unsigned long long)r->peak_rss_bytes, (long long)r->rss_delta_bytes,
-		(unsigned long long)r->faults, (unsigned long long)r->pages_alloc);
-	if (r->detail)
-		csv_add_field(sb, r->detail, strlen(r->detail));
-	sb_add(sb, "\n", 1);
-}
-
-const struct mt_format_ops mt_csv_format = {
-	.name = "csv",
-	.header = csv_header,
-	.row = csv_row,
-};
-
-const struct mt_format_ops *writer_format(const char *name)
-{
-	static const struct mt_format_ops *const formats[] = { &mt_csv_format, &mt_jsonl_format,
-							       &mt_mprof_format };
-
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
-		if (!strcmp(formats[i]->name, name))
-			return formats[i];
-	return NULL;
+	for (int i = 0; i < decimals; i++)
+		unit /= 10;
+	sb_addf(sb, "%llu.%0*llu", (unsigned long long)(ns / 1000000000ULL), decimals,
+		(unsigned long long)(ns % 1000000000ULL / unit));
 }

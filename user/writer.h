@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The time series: one row type, one writer interface, one format per ops table. */
+/*
+ * The time series with no format in it: the row the sampler hands over, the ops a format
+ * fills in, and the writer that owns the output (opened safely, flushed, cut back to whole
+ * records when a write fails), so that a format only turns rows into text. Which formats
+ * there are: formats.h.
+ */
 #ifndef MT_WRITER_H
 #define MT_WRITER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "csv.h"
+#include "strbuf.h"
 
 enum mt_row_event {
 	MT_ROW_START,
@@ -17,6 +22,13 @@ enum mt_row_event {
 };
 
 const char *mt_row_event_name(enum mt_row_event event);
+
+/*
+ * Append a value for a row's `detail` key=value list: '%', space, '=', '"', ',' and bytes
+ * outside printable ASCII become %XX, so the value never breaks the list, nor the CSV or JSON
+ * it ends up in.
+ */
+void detail_add_value(struct strbuf *sb, const char *value, size_t len);
 
 struct mt_row {
 	uint64_t mono_ns; /* CLOCK_MONOTONIC time of the row */
@@ -32,7 +44,7 @@ struct mt_row {
 	int64_t rss_delta_bytes;
 	uint64_t faults;
 	uint64_t pages_alloc;
-	const char *detail; /* key=value ..., values already percent-encoded; may be NULL */
+	const char *detail; /* key=value ..., values by detail_add_value; may be NULL */
 	bool root; /* a root of the trace (the COMMAND, a -p process): mprof's MEM, not a CHLD */
 };
 
@@ -40,6 +52,18 @@ struct mt_writer;
 
 struct mt_format_ops {
 	const char *name;
+	/*
+	 * What the writer needs to know of a format when a write fails, to cut the output back to
+	 * whole records and count only the rows that went out whole:
+	 *  quoted_newlines: a record may hold newlines inside double quotes (RFC 4180); without
+	 *	it every newline ends a record.
+	 *  header_record: the header is one record, the output's first, and no row.
+	 *  records_are_rows: every record after the header is a row; without it the records are
+	 *	the format's own (per interval, say) and the row count stays as it is.
+	 */
+	bool quoted_newlines;
+	bool header_record;
+	bool records_are_rows;
 	void (*header)(struct mt_writer *w);
 	void (*row)(struct mt_writer *w, const struct mt_row *row);
 	/* Optional: the sampler finished one interval at mono_ns (every row of it written). */
@@ -83,10 +107,16 @@ void writer_interval_end(struct mt_writer *w, uint64_t mono_ns);
 int writer_flush(struct mt_writer *w);
 void writer_close(struct mt_writer *w);
 
-extern const struct mt_format_ops mt_csv_format;
-/* The format of that name (csv, jsonl, mprof), or NULL. */
-const struct mt_format_ops *writer_format(const char *name);
-extern const struct mt_format_ops mt_jsonl_format;
-extern const struct mt_format_ops mt_mprof_format;
+/*
+ * For the formats: a row's CLOCK_MONOTONIC time on the trace's time base, as seconds since the
+ * trace started and since the epoch. A row stamped before the start counts as at the start.
+ */
+uint64_t writer_elapsed_ns(const struct mt_writer *w, uint64_t mono_ns);
+uint64_t writer_epoch_ns(const struct mt_writer *w, uint64_t mono_ns);
+/*
+ * ns as seconds with `decimals` (1 to 9) digits after the point, cut rather than rounded: every
+ * format cuts the same way, so the times of one row agree to the digit whatever the format.
+ */
+void add_seconds(struct strbuf *sb, uint64_t ns, int decimals);
 
 #endif

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "formats.h"
+#include "writer.h"
 
 #define MAX_ARGS 256
 
@@ -122,8 +124,7 @@ static void check_config(const struct mt_config *cfg, char **argv, int argc)
 	ASSERT(!cfg->memory_limit || cfg->memory_limit >= MT_MIN_MEMORY_LIMIT);
 	ASSERT(cfg->kill_signal >= 0 && cfg->kill_signal <= SIGRTMAX);
 	ASSERT(!cfg->kill_signal || cfg->rss_limit);
-	ASSERT(cfg->format == MT_FORMAT_CSV || cfg->format == MT_FORMAT_JSONL ||
-	       cfg->format == MT_FORMAT_MPROF);
+	ASSERT(cfg->format && mt_format_by_name(cfg->format->name) == cfg->format);
 	ASSERT(!cfg->output || (*cfg->output && points_into(cfg->output, argv, argc)));
 	ASSERT(!cfg->user || (*cfg->user && points_into(cfg->user, argv, argc)));
 	ASSERT(!(cfg->quiet && (cfg->live || cfg->verbose)));

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target: the CSV side of the writers, with hostile process names and values:
- * csv_add_field and detail_add_value (user/csv.c) and the CSV row format (mt_csv_format,
- * user/writer.c).
+ * csv_add_field and the CSV row format (mt_csv_format, user/csv.c), and detail_add_value
+ * (user/writer.c), whose values end up in the CSV.
  *
  * Input: byte 0 picks the comm's length (0..16; 16 = the kernel's full TASK_COMM_LEN, no NUL);
  * the comm bytes follow; the rest is a value (any bytes). The row's numbers come from a

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: the JSON lines format (mt_jsonl_format, user/formats.c) with hostile process
- * names and detail values, and the mprof format's CMDLINE line (same file, same UTF-8 rule).
+ * libFuzzer target: the JSON lines format (mt_jsonl_format, user/jsonl.c) with hostile process
+ * names and detail values, and the mprof format's CMDLINE line (user/mprof.c, the same UTF-8
+ * rule).
  *
  * Input: byte 0 picks the comm's length (0..16; 16 = the kernel's full TASK_COMM_LEN, no NUL);
  * the comm bytes follow; the rest (cut at a NUL) is the detail value and the mprof command
@@ -27,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "csv.h"
+#include "jsonl.h"
+#include "mprof.h"
+#include "strbuf.h"
 #include "writer.h"
 #include "fuzz_rows.h"
 

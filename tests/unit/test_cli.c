@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "formats.h"
 #include "unit.h"
 
 /*
@@ -796,13 +797,13 @@ TEST(formats)
 	struct mt_config cfg;
 
 	REQUIRE(EXPECT_OK(ARGV("-p", "1"), &cfg));
-	CHECK_EQ_INT(cfg.format, MT_FORMAT_CSV);
+	CHECK(cfg.format == mt_format_by_name("csv"));
 	mt_config_free(&cfg);
 	REQUIRE(EXPECT_OK(ARGV("-F", "jsonl", "-p", "1"), &cfg));
-	CHECK_EQ_INT(cfg.format, MT_FORMAT_JSONL);
+	CHECK(cfg.format == mt_format_by_name("jsonl"));
 	mt_config_free(&cfg);
 	REQUIRE(EXPECT_OK(ARGV("--format=mprof", "-a"), &cfg));
-	CHECK_EQ_INT(cfg.format, MT_FORMAT_MPROF);
+	CHECK(cfg.format == mt_format_by_name("mprof"));
 	mt_config_free(&cfg);
 	EXPECT_USAGE(ARGV("-F", "CSV", "-p", "1"));
 	EXPECT_USAGE(ARGV("-F", "", "-p", "1"));

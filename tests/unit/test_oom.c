@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "csv.h"
+#include "strbuf.h"
 #include "oom.h"
 #include "unit.h"
 
