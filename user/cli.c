@@ -185,141 +185,134 @@ static int add_pids(struct mt_config *cfg, const char *list)
 	return 0;
 }
 
-static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *cfg)
+/* One option and its argument (optarg) into cfg; MT_ARGS_OK to go on to the next. */
+static enum mt_args_result parse_option(int c, char **argv, struct mt_config *cfg)
 {
-	int c;
-
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->follow_children = true;
-	cfg->interval_ns = MT_DEFAULT_INTERVAL_NS;
-	cfg->max_procs = MT_DEFAULT_MAX_PROCS;
-	cfg->format = mt_format_default();
-	optind = 0; /* 0: glibc forgets everything of an earlier parse */
-	opterr = 0;
-
-	/* '+': options end at COMMAND, so its own options are left alone */
-	while ((c = getopt_long(argc, argv, "+:p:aG:i:d:o:F:m:L:u:qvhV", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (add_pids(cfg, optarg))
-				return usage_error("invalid PID list '%s': expected PID[,PID...] of "
-						   "positive numbers",
-						   optarg);
-			if (set_target(cfg, MT_TARGET_PIDS))
-				return usage_error("give exactly one target: "
-						   "-p, -a, -G or a COMMAND");
-			break;
-		case 'a':
-			if (set_target(cfg, MT_TARGET_ALL))
-				return usage_error("give exactly one target: "
-						   "-p, -a, -G or a COMMAND");
-			break;
-		case 'G':
-			if (!*optarg)
-				return usage_error("-G needs a cgroup path");
-			if (set_target(cfg, MT_TARGET_CGROUP))
-				return usage_error("give exactly one target: "
-						   "-p, -a, -G or a COMMAND");
-			cfg->cgroup = optarg;
-			break;
-		case 'm':
-			if (mt_parse_size(optarg, &cfg->memory_limit))
-				return usage_error("invalid memory limit '%s': expected a size such "
-						   "as 512M or 2G",
-						   optarg);
-			if (cfg->memory_limit < MT_MIN_MEMORY_LIMIT)
-				return usage_error("memory limit '%s' is too small: the command "
-						   "could not even start; give at least 1M",
-						   optarg);
-			break;
-		case 'L':
-			if (mt_parse_size(optarg, &cfg->rss_limit))
-				return usage_error("invalid RSS limit '%s': expected a size such as "
-						   "100M or 2G",
-						   optarg);
-			if (!cfg->rss_limit)
-				return usage_error("RSS limit '%s' must be more than zero", optarg);
-			break;
-		case OPT_KILL:
-			cfg->kill_signal = SIGKILL;
-			if (optarg && mt_parse_signal(optarg, &cfg->kill_signal))
-				return usage_error("--kill=%s: unknown signal (give a name such as "
-						   "KILL, TERM, SIGUSR1, or a number)",
-						   optarg);
-			break;
-		case 'F':
-			cfg->format = mt_format_by_name(optarg);
-			if (!cfg->format)
-				return usage_error("unknown format '%s': give %s", optarg,
-						   mt_format_names());
-			break;
-		case OPT_LIVE:
-			cfg->live = true;
-			break;
-		case OPT_MAX_PROCS:
-			if (parse_count(optarg, &cfg->max_procs) || cfg->max_procs < MT_MIN_MAX_PROCS ||
-			    cfg->max_procs > MT_MAX_MAX_PROCS)
-				return usage_error("invalid --max-procs '%s': expected a number of "
-						   "processes from 16 to 4194304",
-						   optarg);
-			break;
-		case OPT_NO_CHILDREN:
-			cfg->follow_children = false;
-			break;
-		case 'i':
-			if (mt_parse_duration(optarg, &cfg->interval_ns))
-				return usage_error("invalid interval '%s': expected a duration such "
-						   "as 100ms, 1s or 2.5s",
-						   optarg);
-			if (cfg->interval_ns < MT_MIN_INTERVAL_NS)
-				return usage_error("interval '%s' is too short: the shortest is 1ms",
-						   optarg);
-			break;
-		case 'd':
-			if (mt_parse_duration(optarg, &cfg->duration_ns))
-				return usage_error("invalid duration '%s': expected a duration such "
-						   "as 500ms, 30s, 5m or 1h",
-						   optarg);
-			if (!cfg->duration_ns)
-				return usage_error("duration '%s' must be more than zero", optarg);
-			break;
-		case 'o':
-			if (!*optarg)
-				return usage_error("-o needs a file name ('-' for stdout)");
-			cfg->output = optarg;
-			break;
-		case OPT_EVERY:
-			cfg->every = true;
-			break;
-		case 'u':
-			if (!*optarg)
-				return usage_error("-u needs a user name or uid");
-			cfg->user = optarg;
-			break;
-		case 'q':
-			cfg->quiet = true;
-			break;
-		case 'v':
-			cfg->verbose++;
-			break;
-		case 'h':
-			mt_print_usage(stdout);
-			return MT_ARGS_EXIT;
-		case 'V':
-			printf("memtrace-bpf %s\n", MT_VERSION);
-			return MT_ARGS_EXIT;
-		case ':':
-			/* a short option's letter; long-only ones (OPT_*) are named from argv */
-			if (optopt > 0 && optopt < 0x100)
-				return usage_error("option -%c needs an argument", optopt);
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			if (optopt > 0 && optopt < 0x100)
-				return usage_error("unknown option -%c", optopt);
-			return usage_error("unknown option '%s'", argv[optind - 1]);
-		}
+	switch (c) {
+	case 'p':
+		if (add_pids(cfg, optarg))
+			return usage_error("invalid PID list '%s': expected PID[,PID...] of "
+					   "positive numbers",
+					   optarg);
+		if (set_target(cfg, MT_TARGET_PIDS))
+			return usage_error("give exactly one target: "
+					   "-p, -a, -G or a COMMAND");
+		return MT_ARGS_OK;
+	case 'a':
+		if (set_target(cfg, MT_TARGET_ALL))
+			return usage_error("give exactly one target: "
+					   "-p, -a, -G or a COMMAND");
+		return MT_ARGS_OK;
+	case 'G':
+		if (!*optarg)
+			return usage_error("-G needs a cgroup path");
+		if (set_target(cfg, MT_TARGET_CGROUP))
+			return usage_error("give exactly one target: "
+					   "-p, -a, -G or a COMMAND");
+		cfg->cgroup = optarg;
+		return MT_ARGS_OK;
+	case 'm':
+		if (mt_parse_size(optarg, &cfg->memory_limit))
+			return usage_error("invalid memory limit '%s': expected a size such "
+					   "as 512M or 2G",
+					   optarg);
+		if (cfg->memory_limit < MT_MIN_MEMORY_LIMIT)
+			return usage_error("memory limit '%s' is too small: the command "
+					   "could not even start; give at least 1M",
+					   optarg);
+		return MT_ARGS_OK;
+	case 'L':
+		if (mt_parse_size(optarg, &cfg->rss_limit))
+			return usage_error("invalid RSS limit '%s': expected a size such as "
+					   "100M or 2G",
+					   optarg);
+		if (!cfg->rss_limit)
+			return usage_error("RSS limit '%s' must be more than zero", optarg);
+		return MT_ARGS_OK;
+	case OPT_KILL:
+		cfg->kill_signal = SIGKILL;
+		if (optarg && mt_parse_signal(optarg, &cfg->kill_signal))
+			return usage_error("--kill=%s: unknown signal (give a name such as "
+					   "KILL, TERM, SIGUSR1, or a number)",
+					   optarg);
+		return MT_ARGS_OK;
+	case 'F':
+		cfg->format = mt_format_by_name(optarg);
+		if (!cfg->format)
+			return usage_error("unknown format '%s': give %s", optarg,
+					   mt_format_names());
+		return MT_ARGS_OK;
+	case OPT_LIVE:
+		cfg->live = true;
+		return MT_ARGS_OK;
+	case OPT_MAX_PROCS:
+		if (parse_count(optarg, &cfg->max_procs) || cfg->max_procs < MT_MIN_MAX_PROCS ||
+		    cfg->max_procs > MT_MAX_MAX_PROCS)
+			return usage_error("invalid --max-procs '%s': expected a number of "
+					   "processes from 16 to 4194304",
+					   optarg);
+		return MT_ARGS_OK;
+	case OPT_NO_CHILDREN:
+		cfg->follow_children = false;
+		return MT_ARGS_OK;
+	case 'i':
+		if (mt_parse_duration(optarg, &cfg->interval_ns))
+			return usage_error("invalid interval '%s': expected a duration such "
+					   "as 100ms, 1s or 2.5s",
+					   optarg);
+		if (cfg->interval_ns < MT_MIN_INTERVAL_NS)
+			return usage_error("interval '%s' is too short: the shortest is 1ms",
+					   optarg);
+		return MT_ARGS_OK;
+	case 'd':
+		if (mt_parse_duration(optarg, &cfg->duration_ns))
+			return usage_error("invalid duration '%s': expected a duration such "
+					   "as 500ms, 30s, 5m or 1h",
+					   optarg);
+		if (!cfg->duration_ns)
+			return usage_error("duration '%s' must be more than zero", optarg);
+		return MT_ARGS_OK;
+	case 'o':
+		if (!*optarg)
+			return usage_error("-o needs a file name ('-' for stdout)");
+		cfg->output = optarg;
+		return MT_ARGS_OK;
+	case OPT_EVERY:
+		cfg->every = true;
+		return MT_ARGS_OK;
+	case 'u':
+		if (!*optarg)
+			return usage_error("-u needs a user name or uid");
+		cfg->user = optarg;
+		return MT_ARGS_OK;
+	case 'q':
+		cfg->quiet = true;
+		return MT_ARGS_OK;
+	case 'v':
+		cfg->verbose++;
+		return MT_ARGS_OK;
+	case 'h':
+		mt_print_usage(stdout);
+		return MT_ARGS_EXIT;
+	case 'V':
+		printf("memtrace-bpf %s\n", MT_VERSION);
+		return MT_ARGS_EXIT;
+	case ':':
+		/* a short option's letter; long-only ones (OPT_*) are named from argv */
+		if (optopt > 0 && optopt < 0x100)
+			return usage_error("option -%c needs an argument", optopt);
+		return usage_error("option '%s' needs an argument", argv[optind - 1]);
+	default:
+		if (optopt > 0 && optopt < 0x100)
+			return usage_error("unknown option -%c", optopt);
+		return usage_error("unknown option '%s'", argv[optind - 1]);
 	}
+	return MT_ARGS_OK;
+}
 
+/* After the options: the COMMAND, and what the options together must make sense as. */
+static enum mt_args_result check_config(int argc, char **argv, struct mt_config *cfg)
+{
 	if (optind < argc) {
 		if (cfg->target != MT_TARGET_NONE)
 			return usage_error("give exactly one target: -p, -a, -G or a COMMAND, not "
@@ -343,6 +336,26 @@ static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *c
 	if (cfg->quiet && cfg->verbose)
 		return usage_error("-q and -v contradict each other: give one");
 	return MT_ARGS_OK;
+}
+
+static enum mt_args_result parse_args(int argc, char **argv, struct mt_config *cfg)
+{
+	enum mt_args_result res = MT_ARGS_OK;
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->follow_children = true;
+	cfg->interval_ns = MT_DEFAULT_INTERVAL_NS;
+	cfg->max_procs = MT_DEFAULT_MAX_PROCS;
+	cfg->format = mt_format_default();
+	optind = 0; /* 0: glibc forgets everything of an earlier parse */
+	opterr = 0;
+
+	/* '+': options end at COMMAND, so its own options are left alone */
+	while (res == MT_ARGS_OK &&
+	       (c = getopt_long(argc, argv, "+:p:aG:i:d:o:F:m:L:u:qvhV", long_options, NULL)) != -1)
+		res = parse_option(c, argv, cfg);
+	return res == MT_ARGS_OK ? check_config(argc, argv, cfg) : res;
 }
 
 enum mt_args_result mt_parse_args(int argc, char **argv, struct mt_config *cfg)
