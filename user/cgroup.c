@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "fileio.h"
 #include "log.h"
 
 #define CG_NAME_PREFIX "memtrace-bpf-"
@@ -298,60 +299,12 @@ static int __attribute__((format(printf, 3, 4))) pathf(char *out, size_t len, co
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
-/* the whole file as a malloc'd string; 0 or -errno */
-static int read_file(const char *path, char **text)
-{
-	size_t cap = 4096, len = 0;
-	char *buf, *bigger;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[len] = '\0';
-	*text = buf;
-	return 0;
-}
-
 static int read_in(const char *dir, const char *name, char **text)
 {
 	char path[MT_CG_PATH_MAX + 64];
 	int err = pathf(path, sizeof(path), "%s/%s", dir, name);
 
-	return err ? err : read_file(path, text);
+	return err ? err : mt_read_file(path, text);
 }
 
 /* one write(2) of the whole value; 0 or -errno */
@@ -464,7 +417,7 @@ static int load_env(struct cg_env *env)
 	char *text;
 	int err;
 
-	err = read_file("/proc/self/mountinfo", &text);
+	err = mt_read_file("/proc/self/mountinfo", &text);
 	if (err) {
 		mt_err("cannot read /proc/self/mountinfo: %s: -m needs /proc mounted",
 		       strerror(-err));
@@ -474,7 +427,7 @@ static int load_env(struct cg_env *env)
 			       sizeof(env->v2_root), env->v1_mnt, sizeof(env->v1_mnt), env->v1_root,
 			       sizeof(env->v1_root));
 	free(text);
-	err = read_file("/proc/self/cgroup", &text);
+	err = mt_read_file("/proc/self/cgroup", &text);
 	if (err) {
 		mt_err("cannot read /proc/self/cgroup: %s: -m needs a kernel with cgroups",
 		       strerror(-err));
@@ -878,7 +831,7 @@ static int target_from_dir(struct mt_cg_target *t, const char *dir, enum mt_cg_v
 		return -ENAMETOOLONG;
 	t->hierarchy_id = 0;
 	if (version == MT_CG_V1) {
-		if (read_file("/proc/cgroups", &text))
+		if (mt_read_file("/proc/cgroups", &text))
 			return -ENOENT;
 		t->hierarchy_id = cgroup_parse_hierarchy(text, "memory");
 		free(text);
@@ -904,7 +857,7 @@ int cgroup_resolve_target(const char *arg, struct mt_cg_target *t)
 	char *text;
 
 	memset(t, 0, sizeof(*t));
-	if (read_file("/proc/self/mountinfo", &text)) {
+	if (mt_read_file("/proc/self/mountinfo", &text)) {
 		mt_err("cannot read /proc/self/mountinfo: -G needs /proc mounted");
 		return -1;
 	}
@@ -959,7 +912,7 @@ bool cgroup_pid_in_target(int pid, const struct mt_cg_target *t)
 	const char *rel;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (read_file(path, &text))
+	if (mt_read_file(path, &text))
 		return false;
 	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
 	free(text);
