@@ -28,6 +28,7 @@
 #include "cgroup.h"
 #include "fileio.h"
 #include "log.h"
+#include "procfs.h"
 
 #define CG_NAME_PREFIX "memtrace-bpf-"
 #define CG_NAME_TRIES 100
@@ -35,31 +36,6 @@
 #define CG_MOVE_ROUNDS 100 /* rounds of emptying cgroup.procs */
 
 /* ---- pure parsers ---- */
-
-/* copy src decoding mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 \) */
-static bool unescape_into(const char *src, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (!len)
-		return false;
-	for (const char *s = src; *s; s++) {
-		char c = *s;
-
-		if (c == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			c = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
-			s += 3;
-		}
-		if (o + 1 >= len) {
-			out[0] = '\0';
-			return false;
-		}
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return true;
-}
 
 /* copy n bytes of src as a string, or "" if they do not fit */
 static bool copy_into(const char *src, size_t n, char *out, size_t len)
@@ -98,58 +74,6 @@ static void clear_out(char *out, size_t len)
 {
 	if (out && len)
 		out[0] = '\0';
-}
-
-int cgroup_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
-			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
-			   size_t v1_root_len)
-{
-	bool have_v2 = false, have_v1 = false;
-	const char *line = text;
-
-	clear_out(v2_mnt, v2_len);
-	clear_out(v2_root, v2_root_len);
-	clear_out(v1_mnt, v1_len);
-	clear_out(v1_root, v1_root_len);
-	while (line && *line && !(have_v2 && have_v1)) {
-		const char *eol = strchr(line, '\n');
-		size_t n = eol ? (size_t)(eol - line) : strlen(line);
-		char *copy = strndup(line, n), *save = NULL, *tok, *field[6];
-		char *fstype = NULL, *opts = NULL;
-		int nr = 0;
-
-		line = eol ? eol + 1 : NULL;
-		if (!copy)
-			break;
-		/* ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
-		while (nr < 6 && (tok = strtok_r(nr ? NULL : copy, " ", &save)))
-			field[nr++] = tok;
-		if (nr == 6) {
-			while ((tok = strtok_r(NULL, " ", &save)) && strcmp(tok, "-"))
-				;
-			fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
-			if (fstype && strtok_r(NULL, " ", &save)) /* the source */
-				opts = strtok_r(NULL, " ", &save);
-		}
-		if (fstype && !have_v2 && !strcmp(fstype, "cgroup2")) {
-			have_v2 = unescape_into(field[4], v2_mnt, v2_len) &&
-				  unescape_into(field[3], v2_root, v2_root_len);
-			if (!have_v2) {
-				clear_out(v2_mnt, v2_len);
-				clear_out(v2_root, v2_root_len);
-			}
-		} else if (fstype && opts && !have_v1 && !strcmp(fstype, "cgroup") &&
-			   comma_list_has(opts, strlen(opts), "memory")) {
-			have_v1 = unescape_into(field[4], v1_mnt, v1_len) &&
-				  unescape_into(field[3], v1_root, v1_root_len);
-			if (!have_v1) {
-				clear_out(v1_mnt, v1_len);
-				clear_out(v1_root, v1_root_len);
-			}
-		}
-		free(copy);
-	}
-	return 0;
 }
 
 int cgroup_parse_proc_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
@@ -417,16 +341,14 @@ static int load_env(struct cg_env *env)
 	char *text;
 	int err;
 
-	err = mt_read_file("/proc/self/mountinfo", &text);
+	err = procfs_read_mountinfo(env->v2_mnt, sizeof(env->v2_mnt), env->v2_root,
+				    sizeof(env->v2_root), env->v1_mnt, sizeof(env->v1_mnt),
+				    env->v1_root, sizeof(env->v1_root));
 	if (err) {
 		mt_err("cannot read /proc/self/mountinfo: %s: -m needs /proc mounted",
 		       strerror(-err));
 		return -1;
 	}
-	cgroup_parse_mountinfo(text, env->v2_mnt, sizeof(env->v2_mnt), env->v2_root,
-			       sizeof(env->v2_root), env->v1_mnt, sizeof(env->v1_mnt), env->v1_root,
-			       sizeof(env->v1_root));
-	free(text);
 	err = mt_read_file("/proc/self/cgroup", &text);
 	if (err) {
 		mt_err("cannot read /proc/self/cgroup: %s: -m needs a kernel with cgroups",
@@ -854,17 +776,13 @@ int cgroup_resolve_target(const char *arg, struct mt_cg_target *t)
 	struct cg_env env;
 	char real[PATH_MAX], cg_path[MT_CG_PATH_MAX], dir[MT_CG_PATH_MAX];
 	const char *rel;
-	char *text;
 
 	memset(t, 0, sizeof(*t));
-	if (mt_read_file("/proc/self/mountinfo", &text)) {
+	if (procfs_read_mountinfo(env.v2_mnt, sizeof(env.v2_mnt), env.v2_root, sizeof(env.v2_root),
+				  env.v1_mnt, sizeof(env.v1_mnt), env.v1_root, sizeof(env.v1_root))) {
 		mt_err("cannot read /proc/self/mountinfo: -G needs /proc mounted");
 		return -1;
 	}
-	cgroup_parse_mountinfo(text, env.v2_mnt, sizeof(env.v2_mnt), env.v2_root,
-			       sizeof(env.v2_root), env.v1_mnt, sizeof(env.v1_mnt), env.v1_root,
-			       sizeof(env.v1_root));
-	free(text);
 
 	/* a directory of a cgroup file system */
 	if (realpath(arg, real)) {

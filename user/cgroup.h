@@ -106,15 +106,6 @@ bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel);
 int cgroup_parse_hierarchy(const char *proc_cgroups, const char *controller);
 
 /*
- * From /proc/self/mountinfo text: the mount point of the first cgroup2 mount and of the first
- * v1 "cgroup" mount whose super options hold the "memory" controller, plus each mount's root
- * (field 4: "/" normally, a subpath inside containers). Octal escapes (\040) are decoded.
- * Missing ones (or ones too long for the buffers) get "". Returns 0.
- */
-int cgroup_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
-			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
-			   size_t v1_root_len);
-/*
  * From /proc/PID/cgroup text: the v2 path ("0::/path") and the v1 memory path
  * ("N:ctrl,memory,...:/path"). Missing (or too long) gets "". Returns 0.
  */

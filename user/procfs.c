@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "procfs.h"
 #include "text.h"
 
@@ -76,6 +77,122 @@ int procfs_parse_status(const char *text, struct procfs_status *out)
 		else if (sscanf(line, "RssShmem: %llu", &kib) == 1)
 			out->shmem_bytes = kib * 1024;
 	}
+	return 0;
+}
+
+/* copy src decoding mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 \) */
+static bool unescape_into(const char *src, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (!len)
+		return false;
+	for (const char *s = src; *s; s++) {
+		char c = *s;
+
+		if (c == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			c = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 3;
+		}
+		if (o + 1 >= len) {
+			out[0] = '\0';
+			return false;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* whether the comma separated list list[0..n) holds name */
+static bool comma_list_has(const char *list, size_t n, const char *name)
+{
+	const char *p = list, *end = list + n;
+	size_t name_len = strlen(name);
+
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma ? comma : end;
+
+		if ((size_t)(stop - p) == name_len && !memcmp(p, name, name_len))
+			return true;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return false;
+}
+
+static void clear_out(char *out, size_t len)
+{
+	if (out && len)
+		out[0] = '\0';
+}
+
+int procfs_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
+			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
+			   size_t v1_root_len)
+{
+	bool have_v2 = false, have_v1 = false;
+	const char *line = text;
+
+	clear_out(v2_mnt, v2_len);
+	clear_out(v2_root, v2_root_len);
+	clear_out(v1_mnt, v1_len);
+	clear_out(v1_root, v1_root_len);
+	while (line && *line && !(have_v2 && have_v1)) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+		char *copy = strndup(line, n), *save = NULL, *tok, *field[6];
+		char *fstype = NULL, *opts = NULL;
+		int nr = 0;
+
+		line = eol ? eol + 1 : NULL;
+		if (!copy)
+			break;
+		/* ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+		while (nr < 6 && (tok = strtok_r(nr ? NULL : copy, " ", &save)))
+			field[nr++] = tok;
+		if (nr == 6) {
+			while ((tok = strtok_r(NULL, " ", &save)) && strcmp(tok, "-"))
+				;
+			fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+			if (fstype && strtok_r(NULL, " ", &save)) /* the source */
+				opts = strtok_r(NULL, " ", &save);
+		}
+		if (fstype && !have_v2 && !strcmp(fstype, "cgroup2")) {
+			have_v2 = unescape_into(field[4], v2_mnt, v2_len) &&
+				  unescape_into(field[3], v2_root, v2_root_len);
+			if (!have_v2) {
+				clear_out(v2_mnt, v2_len);
+				clear_out(v2_root, v2_root_len);
+			}
+		} else if (fstype && opts && !have_v1 && !strcmp(fstype, "cgroup") &&
+			   comma_list_has(opts, strlen(opts), "memory")) {
+			have_v1 = unescape_into(field[4], v1_mnt, v1_len) &&
+				  unescape_into(field[3], v1_root, v1_root_len);
+			if (!have_v1) {
+				clear_out(v1_mnt, v1_len);
+				clear_out(v1_root, v1_root_len);
+			}
+		}
+		free(copy);
+	}
+	return 0;
+}
+
+int procfs_read_mountinfo(char *v2_mnt, size_t v2_len, char *v2_root, size_t v2_root_len,
+			  char *v1_mnt, size_t v1_len, char *v1_root, size_t v1_root_len)
+{
+	char *text;
+	int err = mt_read_file("/proc/self/mountinfo", &text);
+
+	if (err)
+		return err;
+	procfs_parse_mountinfo(text, v2_mnt, v2_len, v2_root, v2_root_len, v1_mnt, v1_len, v1_root,
+			       v1_root_len);
+	free(text);
 	return 0;
 }
 

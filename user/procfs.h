@@ -41,6 +41,19 @@ int procfs_parse_stat(const char *text, struct procfs_stat *out);
 /* Parse /proc/PID/status text. Returns 0. */
 int procfs_parse_status(const char *text, struct procfs_status *out);
 
+/*
+ * From /proc/self/mountinfo text: the mount point of the first cgroup2 mount and of the first
+ * v1 "cgroup" mount whose super options hold the "memory" controller, plus each mount's root
+ * (field 4: "/" normally, a subpath inside containers). Octal escapes (\040) are decoded.
+ * Missing ones (or ones too long for the buffers) get "". Returns 0.
+ */
+int procfs_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
+			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
+			   size_t v1_root_len);
+/* The same from this process's /proc/self/mountinfo. 0 or -errno. */
+int procfs_read_mountinfo(char *v2_mnt, size_t v2_len, char *v2_root, size_t v2_root_len,
+			  char *v1_mnt, size_t v1_len, char *v1_root, size_t v1_root_len);
+
 /* Nanoseconds per clock tick (the unit of /proc's times). */
 uint64_t procfs_tick_ns(void);
 /* Whether two start times name the same process: /proc's are in clock ticks, the kernel's in ns. */
