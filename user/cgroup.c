@@ -37,76 +37,6 @@
 
 /* ---- pure parsers ---- */
 
-/* copy n bytes of src as a string, or "" if they do not fit */
-static bool copy_into(const char *src, size_t n, char *out, size_t len)
-{
-	if (!len)
-		return false;
-	if (n >= len) {
-		out[0] = '\0';
-		return false;
-	}
-	memcpy(out, src, n);
-	out[n] = '\0';
-	return true;
-}
-
-/* whether the comma separated list list[0..n) holds name */
-static bool comma_list_has(const char *list, size_t n, const char *name)
-{
-	const char *p = list, *end = list + n;
-	size_t name_len = strlen(name);
-
-	while (p <= end) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		const char *stop = comma ? comma : end;
-
-		if ((size_t)(stop - p) == name_len && !memcmp(p, name, name_len))
-			return true;
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	return false;
-}
-
-static void clear_out(char *out, size_t len)
-{
-	if (out && len)
-		out[0] = '\0';
-}
-
-int cgroup_parse_proc_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
-			     size_t v1_len)
-{
-	bool have_v2 = false, have_v1 = false;
-	const char *line = text;
-
-	clear_out(v2_path, v2_len);
-	clear_out(v1_mem_path, v1_len);
-	while (line && *line) {
-		const char *eol = strchr(line, '\n');
-		size_t n = eol ? (size_t)(eol - line) : strlen(line);
-		/* HIERARCHY_ID:CONTROLLERS:PATH, and the path may hold colons itself */
-		const char *c1 = memchr(line, ':', n), *c2 = NULL, *path;
-
-		if (c1)
-			c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line));
-		if (c2) {
-			path = c2 + 1;
-			size_t path_len = n - (size_t)(path - line);
-
-			if (!have_v2 && c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
-				have_v2 = copy_into(path, path_len, v2_path, v2_len);
-			else if (!have_v1 &&
-				 comma_list_has(c1 + 1, (size_t)(c2 - c1 - 1), "memory"))
-				have_v1 = copy_into(path, path_len, v1_mem_path, v1_len);
-		}
-		line = eol ? eol + 1 : NULL;
-	}
-	return 0;
-}
-
 /* whether an absolute path has a ".." component (a cgroup outside our namespace's root) */
 static bool has_dotdot(const char *path)
 {
@@ -338,7 +268,6 @@ struct cg_env {
 
 static int load_env(struct cg_env *env)
 {
-	char *text;
 	int err;
 
 	err = procfs_read_mountinfo(env->v2_mnt, sizeof(env->v2_mnt), env->v2_root,
@@ -349,15 +278,13 @@ static int load_env(struct cg_env *env)
 		       strerror(-err));
 		return -1;
 	}
-	err = mt_read_file("/proc/self/cgroup", &text);
+	err = procfs_read_self_cgroup(env->v2_path, sizeof(env->v2_path), env->v1_path,
+				      sizeof(env->v1_path));
 	if (err) {
 		mt_err("cannot read /proc/self/cgroup: %s: -m needs a kernel with cgroups",
 		       strerror(-err));
 		return -1;
 	}
-	cgroup_parse_proc_cgroup(text, env->v2_path, sizeof(env->v2_path), env->v1_path,
-				 sizeof(env->v1_path));
-	free(text);
 	mt_debug("cgroup mounts: v2 '%s' (root '%s'), v1 memory '%s' (root '%s'); ours: v2 '%s', "
 		 "v1 memory '%s'",
 		 env->v2_mnt, env->v2_root, env->v1_mnt, env->v1_root, env->v2_path, env->v1_path);
@@ -411,7 +338,7 @@ static int own_dir(struct mt_cgroup *cg, struct cg_env *env, const char *mnt, co
 	len = strlen(path);
 	while (len && path[len - 1] == '/')
 		len--;
-	copy_into(path, len, env->parent_path, sizeof(env->parent_path));
+	snprintf(env->parent_path, sizeof(env->parent_path), "%.*s", (int)len, path);
 	return 0;
 }
 
@@ -826,14 +753,11 @@ int cgroup_resolve_target(const char *arg, struct mt_cg_target *t)
 
 bool cgroup_pid_in_target(int pid, const struct mt_cg_target *t)
 {
-	char path[64], v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX], *text;
+	char v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX];
 	const char *rel;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (mt_read_file(path, &text))
+	if (procfs_read_pid_cgroup(pid, v2, sizeof(v2), v1, sizeof(v1)))
 		return false;
-	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
-	free(text);
 	/* a cgroup path lies under the target's as a directory lies under a mount point */
 	return cgroup_under_mount(t->version == MT_CG_V1 ? v1 : v2, t->path, &rel);
 }

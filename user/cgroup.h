@@ -106,12 +106,6 @@ bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel);
 int cgroup_parse_hierarchy(const char *proc_cgroups, const char *controller);
 
 /*
- * From /proc/PID/cgroup text: the v2 path ("0::/path") and the v1 memory path
- * ("N:ctrl,memory,...:/path"). Missing (or too long) gets "". Returns 0.
- */
-int cgroup_parse_proc_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
-			     size_t v1_len);
-/*
  * Join a mount point, that mount's root and a cgroup path into a directory:
  * ("/sys/fs/cgroup", "/", "/a/b") -> /sys/fs/cgroup/a/b; ("/mnt", "/a", "/a/b") -> /mnt/b.
  * Trailing slashes are dropped. Returns 0, -EINVAL (an argument not absolute, the path not

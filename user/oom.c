@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cgroup.h"
 #include "log.h"
 #include "oom.h"
+#include "procfs.h"
 
 /*
  * The memcg OOM path: try_charge_memcg() -> mem_cgroup_oom() -> mem_cgroup_out_of_memory() ->
@@ -164,18 +164,10 @@ static void load_ksyms(void)
 /* The old tracepoint gives only a pid: ask /proc while the victim is still there. */
 static void memcg_from_proc(uint32_t pid, struct mt_oom_report *o)
 {
-	char path[64], text[8192], v2[MT_CGPATH_LEN], v1[MT_CGPATH_LEN];
-	size_t got;
-	FILE *f;
+	char v2[MT_CGPATH_LEN], v1[MT_CGPATH_LEN];
 
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (procfs_read_pid_cgroup((int)pid, v2, sizeof(v2), v1, sizeof(v1)))
 		return;
-	got = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[got] = '\0';
-	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
 	/* the memory controller is on v1 where a v1 memory line exists */
 	o->memcg_v1 = v1[0] != '\0';
 	snprintf(o->memcg, sizeof(o->memcg), "%s", o->memcg_v1 ? v1 : v2);

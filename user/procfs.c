@@ -130,6 +130,20 @@ static void clear_out(char *out, size_t len)
 		out[0] = '\0';
 }
 
+/* copy n bytes of src as a string, or "" if they do not fit */
+static bool copy_into(const char *src, size_t n, char *out, size_t len)
+{
+	if (!len)
+		return false;
+	if (n >= len) {
+		out[0] = '\0';
+		return false;
+	}
+	memcpy(out, src, n);
+	out[n] = '\0';
+	return true;
+}
+
 int procfs_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
 			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
 			   size_t v1_root_len)
@@ -194,6 +208,64 @@ int procfs_read_mountinfo(char *v2_mnt, size_t v2_len, char *v2_root, size_t v2_
 			       v1_root_len);
 	free(text);
 	return 0;
+}
+
+int procfs_parse_pid_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
+			    size_t v1_len)
+{
+	bool have_v2 = false, have_v1 = false;
+	const char *line = text;
+
+	clear_out(v2_path, v2_len);
+	clear_out(v1_mem_path, v1_len);
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+		/* HIERARCHY_ID:CONTROLLERS:PATH, and the path may hold colons itself */
+		const char *c1 = memchr(line, ':', n), *c2 = NULL, *path;
+
+		if (c1)
+			c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line));
+		if (c2) {
+			path = c2 + 1;
+			size_t path_len = n - (size_t)(path - line);
+
+			if (!have_v2 && c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
+				have_v2 = copy_into(path, path_len, v2_path, v2_len);
+			else if (!have_v1 &&
+				 comma_list_has(c1 + 1, (size_t)(c2 - c1 - 1), "memory"))
+				have_v1 = copy_into(path, path_len, v1_mem_path, v1_len);
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+static int read_cgroup_file(const char *path, char *v2_path, size_t v2_len, char *v1_mem_path,
+			    size_t v1_len)
+{
+	char *text;
+	int err = mt_read_file(path, &text);
+
+	if (err)
+		return err;
+	procfs_parse_pid_cgroup(text, v2_path, v2_len, v1_mem_path, v1_len);
+	free(text);
+	return 0;
+}
+
+int procfs_read_pid_cgroup(int pid, char *v2_path, size_t v2_len, char *v1_mem_path,
+			   size_t v1_len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	return read_cgroup_file(path, v2_path, v2_len, v1_mem_path, v1_len);
+}
+
+int procfs_read_self_cgroup(char *v2_path, size_t v2_len, char *v1_mem_path, size_t v1_len)
+{
+	return read_cgroup_file("/proc/self/cgroup", v2_path, v2_len, v1_mem_path, v1_len);
 }
 
 uint64_t procfs_tick_ns(void)

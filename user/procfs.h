@@ -54,6 +54,17 @@ int procfs_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *
 int procfs_read_mountinfo(char *v2_mnt, size_t v2_len, char *v2_root, size_t v2_root_len,
 			  char *v1_mnt, size_t v1_len, char *v1_root, size_t v1_root_len);
 
+/*
+ * From /proc/PID/cgroup text: the v2 path ("0::/path") and the v1 memory path
+ * ("N:ctrl,memory,...:/path"). Missing (or too long) gets "". Returns 0.
+ */
+int procfs_parse_pid_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
+			    size_t v1_len);
+/* The same from /proc/PID/cgroup. 0 or -errno (-ENOENT: no such process). */
+int procfs_read_pid_cgroup(int pid, char *v2_path, size_t v2_len, char *v1_mem_path,
+			   size_t v1_len);
+/* The same from /proc/self/cgroup: this process, whatever PID namespace /proc belongs to. */
+int procfs_read_self_cgroup(char *v2_path, size_t v2_len, char *v1_mem_path, size_t v1_len);
 /* Nanoseconds per clock tick (the unit of /proc's times). */
 uint64_t procfs_tick_ns(void);
 /* Whether two start times name the same process: /proc's are in clock ticks, the kernel's in ns. */

@@ -22,6 +22,16 @@ static void parse_mounts(const char *text, struct mounts *m)
 		     0);
 }
 
+struct paths {
+	char v2[256], v1[256];
+};
+
+static void parse_paths(const char *text, struct paths *p)
+{
+	memset(p, 'x', sizeof(*p));
+	CHECK_EQ_INT(procfs_parse_pid_cgroup(text, p->v2, sizeof(p->v2), p->v1, sizeof(p->v1)), 0);
+}
+
 /* ---- /proc/self/mountinfo ---- */
 
 /* Debian 12 host, systemd, unified hierarchy only */
@@ -200,6 +210,111 @@ TEST(mountinfo_first_wins_and_odd_input)
 	CHECK_STREQ(v1_root, "");
 }
 
+/* ---- /proc/PID/cgroup ---- */
+
+TEST(proc_cgroup_v2_only)
+{
+	struct paths p;
+
+	parse_paths("0::/user.slice/user-1000.slice/session-2.scope\n", &p);
+	CHECK_STREQ(p.v2, "/user.slice/user-1000.slice/session-2.scope");
+	CHECK_STREQ(p.v1, "");
+	parse_paths("0::/\n", &p);
+	CHECK_STREQ(p.v2, "/");
+	parse_paths("0::/system.slice/cron.service", &p); /* no newline at the end */
+	CHECK_STREQ(p.v2, "/system.slice/cron.service");
+}
+
+/* this machine's /proc/self/cgroup */
+TEST(proc_cgroup_hybrid_this_machine)
+{
+	struct paths p;
+
+	parse_paths("9:name=systemd:/\n"
+		    "8:pids:/\n"
+		    "7:blkio:/\n"
+		    "6:freezer:/\n"
+		    "5:devices:/\n"
+		    "4:memory:/process_api/ffc5d814788eacb6d56e29671f429a6b\n"
+		    "3:cpuset:/\n"
+		    "2:cpuacct:/\n"
+		    "1:cpu:/\n"
+		    "0::/\n",
+		    &p);
+	CHECK_STREQ(p.v1, "/process_api/ffc5d814788eacb6d56e29671f429a6b");
+	CHECK_STREQ(p.v2, "/");
+}
+
+TEST(proc_cgroup_controller_lists)
+{
+	struct paths p;
+
+	parse_paths("12:pids:/user.slice\n"
+		    "5:cpu,memory:/x\n"
+		    "0::/user.slice/user-1000.slice/session-3.scope\n",
+		    &p);
+	CHECK_STREQ(p.v1, "/x");
+	CHECK_STREQ(p.v2, "/user.slice/user-1000.slice/session-3.scope");
+	parse_paths("3:memory,name=foo:/a/b\n", &p);
+	CHECK_STREQ(p.v1, "/a/b");
+	parse_paths("3:blkio,memory:/\n", &p);
+	CHECK_STREQ(p.v1, "/");
+}
+
+/* name=systemd (or any other named hierarchy) is not the memory controller */
+TEST(proc_cgroup_named_hierarchy_is_not_memory)
+{
+	struct paths p;
+
+	parse_paths("1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n"
+		    "2:name=memory:/named\n"
+		    "3:memory_x:/other\n"
+		    "4:cpu,cpuacct:/c\n",
+		    &p);
+	CHECK_STREQ(p.v1, "");
+	CHECK_STREQ(p.v2, "");
+	/* and a v1 hierarchy with an empty controller list but ID != 0 is not v2 */
+	parse_paths("10::/not-v2\n", &p);
+	CHECK_STREQ(p.v2, "");
+}
+
+TEST(proc_cgroup_odd_paths_and_input)
+{
+	struct paths p;
+	char v2[8], v1[8];
+
+	/* cgroup names may hold colons: everything after the second colon is the path */
+	parse_paths("4:memory:/a:b/c:d\n0::/x:y\n", &p);
+	CHECK_STREQ(p.v1, "/a:b/c:d");
+	CHECK_STREQ(p.v2, "/x:y");
+	/* memory line before the v2 line, first of each wins */
+	parse_paths("4:memory:/m1\n0::/u1\n4:memory:/m2\n0::/u2\n", &p);
+	CHECK_STREQ(p.v1, "/m1");
+	CHECK_STREQ(p.v2, "/u1");
+	/* outside our cgroup namespace's root */
+	parse_paths("0::/../../sibling\n", &p);
+	CHECK_STREQ(p.v2, "/../../sibling");
+	parse_paths("", &p);
+	CHECK_STREQ(p.v1, "");
+	CHECK_STREQ(p.v2, "");
+	parse_paths("garbage\n\nno colon here\n4:memory\n", &p);
+	CHECK_STREQ(p.v1, "");
+	CHECK_STREQ(p.v2, "");
+	/* too long for the buffer: "" */
+	strcpy(v2, "junk");
+	strcpy(v1, "junk");
+	CHECK_EQ_INT(procfs_parse_pid_cgroup("0::/0123456789\n4:memory:/abcdefg\n", v2, sizeof(v2),
+					      v1, sizeof(v1)),
+		     0);
+	CHECK_STREQ(v2, "");
+	CHECK_STREQ(v1, "");
+	CHECK_EQ_INT(procfs_parse_pid_cgroup("0::/012345\n4:memory:/abcdef\n", v2, sizeof(v2), v1,
+					      sizeof(v1)),
+		     0);
+	CHECK_STREQ(v2, "/012345");
+	CHECK_STREQ(v1, "/abcdef");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_test tests[] = {
@@ -210,6 +325,11 @@ int main(int argc, char **argv)
 		UT(mountinfo_container_mount_root),
 		UT(mountinfo_octal_escapes),
 		UT(mountinfo_first_wins_and_odd_input),
+		UT(proc_cgroup_v2_only),
+		UT(proc_cgroup_hybrid_this_machine),
+		UT(proc_cgroup_controller_lists),
+		UT(proc_cgroup_named_hierarchy_is_not_memory),
+		UT(proc_cgroup_odd_paths_and_input),
 	};
 
 	return ut_run(argc, argv, tests, UT_COUNT(tests));
