@@ -120,26 +120,6 @@ bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel)
 	return true;
 }
 
-int cgroup_parse_hierarchy(const char *proc_cgroups, const char *controller)
-{
-	const char *line = proc_cgroups;
-
-	while (line && *line) {
-		char name[64];
-		int hierarchy, enabled;
-		unsigned long num;
-
-		if (*line != '#' && sscanf(line, "%63s %d %lu %d", name, &hierarchy, &num,
-					   &enabled) == 4 &&
-		    !strcmp(name, controller))
-			return enabled ? hierarchy : -1;
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return -1;
-}
-
 /* ---- control files ---- */
 
 static int __attribute__((format(printf, 3, 4))) pathf(char *out, size_t len, const char *fmt, ...)
@@ -667,7 +647,6 @@ static int target_from_dir(struct mt_cg_target *t, const char *dir, enum mt_cg_v
 			   const char *mnt_root, const char *rel)
 {
 	struct stat st;
-	char *text = NULL;
 
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
 		return -ENOENT;
@@ -680,10 +659,7 @@ static int target_from_dir(struct mt_cg_target *t, const char *dir, enum mt_cg_v
 		return -ENAMETOOLONG;
 	t->hierarchy_id = 0;
 	if (version == MT_CG_V1) {
-		if (mt_read_file("/proc/cgroups", &text))
-			return -ENOENT;
-		t->hierarchy_id = cgroup_parse_hierarchy(text, "memory");
-		free(text);
+		t->hierarchy_id = procfs_read_cgroups("memory");
 		if (t->hierarchy_id <= 0)
 			return -ENOENT;
 	}

@@ -102,8 +102,6 @@ bool cgroup_target_exists(const struct mt_cg_target *t);
  * the rest ("" for the mount point itself, else "/a/b"). Returns false if not under it.
  */
 bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel);
-/* The hierarchy id of controller in /proc/cgroups text, or -1 if it is not listed/enabled. */
-int cgroup_parse_hierarchy(const char *proc_cgroups, const char *controller);
 
 /*
  * Join a mount point, that mount's root and a cgroup path into a directory:

@@ -268,6 +268,38 @@ int procfs_read_self_cgroup(char *v2_path, size_t v2_len, char *v1_mem_path, siz
 	return read_cgroup_file("/proc/self/cgroup", v2_path, v2_len, v1_mem_path, v1_len);
 }
 
+int procfs_parse_cgroups(const char *text, const char *controller)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		char name[64];
+		int hierarchy, enabled;
+		unsigned long num;
+
+		if (*line != '#' && sscanf(line, "%63s %d %lu %d", name, &hierarchy, &num,
+					   &enabled) == 4 &&
+		    !strcmp(name, controller))
+			return enabled ? hierarchy : -1;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -1;
+}
+
+int procfs_read_cgroups(const char *controller)
+{
+	char *text;
+	int hierarchy;
+
+	if (mt_read_file("/proc/cgroups", &text))
+		return -1;
+	hierarchy = procfs_parse_cgroups(text, controller);
+	free(text);
+	return hierarchy;
+}
+
 uint64_t procfs_tick_ns(void)
 {
 	return 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);

@@ -65,6 +65,12 @@ int procfs_read_pid_cgroup(int pid, char *v2_path, size_t v2_len, char *v1_mem_p
 			   size_t v1_len);
 /* The same from /proc/self/cgroup: this process, whatever PID namespace /proc belongs to. */
 int procfs_read_self_cgroup(char *v2_path, size_t v2_len, char *v1_mem_path, size_t v1_len);
+
+/* From /proc/cgroups text: the hierarchy id of controller, or -1 if it is not listed/enabled. */
+int procfs_parse_cgroups(const char *text, const char *controller);
+/* The same from /proc/cgroups; -1 also when the file cannot be read. */
+int procfs_read_cgroups(const char *controller);
+
 /* Nanoseconds per clock tick (the unit of /proc's times). */
 uint64_t procfs_tick_ns(void);
 /* Whether two start times name the same process: /proc's are in clock ticks, the kernel's in ns. */

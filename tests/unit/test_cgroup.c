@@ -31,7 +31,7 @@ static void read_mounts(struct mounts *m)
 		     0);
 }
 
-/* ---- -G: cgroup_under_mount, cgroup_parse_hierarchy ---- */
+/* ---- -G: cgroup_under_mount ---- */
 
 TEST(under_mount)
 {
@@ -50,26 +50,6 @@ TEST(under_mount)
 	CHECK_STREQ(rel, "/a/b");
 	REQUIRE(cgroup_under_mount("/", "/", &rel));
 	CHECK_STREQ(rel, "");
-}
-
-TEST(hierarchy_of_controller)
-{
-	static const char text[] = "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-				   "cpuset\t3\t1\t1\n"
-				   "memory\t4\t31\t1\n"
-				   "pids\t0\t1\t1\n"
-				   "hugetlb\t9\t1\t0\n";
-
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "memory"), 4);
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "cpuset"), 3);
-	/* on the v2 hierarchy: 0 */
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "pids"), 0);
-	/* disabled, absent, a prefix of a name */
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "hugetlb"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "rdma"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "mem"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy("", "memory"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy("memory 4 31", "memory"), -1);
 }
 
 TEST(pid_in_target_from_proc)
@@ -489,7 +469,6 @@ int main(int argc, char **argv)
 		UT(live_rounding_and_second_cgroup),
 		UT(destroy_never_created),
 		UT(under_mount),
-		UT(hierarchy_of_controller),
 		UT(pid_in_target_from_proc),
 	};
 

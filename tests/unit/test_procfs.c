@@ -315,6 +315,28 @@ TEST(proc_cgroup_odd_paths_and_input)
 	CHECK_STREQ(v1, "/abcdef");
 }
 
+/* ---- /proc/cgroups ---- */
+
+TEST(hierarchy_of_controller)
+{
+	static const char text[] = "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+				   "cpuset\t3\t1\t1\n"
+				   "memory\t4\t31\t1\n"
+				   "pids\t0\t1\t1\n"
+				   "hugetlb\t9\t1\t0\n";
+
+	CHECK_EQ_INT(procfs_parse_cgroups(text, "memory"), 4);
+	CHECK_EQ_INT(procfs_parse_cgroups(text, "cpuset"), 3);
+	/* on the v2 hierarchy: 0 */
+	CHECK_EQ_INT(procfs_parse_cgroups(text, "pids"), 0);
+	/* disabled, absent, a prefix of a name */
+	CHECK_EQ_INT(procfs_parse_cgroups(text, "hugetlb"), -1);
+	CHECK_EQ_INT(procfs_parse_cgroups(text, "rdma"), -1);
+	CHECK_EQ_INT(procfs_parse_cgroups(text, "mem"), -1);
+	CHECK_EQ_INT(procfs_parse_cgroups("", "memory"), -1);
+	CHECK_EQ_INT(procfs_parse_cgroups("memory 4 31", "memory"), -1);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_test tests[] = {
@@ -330,6 +352,7 @@ int main(int argc, char **argv)
 		UT(proc_cgroup_controller_lists),
 		UT(proc_cgroup_named_hierarchy_is_not_memory),
 		UT(proc_cgroup_odd_paths_and_input),
+		UT(hierarchy_of_controller),
 	};
 
 	return ut_run(argc, argv, tests, UT_COUNT(tests));
