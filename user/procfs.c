@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,68 @@ int procfs_read_cgroups(const char *controller)
 	hierarchy = procfs_parse_cgroups(text, controller);
 	free(text);
 	return hierarchy;
+}
+
+int procfs_parse_kallsyms(FILE *f, const char *const *names, size_t n, struct mt_ksym_range *out)
+{
+	char line[512];
+	bool any_address = false;
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct mt_ksym_range){ 0, 0 };
+	/* first pass: the starts, by name; second: each end, the lowest address above it */
+	uint64_t *ends = calloc(n ? n : 1, sizeof(*ends));
+	if (!ends)
+		return -ENOMEM;
+	while (fgets(line, sizeof(line), f)) {
+		char type, name[256];
+		uint64_t addr;
+
+		if (sscanf(line, "%" SCNx64 " %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (addr)
+			any_address = true;
+		for (size_t i = 0; i < n; i++) {
+			if (!out[i].start && (type == 't' || type == 'T') && !strcmp(name, names[i]))
+				out[i].start = addr;
+		}
+	}
+	if (!any_address) {
+		free(ends);
+		return -EPERM;
+	}
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t addr;
+
+		if (sscanf(line, "%" SCNx64, &addr) != 1)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (out[i].start && addr > out[i].start && (!ends[i] || addr < ends[i]))
+				ends[i] = addr;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!out[i].start)
+			continue;
+		/* the last symbol of all: give it a page */
+		out[i].end = ends[i] ? ends[i] : out[i].start + 4096;
+		found++;
+	}
+	free(ends);
+	return found;
+}
+
+int procfs_read_kallsyms(const char *const *names, size_t n, struct mt_ksym_range *out)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	int found;
+
+	if (!f)
+		return -errno;
+	found = procfs_parse_kallsyms(f, names, n, out);
+	fclose(f);
+	return found;
 }
 
 uint64_t procfs_tick_ns(void)

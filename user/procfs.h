@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "memtrace.h"
 
 /* /proc/PID/stat, the fields memtrace-bpf needs. */
@@ -70,6 +71,20 @@ int procfs_read_self_cgroup(char *v2_path, size_t v2_len, char *v1_mem_path, siz
 int procfs_parse_cgroups(const char *text, const char *controller);
 /* The same from /proc/cgroups; -1 also when the file cannot be read. */
 int procfs_read_cgroups(const char *controller);
+
+struct mt_ksym_range {
+	uint64_t start, end; /* [start, end); both 0 if not found */
+};
+
+/*
+ * In /proc/kallsyms text read from f: the address ranges of the text symbols names[0..n)
+ * (a symbol ends where the next one starts). Returns how many were found, or -EPERM when
+ * addresses are hidden (all zero: kptr_restrict without CAP_SYSLOG). A stream, read twice,
+ * not a string: the file is megabytes long.
+ */
+int procfs_parse_kallsyms(FILE *f, const char *const *names, size_t n, struct mt_ksym_range *out);
+/* The same from /proc/kallsyms; -errno also when it cannot be opened. */
+int procfs_read_kallsyms(const char *const *names, size_t n, struct mt_ksym_range *out);
 
 /* Nanoseconds per clock tick (the unit of /proc's times). */
 uint64_t procfs_tick_ns(void);
