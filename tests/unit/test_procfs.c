@@ -9,6 +9,228 @@
 #include "procfs.h"
 #include "unit.h"
 
+/* ---- /proc/PID/stat ---- */
+
+/* a shell, as Linux 6.1 writes its stat (52 fields) */
+TEST(stat_plain_process)
+{
+	static const char text[] =
+		"1234 (bash) S 1200 1234 1234 34816 1300 4194304 2093 8420 0 2 3 1 12 5 20 0 1 0 "
+		"52103 9347072 1302 18446744073709551615 94823041536000 94823042449645 "
+		"140727325137680 0 0 0 65536 3686404 1266761467 1 0 0 17 1 0 0 0 0 0 "
+		"94823042692080 94823042740336 94823057338368 140727325143547 140727325143552 "
+		"140727325143552 140727325143022 0\n";
+	struct procfs_stat st;
+
+	REQUIRE(procfs_parse_stat(text, &st) == 0);
+	CHECK_STREQ(st.comm, "bash");
+	CHECK_EQ_INT(st.state, 'S');
+	CHECK_EQ_U64(st.ppid, 1200);
+	CHECK_EQ_U64(st.flags, 4194304);
+	CHECK_EQ_U64(st.utime_ticks, 3);
+	CHECK_EQ_U64(st.stime_ticks, 1);
+	CHECK_EQ_INT(st.threads, 1);
+	CHECK_EQ_U64(st.start_ticks, 52103);
+}
+
+/*
+ * prctl(PR_SET_NAME, "a) b (c\nd e"): stat writes the name raw, so only the last ')' ends it
+ * (a live process's stat, read on Linux 6.18)
+ */
+TEST(stat_name_with_spaces_parens_and_newline)
+{
+	static const char text[] =
+		"1000 (a) b (c\nd e) S 913 911 31800 0 -1 4194368 268 0 0 0 1 0 0 0 20 0 1 0 836585 "
+		"17301504 2692 18446744073709551615 94380306505728 94380306506069 140724147042320 0 0 "
+		"0 0 16781312 2 1 0 0 17 0 0 0 0 0 0 94380306517424 94380306518040 94381269524480 "
+		"140724147050089 140724147050513 140724147050513 140724147052495 0\n";
+	struct procfs_stat st;
+
+	REQUIRE(procfs_parse_stat(text, &st) == 0);
+	CHECK_STREQ(st.comm, "a) b (c\nd e");
+	CHECK_EQ_INT(st.state, 'S');
+	CHECK_EQ_U64(st.ppid, 913);
+	CHECK_EQ_U64(st.utime_ticks, 1);
+	CHECK_EQ_U64(st.stime_ticks, 0);
+	CHECK_EQ_INT(st.threads, 1);
+	CHECK_EQ_U64(st.start_ticks, 836585);
+	CHECK(!(st.flags & MT_PF_KTHREAD));
+}
+
+/* the same process once it exited and before its parent reaped it */
+TEST(stat_zombie)
+{
+	static const char text[] =
+		"1000 (a) b (c\nd e) Z 913 911 31800 0 -1 4227148 269 0 0 0 1 0 0 0 20 0 1 0 836585 0 "
+		"0 18446744073709551615 0 0 0 0 0 0 0 16781312 2 1 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+		"0\n";
+	struct procfs_stat st;
+
+	REQUIRE(procfs_parse_stat(text, &st) == 0);
+	CHECK_STREQ(st.comm, "a) b (c\nd e");
+	CHECK_EQ_INT(st.state, 'Z');
+	CHECK_EQ_INT(st.threads, 1);
+	CHECK_EQ_U64(st.start_ticks, 836585);
+}
+
+/* kthreadd: PF_KTHREAD in the flags, a tty of -1 */
+TEST(stat_kernel_thread)
+{
+	static const char text[] =
+		"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 20 0 0 "
+		"18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+		"0\n";
+	struct procfs_stat st;
+
+	REQUIRE(procfs_parse_stat(text, &st) == 0);
+	CHECK_STREQ(st.comm, "kthreadd");
+	CHECK_EQ_U64(st.ppid, 0);
+	CHECK(st.flags & MT_PF_KTHREAD);
+	CHECK_EQ_U64(st.start_ticks, 20);
+}
+
+TEST(stat_malformed)
+{
+	struct procfs_stat st;
+
+	CHECK_EQ_INT(procfs_parse_stat("", &st), -EINVAL);
+	CHECK_EQ_INT(procfs_parse_stat("1234 bash S 1200", &st), -EINVAL);
+	CHECK_EQ_INT(procfs_parse_stat("1234 (bash", &st), -EINVAL);
+	CHECK_EQ_INT(procfs_parse_stat("1234 (bash)", &st), -EINVAL);
+	CHECK_EQ_INT(procfs_parse_stat(") 1234 (", &st), -EINVAL);
+	/* cut short before the start time */
+	CHECK_EQ_INT(procfs_parse_stat("1234 (bash) S 1200 1234 1234 34816 1300 4194304 2093 8420 "
+				       "0 2 3 1 12 5 20 0 1 0\n",
+				       &st),
+		     -EINVAL);
+}
+
+/* ---- /proc/PID/status ---- */
+
+/* a running process (Linux 6.18), up to the line after the RSS split */
+TEST(status_process_with_rss)
+{
+	static const char text[] = "Name:\tpython3\n"
+				   "Umask:\t0022\n"
+				   "State:\tS (sleeping)\n"
+				   "Tgid:\t1000\n"
+				   "Ngid:\t0\n"
+				   "Pid:\t1000\n"
+				   "PPid:\t913\n"
+				   "TracerPid:\t0\n"
+				   "Uid:\t0\t0\t0\t0\n"
+				   "Gid:\t0\t0\t0\t0\n"
+				   "FDSize:\t256\n"
+				   "Groups:\t \n"
+				   "NStgid:\t1000\n"
+				   "NSpid:\t1000\n"
+				   "NSpgid:\t911\n"
+				   "NSsid:\t31800\n"
+				   "Kthread:\t0\n"
+				   "VmPeak:\t   16896 kB\n"
+				   "VmSize:\t   16896 kB\n"
+				   "VmLck:\t       0 kB\n"
+				   "VmPin:\t       0 kB\n"
+				   "VmHWM:\t   10868 kB\n"
+				   "VmRSS:\t   10868 kB\n"
+				   "RssAnon:\t    7072 kB\n"
+				   "RssFile:\t    3792 kB\n"
+				   "RssShmem:\t       4 kB\n"
+				   "VmData:\t    8116 kB\n"
+				   "Threads:\t1\n";
+	struct procfs_status st;
+
+	CHECK_EQ_INT(procfs_parse_status(text, &st), 0);
+	CHECK_EQ_INT(st.tgid, 1000);
+	CHECK(st.has_mm);
+	CHECK_EQ_U64(st.anon_bytes, 7072 * 1024ULL);
+	CHECK_EQ_U64(st.file_bytes, 3792 * 1024ULL);
+	CHECK_EQ_U64(st.shmem_bytes, 4 * 1024ULL);
+}
+
+/* kthreadd: no address space, so no Vm* or Rss* line at all */
+TEST(status_kernel_thread_without_vmrss)
+{
+	static const char text[] = "Name:\tkthreadd\n"
+				   "Umask:\t0022\n"
+				   "State:\tS (sleeping)\n"
+				   "Tgid:\t2\n"
+				   "Ngid:\t0\n"
+				   "Pid:\t2\n"
+				   "PPid:\t0\n"
+				   "TracerPid:\t0\n"
+				   "Uid:\t0\t0\t0\t0\n"
+				   "Gid:\t0\t0\t0\t0\n"
+				   "FDSize:\t64\n"
+				   "Groups:\t \n"
+				   "NStgid:\t2\n"
+				   "NSpid:\t2\n"
+				   "NSpgid:\t0\n"
+				   "NSsid:\t0\n"
+				   "Kthread:\t1\n"
+				   "Threads:\t1\n"
+				   "SigQ:\t0/96362\n"
+				   "SigIgn:\tffffffffffffffff\n"
+				   "Cpus_allowed_list:\t0-1\n"
+				   "voluntary_ctxt_switches:\t120\n"
+				   "nonvoluntary_ctxt_switches:\t0\n";
+	struct procfs_status st;
+
+	CHECK_EQ_INT(procfs_parse_status(text, &st), 0);
+	CHECK_EQ_INT(st.tgid, 2);
+	CHECK(!st.has_mm);
+	CHECK_EQ_U64(st.anon_bytes, 0);
+	CHECK_EQ_U64(st.file_bytes, 0);
+	CHECK_EQ_U64(st.shmem_bytes, 0);
+}
+
+/*
+ * A zombie has given its address space back: no VmRSS line. Its name (escaped here, unlike in
+ * stat) reads like the lines that count, but only a line's start is looked at.
+ */
+TEST(status_zombie_named_like_a_field)
+{
+	static const char text[] = "Name:\tVmRSS: 9 kB\\nTgid: 7\n"
+				   "State:\tZ (zombie)\n"
+				   "Tgid:\t1000\n"
+				   "Ngid:\t0\n"
+				   "Pid:\t1000\n"
+				   "PPid:\t913\n"
+				   "TracerPid:\t0\n"
+				   "Uid:\t0\t0\t0\t0\n"
+				   "Gid:\t0\t0\t0\t0\n"
+				   "FDSize:\t0\n"
+				   "Groups:\t \n"
+				   "NStgid:\t1000\n"
+				   "NSpid:\t1000\n"
+				   "NSpgid:\t911\n"
+				   "NSsid:\t31800\n"
+				   "Kthread:\t0\n"
+				   "Threads:\t1\n"
+				   "SigQ:\t0/96362\n";
+	struct procfs_status st;
+
+	CHECK_EQ_INT(procfs_parse_status(text, &st), 0);
+	CHECK_EQ_INT(st.tgid, 1000);
+	CHECK(!st.has_mm);
+	CHECK_EQ_U64(st.anon_bytes, 0);
+}
+
+/* a thread's status names its process in Tgid; no Tgid line at all reads as -1 */
+TEST(status_thread_and_missing_tgid)
+{
+	struct procfs_status st;
+
+	CHECK_EQ_INT(procfs_parse_status("Name:\tworker\nState:\tS (sleeping)\nTgid:\t1000\n"
+					 "Ngid:\t0\nPid:\t1003\nPPid:\t913\n",
+					 &st),
+		     0);
+	CHECK_EQ_INT(st.tgid, 1000);
+	CHECK_EQ_INT(procfs_parse_status("", &st), 0);
+	CHECK_EQ_INT(st.tgid, -1);
+	CHECK(!st.has_mm);
+}
+
 struct mounts {
 	char v2[256], v2_root[256], v1[256], v1_root[256];
 };
@@ -509,6 +731,15 @@ TEST(ksyms_malformed_lines_are_skipped)
 int main(int argc, char **argv)
 {
 	static const struct ut_test tests[] = {
+		UT(stat_plain_process),
+		UT(stat_name_with_spaces_parens_and_newline),
+		UT(stat_zombie),
+		UT(stat_kernel_thread),
+		UT(stat_malformed),
+		UT(status_process_with_rss),
+		UT(status_kernel_thread_without_vmrss),
+		UT(status_zombie_named_like_a_field),
+		UT(status_thread_and_missing_tgid),
 		UT(mountinfo_v2_only_host),
 		UT(mountinfo_hybrid_this_machine),
 		UT(mountinfo_hybrid_systemd_shared_fields),
