@@ -8,12 +8,10 @@
  * v1: the leaf goes inside our own memory cgroup. Control files are written with one write(2)
  * each, as the kernel wants them.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
-#include "fileio.h"
 #include "log.h"
 #include "procfs.h"
 
@@ -34,199 +31,6 @@
 #define CG_NAME_TRIES 100
 #define CG_RMDIR_TRIES 200 /* EBUSY retries, 10 ms apart: about 2 s */
 #define CG_MOVE_ROUNDS 100 /* rounds of emptying cgroup.procs */
-
-/* ---- pure parsers ---- */
-
-/* whether an absolute path has a ".." component (a cgroup outside our namespace's root) */
-static bool has_dotdot(const char *path)
-{
-	for (const char *p = path; (p = strstr(p, "..")); p += 2)
-		if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
-			return true;
-	return false;
-}
-
-int cgroup_join_dir(const char *mnt, const char *mnt_root, const char *cg_path, char *out,
-		    size_t len)
-{
-	size_t mnt_len, root_len, rel_len;
-	const char *rel;
-
-	if (!out || !len)
-		return -EINVAL;
-	out[0] = '\0';
-	if (!mnt || mnt[0] != '/' || !mnt_root || mnt_root[0] != '/' || !cg_path ||
-	    cg_path[0] != '/' || has_dotdot(cg_path) || has_dotdot(mnt_root))
-		return -EINVAL;
-	root_len = strlen(mnt_root);
-	while (root_len && mnt_root[root_len - 1] == '/')
-		root_len--;
-	if (strncmp(cg_path, mnt_root, root_len) ||
-	    (cg_path[root_len] != '/' && cg_path[root_len] != '\0'))
-		return -EINVAL;
-	rel = cg_path + root_len; /* "" or "/..." */
-	rel_len = strlen(rel);
-	while (rel_len && rel[rel_len - 1] == '/')
-		rel_len--;
-	mnt_len = strlen(mnt);
-	while (mnt_len > 1 && mnt[mnt_len - 1] == '/')
-		mnt_len--;
-	if (mnt_len == 1 && rel_len) /* mounted on "/" itself */
-		mnt_len = 0;
-	if (mnt_len + rel_len >= len)
-		return -ENAMETOOLONG;
-	memcpy(out, mnt, mnt_len);
-	memcpy(out + mnt_len, rel, rel_len);
-	out[mnt_len + rel_len] = '\0';
-	return 0;
-}
-
-bool cgroup_list_has(const char *list, const char *name)
-{
-	size_t name_len = name ? strlen(name) : 0;
-	const char *p = list;
-
-	if (!list || !name_len)
-		return false;
-	while (*p) {
-		const char *word;
-
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		word = p;
-		while (*p && !isspace((unsigned char)*p))
-			p++;
-		if ((size_t)(p - word) == name_len && !memcmp(word, name, name_len))
-			return true;
-	}
-	return false;
-}
-
-bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel)
-{
-	size_t n = mnt ? strlen(mnt) : 0;
-
-	while (n > 1 && mnt[n - 1] == '/')
-		n--;
-	if (!n || !dir || dir[0] != '/')
-		return false;
-	if (n == 1) { /* mounted on "/" */
-		*rel = dir[1] ? dir : "";
-		return true;
-	}
-	if (strncmp(dir, mnt, n) || (dir[n] != '/' && dir[n] != '\0'))
-		return false;
-	*rel = dir + n;
-	return true;
-}
-
-/* ---- control files ---- */
-
-static int __attribute__((format(printf, 3, 4))) pathf(char *out, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, len, fmt, ap);
-	va_end(ap);
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
-}
-
-static int read_in(const char *dir, const char *name, char **text)
-{
-	char path[MT_CG_PATH_MAX + 64];
-	int err = pathf(path, sizeof(path), "%s/%s", dir, name);
-
-	return err ? err : mt_read_file(path, text);
-}
-
-/* one write(2) of the whole value; 0 or -errno */
-static int write_in(const char *dir, const char *name, const char *value)
-{
-	char path[MT_CG_PATH_MAX + 64];
-	size_t len = strlen(value);
-	ssize_t n;
-	int fd, err;
-
-	err = pathf(path, sizeof(path), "%s/%s", dir, name);
-	if (err)
-		return err;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	do
-		n = write(fd, value, len);
-	while (n < 0 && errno == EINTR);
-	err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
-	close(fd);
-	return err;
-}
-
-static bool exists_in(const char *dir, const char *name)
-{
-	char path[MT_CG_PATH_MAX + 64];
-
-	return !pathf(path, sizeof(path), "%s/%s", dir, name) && !access(path, F_OK);
-}
-
-/* a decimal number at *p ("max" is UINT64_MAX); 0 or -EINVAL */
-static int parse_u64(const char *p, uint64_t *value)
-{
-	unsigned long long v;
-	char *end;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (!strncmp(p, "max", 3) && (p[3] == '\0' || isspace((unsigned char)p[3]))) {
-		*value = UINT64_MAX;
-		return 0;
-	}
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(p, &end, 10);
-	if (errno || (*end && !isspace((unsigned char)*end)))
-		return -EINVAL;
-	*value = v;
-	return 0;
-}
-
-/* a file holding one number */
-static int read_u64_in(const char *dir, const char *name, uint64_t *value)
-{
-	char *text;
-	int err = read_in(dir, name, &text);
-
-	if (err)
-		return err;
-	err = parse_u64(text, value);
-	free(text);
-	return err;
-}
-
-/* the "KEY N" line of a flat keyed file (memory.events, memory.oom_control) */
-static int read_key_in(const char *dir, const char *name, const char *key, uint64_t *value)
-{
-	size_t key_len = strlen(key);
-	char *text;
-	int err = read_in(dir, name, &text);
-
-	if (err)
-		return err;
-	err = -ENOENT;
-	for (const char *line = text; line && *line;) {
-		if (!strncmp(line, key, key_len) && line[key_len] == ' ') {
-			err = parse_u64(line + key_len + 1, value);
-			break;
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	free(text);
-	return err;
-}
 
 static void sleep_ms(long ms)
 {
@@ -239,8 +43,7 @@ static void sleep_ms(long ms)
 /* ---- finding where the leaf goes ---- */
 
 struct cg_env {
-	char v2_mnt[MT_CG_PATH_MAX], v2_root[MT_CG_PATH_MAX];
-	char v1_mnt[MT_CG_PATH_MAX], v1_root[MT_CG_PATH_MAX];
+	struct cgroupfs_mounts m; /* where the hierarchies are */
 	char v2_path[MT_CG_PATH_MAX], v1_path[MT_CG_PATH_MAX];
 	char parent_dir[MT_CG_PATH_MAX];  /* where the leaf is created */
 	char parent_path[MT_CG_PATH_MAX]; /* the same relative to the hierarchy, no trailing '/' */
@@ -250,9 +53,7 @@ static int load_env(struct cg_env *env)
 {
 	int err;
 
-	err = procfs_read_mountinfo(env->v2_mnt, sizeof(env->v2_mnt), env->v2_root,
-				    sizeof(env->v2_root), env->v1_mnt, sizeof(env->v1_mnt),
-				    env->v1_root, sizeof(env->v1_root));
+	err = cgroupfs_find_mounts(&env->m);
 	if (err) {
 		mt_err("cannot read /proc/self/mountinfo: %s: -m needs /proc mounted",
 		       strerror(-err));
@@ -267,7 +68,8 @@ static int load_env(struct cg_env *env)
 	}
 	mt_debug("cgroup mounts: v2 '%s' (root '%s'), v1 memory '%s' (root '%s'); ours: v2 '%s', "
 		 "v1 memory '%s'",
-		 env->v2_mnt, env->v2_root, env->v1_mnt, env->v1_root, env->v2_path, env->v1_path);
+		 env->m.v2_mnt, env->m.v2_root, env->m.v1_mnt, env->m.v1_root, env->v2_path,
+		 env->v1_path);
 	return 0;
 }
 
@@ -276,7 +78,7 @@ static bool v2_has_memory(const struct cg_env *env)
 	char *controllers;
 	bool has;
 
-	if (!env->v2_mnt[0] || read_in(env->v2_mnt, "cgroup.controllers", &controllers))
+	if (!env->m.v2_mnt[0] || cgroupfs_read(env->m.v2_mnt, "cgroup.controllers", &controllers))
 		return false;
 	has = cgroup_list_has(controllers, "memory");
 	free(controllers);
@@ -288,7 +90,7 @@ static bool delegates_memory(const char *dir)
 	char *control;
 	bool has;
 
-	if (read_in(dir, "cgroup.subtree_control", &control))
+	if (cgroupfs_read(dir, "cgroup.subtree_control", &control))
 		return false;
 	has = cgroup_list_has(control, "memory");
 	free(control);
@@ -325,16 +127,16 @@ static int own_dir(struct mt_cgroup *cg, struct cg_env *env, const char *mnt, co
 /* v2: the parent of the leaf, per the "no internal processes" rule */
 static int choose_v2_parent(struct mt_cgroup *cg, struct cg_env *env)
 {
-	size_t root_len = strlen(env->v2_root);
+	size_t root_len = strlen(env->m.v2_root);
 	char *slash;
 
-	if (own_dir(cg, env, env->v2_mnt, env->v2_root, env->v2_path, "v2"))
+	if (own_dir(cg, env, env->m.v2_mnt, env->m.v2_root, env->v2_path, "v2"))
 		return -1;
-	while (root_len && env->v2_root[root_len - 1] == '/')
+	while (root_len && env->m.v2_root[root_len - 1] == '/')
 		root_len--;
 	snprintf(env->parent_dir, sizeof(env->parent_dir), "%s", cg->home_dir);
 	/* the true root (no cgroup.events there) may hold processes and children alike */
-	if (strlen(env->parent_path) == root_len && !exists_in(env->parent_dir, "cgroup.events")) {
+	if (strlen(env->parent_path) == root_len && !cgroupfs_exists(env->parent_dir, "cgroup.events")) {
 		if (delegates_memory(env->parent_dir))
 			return 0;
 		mt_err("the cgroup v2 root %s does not delegate the memory controller: enable it "
@@ -374,8 +176,8 @@ static int make_leaf(struct mt_cgroup *cg, const struct cg_env *env)
 			snprintf(name, sizeof(name), CG_NAME_PREFIX "%d-%d", pid, i);
 		else
 			snprintf(name, sizeof(name), CG_NAME_PREFIX "%d", pid);
-		if (pathf(cg->dir, sizeof(cg->dir), "%s%s%s", env->parent_dir, sep, name) ||
-		    pathf(cg->path, sizeof(cg->path), "%s/%s", env->parent_path, name)) {
+		if (cgroupfs_pathf(cg->dir, sizeof(cg->dir), "%s%s%s", env->parent_dir, sep, name) ||
+		    cgroupfs_pathf(cg->path, sizeof(cg->path), "%s/%s", env->parent_path, name)) {
 			mt_err("cgroup path %s/%s is too long: -m cannot create a cgroup here",
 			       env->parent_dir, name);
 			return -1;
@@ -412,7 +214,7 @@ static int set_limit(struct mt_cgroup *cg, uint64_t limit_bytes)
 	int err;
 
 	snprintf(value, sizeof(value), "%" PRIu64, limit_bytes);
-	err = write_in(cg->dir, limit_file, value);
+	err = cgroupfs_write(cg->dir, limit_file, value);
 	if (err == -EBUSY || err == -EINVAL) {
 		mt_err("the kernel does not accept a memory limit of %s bytes in %s/%s (%s): give "
 		       "another -m SIZE",
@@ -425,7 +227,7 @@ static int set_limit(struct mt_cgroup *cg, uint64_t limit_bytes)
 		return -1;
 	}
 	/* swap around the limit would hide the pressure: forbid it where the kernel accounts it */
-	err = write_in(cg->dir, swap_file, cg->version == MT_CG_V2 ? "0" : value);
+	err = cgroupfs_write(cg->dir, swap_file, cg->version == MT_CG_V2 ? "0" : value);
 	cg->swap_limited = !err;
 	if (err == -ENOENT || (err == -EINVAL && cg->version == MT_CG_V1))
 		mt_debug("no swap limit for %s: %s/%s: %s (swap is not accounted)", cg->dir,
@@ -434,7 +236,7 @@ static int set_limit(struct mt_cgroup *cg, uint64_t limit_bytes)
 		mt_warn("cannot forbid swap in %s/%s: %s: the command may swap instead of reaching "
 			"the limit",
 			cg->dir, swap_file, strerror(-err));
-	err = read_u64_in(cg->dir, limit_file, &cg->limit_bytes);
+	err = cgroupfs_read_u64(cg->dir, limit_file, &cg->limit_bytes);
 	if (err) {
 		mt_debug("cannot read %s/%s back: %s", cg->dir, limit_file, strerror(-err));
 		cg->limit_bytes = limit_bytes;
@@ -459,16 +261,16 @@ int cgroup_create_limited(struct mt_cgroup *cg, uint64_t limit_bytes)
 		cg->version = MT_CG_V2;
 		if (choose_v2_parent(cg, env))
 			goto out;
-	} else if (env->v1_mnt[0]) {
+	} else if (env->m.v1_mnt[0]) {
 		cg->version = MT_CG_V1;
-		if (own_dir(cg, env, env->v1_mnt, env->v1_root, env->v1_path, "v1 memory"))
+		if (own_dir(cg, env, env->m.v1_mnt, env->m.v1_root, env->v1_path, "v1 memory"))
 			goto out;
 		snprintf(env->parent_dir, sizeof(env->parent_dir), "%s", cg->home_dir);
-	} else if (env->v2_mnt[0]) {
+	} else if (env->m.v2_mnt[0]) {
 		mt_err("no usable memory controller: cgroup v2 at %s does not offer it and no v1 "
 		       "memory hierarchy is mounted: boot with cgroup_enable=memory (or mount -t "
 		       "cgroup -o memory none DIR), or run without -m",
-		       env->v2_mnt);
+		       env->m.v2_mnt);
 		goto out;
 	} else {
 		mt_err("no usable memory controller: no cgroup hierarchy is mounted: mount one "
@@ -501,7 +303,7 @@ int cgroup_attach(const struct mt_cgroup *cg, pid_t pid)
 	if (!cg->created)
 		return -EINVAL;
 	snprintf(value, sizeof(value), "%d", (int)pid);
-	return write_in(cg->dir, "cgroup.procs", value);
+	return cgroupfs_write(cg->dir, "cgroup.procs", value);
 }
 
 int cgroup_read_peak(const struct mt_cgroup *cg, uint64_t *bytes, const char **source)
@@ -512,7 +314,7 @@ int cgroup_read_peak(const struct mt_cgroup *cg, uint64_t *bytes, const char **s
 		*source = name;
 	if (!cg->created)
 		return -EINVAL;
-	return read_u64_in(cg->dir, name, bytes);
+	return cgroupfs_read_u64(cg->dir, name, bytes);
 }
 
 int cgroup_read_oom_kills(const struct mt_cgroup *cg, uint64_t *count)
@@ -521,7 +323,7 @@ int cgroup_read_oom_kills(const struct mt_cgroup *cg, uint64_t *count)
 
 	if (!cg->created)
 		return -EINVAL;
-	return read_key_in(cg->dir, name, "oom_kill", count);
+	return cgroupfs_read_key(cg->dir, name, "oom_kill", count);
 }
 
 /* ---- removal ---- */
@@ -563,7 +365,7 @@ static size_t move_out(struct mt_cgroup *cg)
 		char *text, *p, *end;
 		int err;
 
-		err = read_in(cg->dir, "cgroup.procs", &text);
+		err = cgroupfs_read(cg->dir, "cgroup.procs", &text);
 		if (err) {
 			if (err != -ENOENT)
 				mt_debug("cannot read %s/cgroup.procs: %s", cg->dir,
@@ -581,7 +383,7 @@ static size_t move_out(struct mt_cgroup *cg)
 			listed = true;
 			snprintf(value, sizeof(value), "%ld", pid);
 			/* one pid per write: the kernel takes one per write(2) */
-			err = write_in(cg->home_dir, "cgroup.procs", value);
+			err = cgroupfs_write(cg->home_dir, "cgroup.procs", value);
 			if (!err) {
 				progress = true;
 				pid_set_add(&moved, (pid_t)pid);
@@ -654,7 +456,7 @@ static int target_from_dir(struct mt_cg_target *t, const char *dir, enum mt_cg_v
 	t->id = (uint64_t)st.st_ino;
 	snprintf(t->dir, sizeof(t->dir), "%s", dir);
 	/* the hierarchy's own view: the mount's root plus what lies below the mount point */
-	if (pathf(t->path, sizeof(t->path), "%s%s",
+	if (cgroupfs_pathf(t->path, sizeof(t->path), "%s%s",
 		  strcmp(mnt_root, "/") ? mnt_root : (*rel ? "" : "/"), rel))
 		return -ENAMETOOLONG;
 	t->hierarchy_id = 0;
@@ -676,54 +478,53 @@ static bool is_cgroup_fs(const char *dir)
 
 int cgroup_resolve_target(const char *arg, struct mt_cg_target *t)
 {
-	struct cg_env env;
+	struct cgroupfs_mounts m;
 	char real[PATH_MAX], cg_path[MT_CG_PATH_MAX], dir[MT_CG_PATH_MAX];
 	const char *rel;
 
 	memset(t, 0, sizeof(*t));
-	if (procfs_read_mountinfo(env.v2_mnt, sizeof(env.v2_mnt), env.v2_root, sizeof(env.v2_root),
-				  env.v1_mnt, sizeof(env.v1_mnt), env.v1_root, sizeof(env.v1_root))) {
+	if (cgroupfs_find_mounts(&m)) {
 		mt_err("cannot read /proc/self/mountinfo: -G needs /proc mounted");
 		return -1;
 	}
 
 	/* a directory of a cgroup file system */
 	if (realpath(arg, real)) {
-		if (env.v2_mnt[0] && cgroup_under_mount(real, env.v2_mnt, &rel) &&
-		    !target_from_dir(t, real, MT_CG_V2, env.v2_root, rel))
+		if (m.v2_mnt[0] && cgroup_under_mount(real, m.v2_mnt, &rel) &&
+		    !target_from_dir(t, real, MT_CG_V2, m.v2_root, rel))
 			return 0;
-		if (env.v1_mnt[0] && cgroup_under_mount(real, env.v1_mnt, &rel) &&
-		    !target_from_dir(t, real, MT_CG_V1, env.v1_root, rel))
+		if (m.v1_mnt[0] && cgroup_under_mount(real, m.v1_mnt, &rel) &&
+		    !target_from_dir(t, real, MT_CG_V1, m.v1_root, rel))
 			return 0;
 		if (is_cgroup_fs(real)) {
 			mt_err("'%s' is on a v1 cgroup hierarchy without the memory controller: give "
 			       "a cgroup v2 path or a v1 memory-controller path (under %s)",
-			       arg, env.v1_mnt[0] ? env.v1_mnt : env.v2_mnt);
+			       arg, m.v1_mnt[0] ? m.v1_mnt : m.v2_mnt);
 			return -1;
 		}
 	}
 	/* a path as /proc/PID/cgroup shows it: v2 first, then the v1 memory hierarchy */
-	if (pathf(cg_path, sizeof(cg_path), "%s%s", arg[0] == '/' ? "" : "/", arg) == 0) {
-		if (env.v2_mnt[0] &&
-		    !cgroup_join_dir(env.v2_mnt, env.v2_root, cg_path, dir, sizeof(dir)) &&
-		    cgroup_under_mount(dir, env.v2_mnt, &rel) &&
-		    !target_from_dir(t, dir, MT_CG_V2, env.v2_root, rel))
+	if (cgroupfs_pathf(cg_path, sizeof(cg_path), "%s%s", arg[0] == '/' ? "" : "/", arg) == 0) {
+		if (m.v2_mnt[0] &&
+		    !cgroup_join_dir(m.v2_mnt, m.v2_root, cg_path, dir, sizeof(dir)) &&
+		    cgroup_under_mount(dir, m.v2_mnt, &rel) &&
+		    !target_from_dir(t, dir, MT_CG_V2, m.v2_root, rel))
 			return 0;
-		if (env.v1_mnt[0] &&
-		    !cgroup_join_dir(env.v1_mnt, env.v1_root, cg_path, dir, sizeof(dir)) &&
-		    cgroup_under_mount(dir, env.v1_mnt, &rel) &&
-		    !target_from_dir(t, dir, MT_CG_V1, env.v1_root, rel))
+		if (m.v1_mnt[0] &&
+		    !cgroup_join_dir(m.v1_mnt, m.v1_root, cg_path, dir, sizeof(dir)) &&
+		    cgroup_under_mount(dir, m.v1_mnt, &rel) &&
+		    !target_from_dir(t, dir, MT_CG_V1, m.v1_root, rel))
 			return 0;
 	}
-	if (!env.v2_mnt[0] && !env.v1_mnt[0])
+	if (!m.v2_mnt[0] && !m.v1_mnt[0])
 		mt_err("no cgroup '%s': neither a cgroup2 file system nor a v1 memory controller is "
 		       "mounted (see /proc/self/mountinfo)",
 		       arg);
 	else
 		mt_err("no cgroup '%s' (looked for it as a directory and under %s%s%s); list them "
 		       "with: ls %s",
-		       arg, env.v2_mnt[0] ? env.v2_mnt : "", env.v2_mnt[0] && env.v1_mnt[0] ? " and " : "",
-		       env.v1_mnt[0] ? env.v1_mnt : "", env.v2_mnt[0] ? env.v2_mnt : env.v1_mnt);
+		       arg, m.v2_mnt[0] ? m.v2_mnt : "", m.v2_mnt[0] && m.v1_mnt[0] ? " and " : "",
+		       m.v1_mnt[0] ? m.v1_mnt : "", m.v2_mnt[0] ? m.v2_mnt : m.v1_mnt);
 	return -1;
 }
 

@@ -2,7 +2,6 @@
 /*
  * -m SIZE: a fresh memory cgroup with a hard limit for the command (v2 memory.max, else v1
  * memory.limit_in_bytes), its peak and OOM-kill counters, and its removal afterwards.
- * The parsers of /proc/self/mountinfo and /proc/PID/cgroup are pure, for the unit tests.
  */
 #ifndef MT_CGROUP_H
 #define MT_CGROUP_H
@@ -11,10 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#define MT_CG_PATH_MAX 4096
-
-enum mt_cg_version { MT_CG_NONE = 0, MT_CG_V1 = 1, MT_CG_V2 = 2 };
+#include "cgroupfs.h"
 
 struct mt_cgroup {
 	enum mt_cg_version version;
@@ -94,24 +90,5 @@ int cgroup_resolve_target(const char *arg, struct mt_cg_target *t);
 bool cgroup_pid_in_target(int pid, const struct mt_cg_target *t);
 /* Whether the cgroup still exists (-G stops when it is removed). */
 bool cgroup_target_exists(const struct mt_cg_target *t);
-
-/* Pure parsers (no file access). */
-
-/*
- * Where an absolute, canonical directory lies: under mnt (a mount point), with *rel set to
- * the rest ("" for the mount point itself, else "/a/b"). Returns false if not under it.
- */
-bool cgroup_under_mount(const char *dir, const char *mnt, const char **rel);
-
-/*
- * Join a mount point, that mount's root and a cgroup path into a directory:
- * ("/sys/fs/cgroup", "/", "/a/b") -> /sys/fs/cgroup/a/b; ("/mnt", "/a", "/a/b") -> /mnt/b.
- * Trailing slashes are dropped. Returns 0, -EINVAL (an argument not absolute, the path not
- * under the root, or a ".." component) or -ENAMETOOLONG.
- */
-int cgroup_join_dir(const char *mnt, const char *mnt_root, const char *cg_path, char *out,
-		    size_t len);
-/* Whether a whitespace separated list (cgroup.controllers, ...) holds name as a whole word. */
-bool cgroup_list_has(const char *list, const char *name);
 
 #endif
