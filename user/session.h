@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include "cgroup.h"
+#include "cgtarget.h"
 #include "cli.h"
 #include "launcher.h"
 #include "programs.h"

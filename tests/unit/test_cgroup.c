@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "cgtarget.h"
 #include "procfs.h"
 #include "unit.h"
 
