@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cgroup module behind -m SIZE: the /proc parsers, and (as root, where a memory controller
- * is mounted) a real limited cgroup created, joined, read and removed.
+ * The cgroup modules: cgroupfs's path helpers, -G's test of a process (cgtarget), and, as root
+ * where a memory controller is mounted, -m's real limited cgroup (cglimit) created, joined,
+ * read and removed.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "cgroup.h"
+#include "cglimit.h"
 #include "cgtarget.h"
 #include "procfs.h"
 #include "unit.h"

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * -m SIZE: a fresh memory cgroup with a hard limit for the command (v2 memory.max, else v1
- * memory.limit_in_bytes), its peak and OOM-kill counters, and its removal afterwards.
+ * memory.limit_in_bytes), its peak and OOM-kill counters, and its removal afterwards, with a
+ * guard process that removes it should memtrace-bpf be killed first.
  */
-#ifndef MT_CGROUP_H
-#define MT_CGROUP_H
+#ifndef MT_CGLIMIT_H
+#define MT_CGLIMIT_H
 
 #include <stdbool.h>
 #include <stddef.h>

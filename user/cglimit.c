@@ -5,8 +5,7 @@
  * v2 (the memory controller in the cgroup2 root's cgroup.controllers): the leaf goes under the
  * nearest cgroup above ours that delegates "memory" in cgroup.subtree_control (not under ours,
  * which holds processes: the "no internal processes" rule), or under ours if ours is the root.
- * v1: the leaf goes inside our own memory cgroup. Control files are written with one write(2)
- * each, as the kernel wants them.
+ * v1: the leaf goes inside our own memory cgroup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "cgroup.h"
+#include "cglimit.h"
 #include "log.h"
 #include "procfs.h"
 
