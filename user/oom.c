@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cgroup.h"
 #include "log.h"
 #include "oom.h"
+#include "procfs.h"
+#include "writer.h"
 
 /*
  * The memcg OOM path: try_charge_memcg() -> mem_cgroup_oom() -> mem_cgroup_out_of_memory() ->
@@ -25,56 +26,6 @@ const char *oom_constraint_name(enum mt_oom_constraint c)
 	default:
 		return "unknown";
 	}
-}
-
-int ksyms_find_ranges(FILE *f, const char *const *names, size_t n, struct mt_ksym_range *out)
-{
-	char line[512];
-	bool any_address = false;
-	int found = 0;
-
-	for (size_t i = 0; i < n; i++)
-		out[i] = (struct mt_ksym_range){ 0, 0 };
-	/* first pass: the starts, by name; second: each end, the lowest address above it */
-	uint64_t *ends = calloc(n ? n : 1, sizeof(*ends));
-	if (!ends)
-		return -ENOMEM;
-	while (fgets(line, sizeof(line), f)) {
-		char type, name[256];
-		uint64_t addr;
-
-		if (sscanf(line, "%" SCNx64 " %c %255s", &addr, &type, name) != 3)
-			continue;
-		if (addr)
-			any_address = true;
-		for (size_t i = 0; i < n; i++) {
-			if (!out[i].start && (type == 't' || type == 'T') && !strcmp(name, names[i]))
-				out[i].start = addr;
-		}
-	}
-	if (!any_address) {
-		free(ends);
-		return -EPERM;
-	}
-	rewind(f);
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t addr;
-
-		if (sscanf(line, "%" SCNx64, &addr) != 1)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (out[i].start && addr > out[i].start && (!ends[i] || addr < ends[i]))
-				ends[i] = addr;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!out[i].start)
-			continue;
-		/* the last symbol of all: give it a page */
-		out[i].end = ends[i] ? ends[i] : out[i].start + 4096;
-		found++;
-	}
-	free(ends);
-	return found;
 }
 
 enum mt_oom_constraint oom_constraint_from_stack(const uint64_t *stack, uint32_t n,
@@ -137,25 +88,20 @@ static int ksyms_state; /* 0 unread, 1 read, -1 unavailable */
 
 static void load_ksyms(void)
 {
-	FILE *f;
 	int n;
 
 	if (ksyms_state)
 		return;
 	ksyms_state = -1;
-	f = fopen("/proc/kallsyms", "re");
-	if (!f) {
-		mt_debug("cannot read /proc/kallsyms (%s): OOM constraints are inferred from the "
-			 "memcg's usage",
-			 strerror(errno));
-		return;
-	}
-	n = ksyms_find_ranges(f, memcg_oom_symbols, NR_MEMCG_OOM_SYMBOLS, memcg_ranges);
-	fclose(f);
+	n = procfs_read_kallsyms(memcg_oom_symbols, NR_MEMCG_OOM_SYMBOLS, memcg_ranges);
 	if (n <= 0) {
-		mt_debug("/proc/kallsyms: %s: OOM constraints are inferred from the memcg's usage",
-			 n == -EPERM ? "addresses hidden (kernel.kptr_restrict)"
-				     : "no memcg OOM symbol");
+		const char *why = n == -EPERM ? "addresses hidden (kernel.kptr_restrict)"
+				  : n == 0    ? "no memcg OOM symbol"
+					      : strerror(-n);
+
+		mt_debug("cannot use /proc/kallsyms (%s): OOM constraints are inferred from the "
+			 "memcg's usage",
+			 why);
 		return;
 	}
 	ksyms_state = 1;
@@ -164,18 +110,10 @@ static void load_ksyms(void)
 /* The old tracepoint gives only a pid: ask /proc while the victim is still there. */
 static void memcg_from_proc(uint32_t pid, struct mt_oom_report *o)
 {
-	char path[64], text[8192], v2[MT_CGPATH_LEN], v1[MT_CGPATH_LEN];
-	size_t got;
-	FILE *f;
+	char v2[MT_CGPATH_LEN], v1[MT_CGPATH_LEN];
 
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (procfs_read_pid_cgroup((int)pid, v2, sizeof(v2), v1, sizeof(v1)))
 		return;
-	got = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[got] = '\0';
-	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
 	/* the memory controller is on v1 where a v1 memory line exists */
 	o->memcg_v1 = v1[0] != '\0';
 	snprintf(o->memcg, sizeof(o->memcg), "%s", o->memcg_v1 ? v1 : v2);

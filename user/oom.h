@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include "csv.h"
+#include "strbuf.h"
 #include "memtrace.h"
+#include "procfs.h"
 
 enum mt_oom_constraint {
 	MT_OOM_UNKNOWN,
@@ -55,17 +55,6 @@ const char *oom_constraint_name(enum mt_oom_constraint c);
  */
 void oom_memcg_path(const char *names, size_t names_len, uint32_t levels, bool truncated,
 		    char *out, size_t out_len);
-
-struct mt_ksym_range {
-	uint64_t start, end; /* [start, end); both 0 if not found */
-};
-
-/*
- * In /proc/kallsyms text read from f: the address ranges of the text symbols names[0..n)
- * (a symbol ends where the next one starts). Returns how many were found, or -EPERM when
- * addresses are hidden (all zero: kptr_restrict without CAP_SYSLOG).
- */
-int ksyms_find_ranges(FILE *f, const char *const *names, size_t n, struct mt_ksym_range *out);
 
 /*
  * The constraint told by the OOM's kernel stack: memcg if a return address falls in one of

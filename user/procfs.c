@@ -2,11 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "procfs.h"
 #include "text.h"
 
@@ -77,6 +79,288 @@ int procfs_parse_status(const char *text, struct procfs_status *out)
 			out->shmem_bytes = kib * 1024;
 	}
 	return 0;
+}
+
+/* copy src decoding mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 \) */
+static bool unescape_into(const char *src, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (!len)
+		return false;
+	for (const char *s = src; *s; s++) {
+		char c = *s;
+
+		if (c == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			c = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 3;
+		}
+		if (o + 1 >= len) {
+			out[0] = '\0';
+			return false;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* whether the comma separated list list[0..n) holds name */
+static bool comma_list_has(const char *list, size_t n, const char *name)
+{
+	const char *p = list, *end = list + n;
+	size_t name_len = strlen(name);
+
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma ? comma : end;
+
+		if ((size_t)(stop - p) == name_len && !memcmp(p, name, name_len))
+			return true;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return false;
+}
+
+static void clear_out(char *out, size_t len)
+{
+	if (out && len)
+		out[0] = '\0';
+}
+
+/* copy n bytes of src as a string, or "" if they do not fit */
+static bool copy_into(const char *src, size_t n, char *out, size_t len)
+{
+	if (!len)
+		return false;
+	if (n >= len) {
+		out[0] = '\0';
+		return false;
+	}
+	memcpy(out, src, n);
+	out[n] = '\0';
+	return true;
+}
+
+int procfs_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
+			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
+			   size_t v1_root_len)
+{
+	bool have_v2 = false, have_v1 = false;
+	const char *line = text;
+
+	clear_out(v2_mnt, v2_len);
+	clear_out(v2_root, v2_root_len);
+	clear_out(v1_mnt, v1_len);
+	clear_out(v1_root, v1_root_len);
+	while (line && *line && !(have_v2 && have_v1)) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+		char *copy = strndup(line, n), *save = NULL, *tok, *field[6];
+		char *fstype = NULL, *opts = NULL;
+		int nr = 0;
+
+		line = eol ? eol + 1 : NULL;
+		if (!copy)
+			break;
+		/* ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+		while (nr < 6 && (tok = strtok_r(nr ? NULL : copy, " ", &save)))
+			field[nr++] = tok;
+		if (nr == 6) {
+			while ((tok = strtok_r(NULL, " ", &save)) && strcmp(tok, "-"))
+				;
+			fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+			if (fstype && strtok_r(NULL, " ", &save)) /* the source */
+				opts = strtok_r(NULL, " ", &save);
+		}
+		if (fstype && !have_v2 && !strcmp(fstype, "cgroup2")) {
+			have_v2 = unescape_into(field[4], v2_mnt, v2_len) &&
+				  unescape_into(field[3], v2_root, v2_root_len);
+			if (!have_v2) {
+				clear_out(v2_mnt, v2_len);
+				clear_out(v2_root, v2_root_len);
+			}
+		} else if (fstype && opts && !have_v1 && !strcmp(fstype, "cgroup") &&
+			   comma_list_has(opts, strlen(opts), "memory")) {
+			have_v1 = unescape_into(field[4], v1_mnt, v1_len) &&
+				  unescape_into(field[3], v1_root, v1_root_len);
+			if (!have_v1) {
+				clear_out(v1_mnt, v1_len);
+				clear_out(v1_root, v1_root_len);
+			}
+		}
+		free(copy);
+	}
+	return 0;
+}
+
+int procfs_read_mountinfo(char *v2_mnt, size_t v2_len, char *v2_root, size_t v2_root_len,
+			  char *v1_mnt, size_t v1_len, char *v1_root, size_t v1_root_len)
+{
+	char *text;
+	int err = mt_read_file("/proc/self/mountinfo", &text);
+
+	if (err)
+		return err;
+	procfs_parse_mountinfo(text, v2_mnt, v2_len, v2_root, v2_root_len, v1_mnt, v1_len, v1_root,
+			       v1_root_len);
+	free(text);
+	return 0;
+}
+
+int procfs_parse_pid_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
+			    size_t v1_len)
+{
+	bool have_v2 = false, have_v1 = false;
+	const char *line = text;
+
+	clear_out(v2_path, v2_len);
+	clear_out(v1_mem_path, v1_len);
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+		/* HIERARCHY_ID:CONTROLLERS:PATH, and the path may hold colons itself */
+		const char *c1 = memchr(line, ':', n), *c2 = NULL, *path;
+
+		if (c1)
+			c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line));
+		if (c2) {
+			path = c2 + 1;
+			size_t path_len = n - (size_t)(path - line);
+
+			if (!have_v2 && c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
+				have_v2 = copy_into(path, path_len, v2_path, v2_len);
+			else if (!have_v1 &&
+				 comma_list_has(c1 + 1, (size_t)(c2 - c1 - 1), "memory"))
+				have_v1 = copy_into(path, path_len, v1_mem_path, v1_len);
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+static int read_cgroup_file(const char *path, char *v2_path, size_t v2_len, char *v1_mem_path,
+			    size_t v1_len)
+{
+	char *text;
+	int err = mt_read_file(path, &text);
+
+	if (err)
+		return err;
+	procfs_parse_pid_cgroup(text, v2_path, v2_len, v1_mem_path, v1_len);
+	free(text);
+	return 0;
+}
+
+int procfs_read_pid_cgroup(int pid, char *v2_path, size_t v2_len, char *v1_mem_path,
+			   size_t v1_len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	return read_cgroup_file(path, v2_path, v2_len, v1_mem_path, v1_len);
+}
+
+int procfs_read_self_cgroup(char *v2_path, size_t v2_len, char *v1_mem_path, size_t v1_len)
+{
+	return read_cgroup_file("/proc/self/cgroup", v2_path, v2_len, v1_mem_path, v1_len);
+}
+
+int procfs_parse_cgroups(const char *text, const char *controller)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		char name[64];
+		int hierarchy, enabled;
+		unsigned long num;
+
+		if (*line != '#' && sscanf(line, "%63s %d %lu %d", name, &hierarchy, &num,
+					   &enabled) == 4 &&
+		    !strcmp(name, controller))
+			return enabled ? hierarchy : -1;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -1;
+}
+
+int procfs_read_cgroups(const char *controller)
+{
+	char *text;
+	int hierarchy;
+
+	if (mt_read_file("/proc/cgroups", &text))
+		return -1;
+	hierarchy = procfs_parse_cgroups(text, controller);
+	free(text);
+	return hierarchy;
+}
+
+int procfs_parse_kallsyms(FILE *f, const char *const *names, size_t n, struct mt_ksym_range *out)
+{
+	char line[512];
+	bool any_address = false;
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct mt_ksym_range){ 0, 0 };
+	/* first pass: the starts, by name; second: each end, the lowest address above it */
+	uint64_t *ends = calloc(n ? n : 1, sizeof(*ends));
+	if (!ends)
+		return -ENOMEM;
+	while (fgets(line, sizeof(line), f)) {
+		char type, name[256];
+		uint64_t addr;
+
+		if (sscanf(line, "%" SCNx64 " %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (addr)
+			any_address = true;
+		for (size_t i = 0; i < n; i++) {
+			if (!out[i].start && (type == 't' || type == 'T') && !strcmp(name, names[i]))
+				out[i].start = addr;
+		}
+	}
+	if (!any_address) {
+		free(ends);
+		return -EPERM;
+	}
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t addr;
+
+		if (sscanf(line, "%" SCNx64, &addr) != 1)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (out[i].start && addr > out[i].start && (!ends[i] || addr < ends[i]))
+				ends[i] = addr;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!out[i].start)
+			continue;
+		/* the last symbol of all: give it a page */
+		out[i].end = ends[i] ? ends[i] : out[i].start + 4096;
+		found++;
+	}
+	free(ends);
+	return found;
+}
+
+int procfs_read_kallsyms(const char *const *names, size_t n, struct mt_ksym_range *out)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	int found;
+
+	if (!f)
+		return -errno;
+	found = procfs_parse_kallsyms(f, names, n, out);
+	fclose(f);
+	return found;
 }
 
 uint64_t procfs_tick_ns(void)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "memtrace.h"
 
 /* /proc/PID/stat, the fields memtrace-bpf needs. */
@@ -40,6 +41,50 @@ struct proc_facts {
 int procfs_parse_stat(const char *text, struct procfs_stat *out);
 /* Parse /proc/PID/status text. Returns 0. */
 int procfs_parse_status(const char *text, struct procfs_status *out);
+
+/*
+ * From /proc/self/mountinfo text: the mount point of the first cgroup2 mount and of the first
+ * v1 "cgroup" mount whose super options hold the "memory" controller, plus each mount's root
+ * (field 4: "/" normally, a subpath inside containers). Octal escapes (\040) are decoded.
+ * Missing ones (or ones too long for the buffers) get "". Returns 0.
+ */
+int procfs_parse_mountinfo(const char *text, char *v2_mnt, size_t v2_len, char *v2_root,
+			   size_t v2_root_len, char *v1_mnt, size_t v1_len, char *v1_root,
+			   size_t v1_root_len);
+/* The same from this process's /proc/self/mountinfo. 0 or -errno. */
+int procfs_read_mountinfo(char *v2_mnt, size_t v2_len, char *v2_root, size_t v2_root_len,
+			  char *v1_mnt, size_t v1_len, char *v1_root, size_t v1_root_len);
+
+/*
+ * From /proc/PID/cgroup text: the v2 path ("0::/path") and the v1 memory path
+ * ("N:ctrl,memory,...:/path"). Missing (or too long) gets "". Returns 0.
+ */
+int procfs_parse_pid_cgroup(const char *text, char *v2_path, size_t v2_len, char *v1_mem_path,
+			    size_t v1_len);
+/* The same from /proc/PID/cgroup. 0 or -errno (-ENOENT: no such process). */
+int procfs_read_pid_cgroup(int pid, char *v2_path, size_t v2_len, char *v1_mem_path,
+			   size_t v1_len);
+/* The same from /proc/self/cgroup: this process, whatever PID namespace /proc belongs to. */
+int procfs_read_self_cgroup(char *v2_path, size_t v2_len, char *v1_mem_path, size_t v1_len);
+
+/* From /proc/cgroups text: the hierarchy id of controller, or -1 if it is not listed/enabled. */
+int procfs_parse_cgroups(const char *text, const char *controller);
+/* The same from /proc/cgroups; -1 also when the file cannot be read. */
+int procfs_read_cgroups(const char *controller);
+
+struct mt_ksym_range {
+	uint64_t start, end; /* [start, end); both 0 if not found */
+};
+
+/*
+ * In /proc/kallsyms text read from f: the address ranges of the text symbols names[0..n)
+ * (a symbol ends where the next one starts). Returns how many were found, or -EPERM when
+ * addresses are hidden (all zero: kptr_restrict without CAP_SYSLOG). A stream, read twice,
+ * not a string: the file is megabytes long.
+ */
+int procfs_parse_kallsyms(FILE *f, const char *const *names, size_t n, struct mt_ksym_range *out);
+/* The same from /proc/kallsyms; -errno also when it cannot be opened. */
+int procfs_read_kallsyms(const char *const *names, size_t n, struct mt_ksym_range *out);
 
 /* Nanoseconds per clock tick (the unit of /proc's times). */
 uint64_t procfs_tick_ns(void);

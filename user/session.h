@@ -11,7 +11,8 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <time.h>
-#include "cgroup.h"
+#include "cglimit.h"
+#include "cgtarget.h"
 #include "cli.h"
 #include "launcher.h"
 #include "programs.h"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cgroup module behind -m SIZE: the /proc parsers, and (as root, where a memory controller
- * is mounted) a real limited cgroup created, joined, read and removed.
+ * The cgroup modules: cgroupfs's path helpers, -G's test of a process (cgtarget), and, as root
+ * where a memory controller is mounted, -m's real limited cgroup (cglimit) created, joined,
+ * read and removed.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,7 +13,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "cgroup.h"
+#include "cglimit.h"
+#include "cgtarget.h"
+#include "procfs.h"
 #include "unit.h"
 
 #define MIB (1024ULL * 1024ULL)
@@ -21,309 +24,16 @@ struct mounts {
 	char v2[256], v2_root[256], v1[256], v1_root[256];
 };
 
-static void parse_mounts(const char *text, struct mounts *m)
+/* this process's cgroup mounts, as procfs reads them */
+static void read_mounts(struct mounts *m)
 {
 	memset(m, 'x', sizeof(*m)); /* what is not found must come back "" */
-	CHECK_EQ_INT(cgroup_parse_mountinfo(text, m->v2, sizeof(m->v2), m->v2_root,
-					    sizeof(m->v2_root), m->v1, sizeof(m->v1), m->v1_root,
-					    sizeof(m->v1_root)),
+	CHECK_EQ_INT(procfs_read_mountinfo(m->v2, sizeof(m->v2), m->v2_root, sizeof(m->v2_root),
+					   m->v1, sizeof(m->v1), m->v1_root, sizeof(m->v1_root)),
 		     0);
 }
 
-struct paths {
-	char v2[256], v1[256];
-};
-
-static void parse_paths(const char *text, struct paths *p)
-{
-	memset(p, 'x', sizeof(*p));
-	CHECK_EQ_INT(cgroup_parse_proc_cgroup(text, p->v2, sizeof(p->v2), p->v1, sizeof(p->v1)), 0);
-}
-
-/* ---- cgroup_parse_mountinfo ---- */
-
-/* Debian 12 host, systemd, unified hierarchy only */
-TEST(mountinfo_v2_only_host)
-{
-	static const char text[] =
-		"22 28 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
-		"23 28 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:2 - sysfs sysfs rw\n"
-		"24 28 0:5 / /dev rw,nosuid,relatime shared:8 - devtmpfs udev "
-		"rw,size=4005772k,nr_inodes=1001443,mode=755,inode64\n"
-		"28 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n"
-		"26 23 0:6 / /sys/kernel/security rw,nosuid,nodev,noexec,relatime shared:3 - "
-		"securityfs securityfs rw\n"
-		"29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 "
-		"cgroup2 rw,nsdelegate,memory_recursiveprot\n"
-		"30 23 0:27 / /sys/fs/pstore rw,nosuid,nodev,noexec,relatime shared:5 - pstore "
-		"pstore rw\n"
-		"31 23 0:28 / /sys/fs/bpf rw,nosuid,nodev,noexec,relatime shared:6 - bpf bpf "
-		"rw,mode=700\n";
-	struct mounts m;
-
-	parse_mounts(text, &m);
-	CHECK_STREQ(m.v2, "/sys/fs/cgroup");
-	CHECK_STREQ(m.v2_root, "/");
-	CHECK_STREQ(m.v1, "");
-	CHECK_STREQ(m.v1_root, "");
-}
-
-/* this test machine: v1 controllers, cgroup2 at /sys/fs/cgroup/unified, no optional fields */
-TEST(mountinfo_hybrid_this_machine)
-{
-	static const char text[] =
-		"27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,resv_strict,resuid=65534,"
-		"resgid=65534\n"
-		"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-		"32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-		"33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n"
-		"34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
-		"35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-		"36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n"
-		"37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer\n"
-		"38 31 0:35 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
-		"39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
-		"40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
-		"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
-	struct mounts m;
-
-	parse_mounts(text, &m);
-	CHECK_STREQ(m.v2, "/sys/fs/cgroup/unified");
-	CHECK_STREQ(m.v2_root, "/");
-	CHECK_STREQ(m.v1, "/sys/fs/cgroup/memory");
-	CHECK_STREQ(m.v1_root, "/");
-}
-
-/* Debian 10 style hybrid: optional fields, controllers mounted together, systemd's v1 first */
-TEST(mountinfo_hybrid_systemd_shared_fields)
-{
-	static const char text[] =
-		"25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:6 - tmpfs tmpfs "
-		"ro,mode=755\n"
-		"26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:7 - "
-		"cgroup2 cgroup2 rw,nsdelegate\n"
-		"27 25 0:24 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:8 - "
-		"cgroup cgroup rw,xattr,name=systemd\n"
-		"31 25 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime "
-		"shared:12 - cgroup cgroup rw,cpu,cpuacct\n"
-		"33 25 0:30 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:14 "
-		"master:3 - cgroup cgroup rw,memory\n";
-	struct mounts m;
-
-	parse_mounts(text, &m);
-	CHECK_STREQ(m.v2, "/sys/fs/cgroup/unified");
-	CHECK_STREQ(m.v1, "/sys/fs/cgroup/memory");
-	CHECK_STREQ(m.v1_root, "/");
-}
-
-/* memory co-mounted with other controllers counts; name=memory or memory_x do not */
-TEST(mountinfo_v1_memory_in_controller_list)
-{
-	struct mounts m;
-
-	parse_mounts("40 31 0:37 / /cg/named rw - cgroup cgroup rw,name=memory\n"
-		     "41 31 0:38 / /cg/other rw - cgroup cgroup rw,memory_x,cpu\n"
-		     "42 31 0:39 / /cg/combo rw,relatime - cgroup cgroup rw,cpu,memory,pids\n",
-		     &m);
-	CHECK_STREQ(m.v1, "/cg/combo");
-	CHECK_STREQ(m.v2, "");
-	/* "memory" as the fs type or the source is not the controller */
-	parse_mounts("40 31 0:37 / /cg/a rw - memory cgroup rw\n"
-		     "41 31 0:38 / /cg/b rw - cgroup memory rw,cpu\n",
-		     &m);
-	CHECK_STREQ(m.v1, "");
-}
-
-/* Docker without a cgroup namespace: the mounts show the container's own cgroup as root */
-TEST(mountinfo_container_mount_root)
-{
-	static const char v1[] =
-		"1290 1289 0:104 / / rw,relatime master:590 - overlay overlay rw,lowerdir=/a,"
-		"upperdir=/b,workdir=/c\n"
-		"1299 1298 0:29 /docker/3f1c0e9a8b7d /sys/fs/cgroup/cpu,cpuacct "
-		"ro,nosuid,nodev,noexec,relatime master:11 - cgroup cgroup rw,cpu,cpuacct\n"
-		"1300 1298 0:32 /docker/3f1c0e9a8b7d /sys/fs/cgroup/memory "
-		"ro,nosuid,nodev,noexec,relatime master:15 - cgroup cgroup rw,memory\n";
-	static const char v2[] =
-		"580 575 0:26 /system.slice/docker-3f1c0e9a8b7d.scope /sys/fs/cgroup "
-		"ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw,nsdelegate,"
-		"memory_recursiveprot\n";
-	struct mounts m;
-
-	parse_mounts(v1, &m);
-	CHECK_STREQ(m.v1, "/sys/fs/cgroup/memory");
-	CHECK_STREQ(m.v1_root, "/docker/3f1c0e9a8b7d");
-	CHECK_STREQ(m.v2, "");
-	parse_mounts(v2, &m);
-	CHECK_STREQ(m.v2, "/sys/fs/cgroup");
-	CHECK_STREQ(m.v2_root, "/system.slice/docker-3f1c0e9a8b7d.scope");
-	CHECK_STREQ(m.v1, "");
-}
-
-/* the kernel writes space, tab, newline and backslash in paths as \040 \011 \012 \134 */
-TEST(mountinfo_octal_escapes)
-{
-	struct mounts m;
-
-	parse_mounts("50 23 0:40 /my\\040root /mnt/my\\040cgroup\\011v2\\134x rw - cgroup2 none "
-		     "rw\n"
-		     "51 23 0:41 / /mnt/a\\040-\\040b rw - cgroup cgroup rw,memory\n",
-		     &m);
-	CHECK_STREQ(m.v2, "/mnt/my cgroup\tv2\\x");
-	CHECK_STREQ(m.v2_root, "/my root");
-	CHECK_STREQ(m.v1, "/mnt/a - b");
-	/* a backslash not followed by three octal digits stays as is */
-	parse_mounts("50 23 0:40 / /mnt/a\\9b\\04 rw - cgroup2 none rw", &m);
-	CHECK_STREQ(m.v2, "/mnt/a\\9b\\04");
-}
-
-TEST(mountinfo_first_wins_and_odd_input)
-{
-	struct mounts m;
-	char tiny[8] = "junk", root[8] = "junk", v1[8] = "junk", v1_root[8] = "junk";
-
-	/* several mounts of a hierarchy: the first; the last line may lack its newline */
-	parse_mounts("1 0 0:1 / /first rw - cgroup2 cgroup2 rw\n"
-		     "2 0 0:1 / /second rw - cgroup2 cgroup2 rw\n"
-		     "3 0 0:2 / /mem1 rw - cgroup cgroup rw,memory\n"
-		     "4 0 0:2 / /mem2 rw - cgroup cgroup rw,memory",
-		     &m);
-	CHECK_STREQ(m.v2, "/first");
-	CHECK_STREQ(m.v1, "/mem1");
-	parse_mounts("", &m);
-	CHECK_STREQ(m.v2, "");
-	CHECK_STREQ(m.v2_root, "");
-	CHECK_STREQ(m.v1, "");
-	CHECK_STREQ(m.v1_root, "");
-	/* truncated lines, no " - " separator */
-	parse_mounts("1 0 0:1 / /x rw cgroup2\n"
-		     "2 0 0:1 /\n"
-		     "\n"
-		     "3 0 0:1 / /y rw -\n"
-		     "4 0 0:1 / /z rw - cgroup\n",
-		     &m);
-	CHECK_STREQ(m.v2, "");
-	CHECK_STREQ(m.v1, "");
-	/* a mount point too long for the buffer counts as missing: a later one that fits wins */
-	CHECK_EQ_INT(cgroup_parse_mountinfo("1 0 0:1 / /much/too/long rw - cgroup2 c rw\n"
-					    "2 0 0:1 / /short rw - cgroup2 c rw\n"
-					    "3 0 0:2 / /sys/fs/cgroup/memory rw - cgroup c "
-					    "rw,memory\n",
-					    tiny, sizeof(tiny), root, sizeof(root), v1, sizeof(v1),
-					    v1_root, sizeof(v1_root)),
-		     0);
-	CHECK_STREQ(tiny, "/short");
-	CHECK_STREQ(root, "/");
-	CHECK_STREQ(v1, "");
-	CHECK_STREQ(v1_root, "");
-}
-
-/* ---- cgroup_parse_proc_cgroup ---- */
-
-TEST(proc_cgroup_v2_only)
-{
-	struct paths p;
-
-	parse_paths("0::/user.slice/user-1000.slice/session-2.scope\n", &p);
-	CHECK_STREQ(p.v2, "/user.slice/user-1000.slice/session-2.scope");
-	CHECK_STREQ(p.v1, "");
-	parse_paths("0::/\n", &p);
-	CHECK_STREQ(p.v2, "/");
-	parse_paths("0::/system.slice/cron.service", &p); /* no newline at the end */
-	CHECK_STREQ(p.v2, "/system.slice/cron.service");
-}
-
-/* this machine's /proc/self/cgroup */
-TEST(proc_cgroup_hybrid_this_machine)
-{
-	struct paths p;
-
-	parse_paths("9:name=systemd:/\n"
-		    "8:pids:/\n"
-		    "7:blkio:/\n"
-		    "6:freezer:/\n"
-		    "5:devices:/\n"
-		    "4:memory:/process_api/ffc5d814788eacb6d56e29671f429a6b\n"
-		    "3:cpuset:/\n"
-		    "2:cpuacct:/\n"
-		    "1:cpu:/\n"
-		    "0::/\n",
-		    &p);
-	CHECK_STREQ(p.v1, "/process_api/ffc5d814788eacb6d56e29671f429a6b");
-	CHECK_STREQ(p.v2, "/");
-}
-
-TEST(proc_cgroup_controller_lists)
-{
-	struct paths p;
-
-	parse_paths("12:pids:/user.slice\n"
-		    "5:cpu,memory:/x\n"
-		    "0::/user.slice/user-1000.slice/session-3.scope\n",
-		    &p);
-	CHECK_STREQ(p.v1, "/x");
-	CHECK_STREQ(p.v2, "/user.slice/user-1000.slice/session-3.scope");
-	parse_paths("3:memory,name=foo:/a/b\n", &p);
-	CHECK_STREQ(p.v1, "/a/b");
-	parse_paths("3:blkio,memory:/\n", &p);
-	CHECK_STREQ(p.v1, "/");
-}
-
-/* name=systemd (or any other named hierarchy) is not the memory controller */
-TEST(proc_cgroup_named_hierarchy_is_not_memory)
-{
-	struct paths p;
-
-	parse_paths("1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n"
-		    "2:name=memory:/named\n"
-		    "3:memory_x:/other\n"
-		    "4:cpu,cpuacct:/c\n",
-		    &p);
-	CHECK_STREQ(p.v1, "");
-	CHECK_STREQ(p.v2, "");
-	/* and a v1 hierarchy with an empty controller list but ID != 0 is not v2 */
-	parse_paths("10::/not-v2\n", &p);
-	CHECK_STREQ(p.v2, "");
-}
-
-TEST(proc_cgroup_odd_paths_and_input)
-{
-	struct paths p;
-	char v2[8], v1[8];
-
-	/* cgroup names may hold colons: everything after the second colon is the path */
-	parse_paths("4:memory:/a:b/c:d\n0::/x:y\n", &p);
-	CHECK_STREQ(p.v1, "/a:b/c:d");
-	CHECK_STREQ(p.v2, "/x:y");
-	/* memory line before the v2 line, first of each wins */
-	parse_paths("4:memory:/m1\n0::/u1\n4:memory:/m2\n0::/u2\n", &p);
-	CHECK_STREQ(p.v1, "/m1");
-	CHECK_STREQ(p.v2, "/u1");
-	/* outside our cgroup namespace's root */
-	parse_paths("0::/../../sibling\n", &p);
-	CHECK_STREQ(p.v2, "/../../sibling");
-	parse_paths("", &p);
-	CHECK_STREQ(p.v1, "");
-	CHECK_STREQ(p.v2, "");
-	parse_paths("garbage\n\nno colon here\n4:memory\n", &p);
-	CHECK_STREQ(p.v1, "");
-	CHECK_STREQ(p.v2, "");
-	/* too long for the buffer: "" */
-	strcpy(v2, "junk");
-	strcpy(v1, "junk");
-	CHECK_EQ_INT(cgroup_parse_proc_cgroup("0::/0123456789\n4:memory:/abcdefg\n", v2, sizeof(v2),
-					      v1, sizeof(v1)),
-		     0);
-	CHECK_STREQ(v2, "");
-	CHECK_STREQ(v1, "");
-	CHECK_EQ_INT(cgroup_parse_proc_cgroup("0::/012345\n4:memory:/abcdef\n", v2, sizeof(v2), v1,
-					      sizeof(v1)),
-		     0);
-	CHECK_STREQ(v2, "/012345");
-	CHECK_STREQ(v1, "/abcdef");
-}
-
-/* ---- -G: cgroup_under_mount, cgroup_parse_hierarchy ---- */
+/* ---- -G: cgroup_under_mount ---- */
 
 TEST(under_mount)
 {
@@ -344,38 +54,12 @@ TEST(under_mount)
 	CHECK_STREQ(rel, "");
 }
 
-TEST(hierarchy_of_controller)
-{
-	static const char text[] = "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-				   "cpuset\t3\t1\t1\n"
-				   "memory\t4\t31\t1\n"
-				   "pids\t0\t1\t1\n"
-				   "hugetlb\t9\t1\t0\n";
-
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "memory"), 4);
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "cpuset"), 3);
-	/* on the v2 hierarchy: 0 */
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "pids"), 0);
-	/* disabled, absent, a prefix of a name */
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "hugetlb"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "rdma"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy(text, "mem"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy("", "memory"), -1);
-	CHECK_EQ_INT(cgroup_parse_hierarchy("memory 4 31", "memory"), -1);
-}
-
 TEST(pid_in_target_from_proc)
 {
-	char text[8192], v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX];
+	char v2[MT_CG_PATH_MAX], v1[MT_CG_PATH_MAX];
 	struct mt_cg_target t = { .version = MT_CG_V2 };
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	size_t n;
 
-	REQUIRE(f != NULL);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	cgroup_parse_proc_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
+	REQUIRE(procfs_read_self_cgroup(v2, sizeof(v2), v1, sizeof(v1)) == 0);
 	if (!v2[0]) {
 		t.version = MT_CG_V1;
 		snprintf(v2, sizeof(v2), "%s", v1);
@@ -538,13 +222,12 @@ static char *slurp(const char *path, char *buf, size_t len)
 /* NULL if a limited cgroup can be made here, else why not */
 static const char *live_unavailable(void)
 {
-	static char text[65536];
 	struct mounts m;
 	char path[512], controllers[1024];
 
 	if (geteuid() != 0)
 		return "not root";
-	parse_mounts(slurp("/proc/self/mountinfo", text, sizeof(text)), &m);
+	read_mounts(&m);
 	if (m.v2[0]) {
 		snprintf(path, sizeof(path), "%s/cgroup.controllers", m.v2);
 		if (cgroup_list_has(slurp(path, controllers, sizeof(controllers)), "memory"))
@@ -556,12 +239,10 @@ static const char *live_unavailable(void)
 /* this process's path in the hierarchy the cgroup was made in */
 static void own_path(const struct mt_cgroup *cg, pid_t pid, char *out, size_t len)
 {
-	char file[64], text[8192];
-	struct paths p;
+	char v2[MT_CG_PATH_MAX] = "", v1[MT_CG_PATH_MAX] = "";
 
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-	parse_paths(slurp(file, text, sizeof(text)), &p);
-	snprintf(out, len, "%s", cg->version == MT_CG_V2 ? p.v2 : p.v1);
+	CHECK_EQ_INT(procfs_read_pid_cgroup((int)pid, v2, sizeof(v2), v1, sizeof(v1)), 0);
+	snprintf(out, len, "%s", cg->version == MT_CG_V2 ? v2 : v1);
 }
 
 static bool is_dir(const char *path)
@@ -627,7 +308,7 @@ static pid_t spawn_toucher(int go[2], int done[2], size_t bytes)
 static void live_checks(struct mt_cgroup *cg, pid_t child, int go, int done)
 {
 	char home[MT_CG_PATH_MAX], expect_home[MT_CG_PATH_MAX], where[MT_CG_PATH_MAX];
-	char err[4096], mountinfo[65536];
+	char err[4096];
 	const char *source = NULL, *name;
 	uint64_t peak = 0, kills = 99;
 	struct mounts m;
@@ -647,7 +328,7 @@ static void live_checks(struct mt_cgroup *cg, pid_t child, int go, int done)
 	CHECK(cg->path[0] == '/');
 	/* home_dir is where this process is */
 	own_path(cg, getpid(), home, sizeof(home));
-	parse_mounts(slurp("/proc/self/mountinfo", mountinfo, sizeof(mountinfo)), &m);
+	read_mounts(&m);
 	CHECK_EQ_INT(cgroup_join_dir(cg->version == MT_CG_V2 ? m.v2 : m.v1,
 				     cg->version == MT_CG_V2 ? m.v2_root : m.v1_root, home,
 				     expect_home, sizeof(expect_home)),
@@ -780,18 +461,6 @@ TEST(destroy_never_created)
 int main(int argc, char **argv)
 {
 	static const struct ut_test tests[] = {
-		UT(mountinfo_v2_only_host),
-		UT(mountinfo_hybrid_this_machine),
-		UT(mountinfo_hybrid_systemd_shared_fields),
-		UT(mountinfo_v1_memory_in_controller_list),
-		UT(mountinfo_container_mount_root),
-		UT(mountinfo_octal_escapes),
-		UT(mountinfo_first_wins_and_odd_input),
-		UT(proc_cgroup_v2_only),
-		UT(proc_cgroup_hybrid_this_machine),
-		UT(proc_cgroup_controller_lists),
-		UT(proc_cgroup_named_hierarchy_is_not_memory),
-		UT(proc_cgroup_odd_paths_and_input),
 		UT(join_dir_root_mount),
 		UT(join_dir_nested_mount_root),
 		UT(join_dir_not_under_root),
@@ -802,7 +471,6 @@ int main(int argc, char **argv)
 		UT(live_rounding_and_second_cgroup),
 		UT(destroy_never_created),
 		UT(under_mount),
-		UT(hierarchy_of_controller),
 		UT(pid_in_target_from_proc),
 	};
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The pure parts of the OOM decoder (user/oom.h): the memcg path from the record's names, the
- * kernel symbol ranges from /proc/kallsyms text, the constraint from a stack or a memcg's
- * usage, the oom_kill row's detail. oom_decode itself reads /proc/kallsyms: not called here.
+ * constraint from a stack or a memcg's usage, the oom_kill row's detail. oom_decode itself
+ * reads /proc/kallsyms: not called here.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -237,175 +237,6 @@ TEST(memcg_path_longest_record_fits_safely)
 	/* root first: the last name gathered ('p'...) comes right after the marker */
 	CHECK(out[5] == 'a' + MT_CGPATH_MAX_DEPTH - 1);
 	CHECK(canary_intact(&p));
-}
-
-/* ---- ksyms_find_ranges ---- */
-
-static const char *const memcg_syms[] = { "mem_cgroup_out_of_memory", "mem_cgroup_oom" };
-
-/* ksyms_find_ranges over text, as if it were /proc/kallsyms */
-static int find_ranges(const char *text, const char *const *names, size_t n,
-		       struct mt_ksym_range *out)
-{
-	FILE *f = fmemopen((void *)text, strlen(text), "r");
-	int r;
-
-	if (!f) {
-		ut_fail(__FILE__, __LINE__, "fmemopen: %s", strerror(errno));
-		return -1000;
-	}
-	/* garbage in: what is not found must come back {0, 0} */
-	memset(out, 0x77, n * sizeof(*out));
-	r = ksyms_find_ranges(f, names, n, out);
-	fclose(f);
-	return r;
-}
-
-#define CHECK_RANGE(range, s, e)                                                                   \
-	do {                                                                                       \
-		CHECK_EQ_U64((range).start, (s));                                                  \
-		CHECK_EQ_U64((range).end, (e));                                                    \
-	} while (0)
-
-TEST(ksyms_sorted_text)
-{
-	static const char text[] =
-		"ffffffff81000000 T _stext\n"
-		"ffffffff8168b9f0 T mem_cgroup_oom_synchronize\n"
-		"ffffffff8168bab0 t mem_cgroup_out_of_memory\n"
-		"ffffffff8168bc40 T mem_cgroup_oom\n"
-		"ffffffff8168bd00 t mem_cgroup_oom_control_read\n"
-		"ffffffff82000000 D _sdata\n";
-	struct mt_ksym_range r[2];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 2, r), 2);
-	CHECK_RANGE(r[0], 0xffffffff8168bab0ULL, 0xffffffff8168bc40ULL);
-	/* a name that is a prefix of another does not take the other's place */
-	CHECK_RANGE(r[1], 0xffffffff8168bc40ULL, 0xffffffff8168bd00ULL);
-}
-
-TEST(ksyms_module_symbols)
-{
-	static const char text[] =
-		"ffffffff81000000 T _stext\n"
-		"ffffffffc0a01000 t mem_cgroup_oom\t[fake_memcg]\n"
-		"ffffffffc0a01180 t fake_helper\t[fake_memcg]\n"
-		"ffffffffc0a02000 T mem_cgroup_out_of_memory\t[fake_memcg]\n";
-	struct mt_ksym_range r[2];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 2, r), 2);
-	CHECK_RANGE(r[0], 0xffffffffc0a02000ULL, 0xffffffffc0a03000ULL);
-	CHECK_RANGE(r[1], 0xffffffffc0a01000ULL, 0xffffffffc0a01180ULL);
-}
-
-/* only text symbols (t, T) count; data and bss ones of the same name do not */
-TEST(ksyms_data_symbols_do_not_match)
-{
-	static const char text[] =
-		"ffffffff81600000 d mem_cgroup_oom\n"
-		"ffffffff81610000 D mem_cgroup_oom\n"
-		"ffffffff81620000 b mem_cgroup_oom\n"
-		"ffffffff81630000 B mem_cgroup_out_of_memory\n"
-		"ffffffff81640000 r mem_cgroup_out_of_memory\n"
-		"ffffffff81650000 T mem_cgroup_oom\n"
-		"ffffffff81650100 t next_fn\n";
-	struct mt_ksym_range r[2];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 2, r), 1);
-	CHECK_RANGE(r[0], 0, 0);
-	CHECK_RANGE(r[1], 0xffffffff81650000ULL, 0xffffffff81650100ULL);
-}
-
-/* the end is the lowest address above the start anywhere in the file, of any symbol type */
-TEST(ksyms_unsorted_end_is_lowest_address_above)
-{
-	static const char text[] =
-		"ffffffff81700000 T far_away\n"
-		"ffffffff8168bab0 t mem_cgroup_out_of_memory\n"
-		"ffffffff81690000 T after_a_while\n"
-		"ffffffff81000000 T below_it\n"
-		"ffffffff8168bc00 d closest_above\n"
-		"ffffffff8168bd00 t a_bit_further\n";
-	struct mt_ksym_range r[1];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 1, r), 1);
-	CHECK_RANGE(r[0], 0xffffffff8168bab0ULL, 0xffffffff8168bc00ULL);
-}
-
-/* aliases at the same address do not end the symbol (a range is never empty) */
-TEST(ksyms_aliases_at_the_same_address)
-{
-	static const char text[] =
-		"ffffffff8168bab0 t __alias_before\n"
-		"ffffffff8168bab0 t mem_cgroup_out_of_memory\n"
-		"ffffffff8168bab0 T __alias_after\n"
-		"ffffffff8168bc40 T next_fn\n";
-	struct mt_ksym_range r[1];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 1, r), 1);
-	CHECK_RANGE(r[0], 0xffffffff8168bab0ULL, 0xffffffff8168bc40ULL);
-}
-
-TEST(ksyms_last_symbol_gets_a_page)
-{
-	static const char text[] = "ffffffff81000000 T _stext\n"
-				   "ffffffff8168bab0 t mem_cgroup_out_of_memory\n";
-	struct mt_ksym_range r[1];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 1, r), 1);
-	CHECK_RANGE(r[0], 0xffffffff8168bab0ULL, 0xffffffff8168bab0ULL + 4096);
-	/* no newline after the last line */
-	CHECK_EQ_INT(find_ranges("ffffffff8168bab0 t mem_cgroup_out_of_memory", memcg_syms, 1, r),
-		     1);
-	CHECK_RANGE(r[0], 0xffffffff8168bab0ULL, 0xffffffff8168bab0ULL + 4096);
-}
-
-/* kptr_restrict: every address reads 0 */
-TEST(ksyms_hidden_addresses_are_eperm)
-{
-	static const char text[] = "0000000000000000 T _stext\n"
-				   "0000000000000000 t mem_cgroup_out_of_memory\n"
-				   "0000000000000000 T mem_cgroup_oom\n"
-				   "0000000000000000 t next_fn\t[some_mod]\n";
-	struct mt_ksym_range r[2];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 2, r), -EPERM);
-	CHECK_RANGE(r[0], 0, 0);
-	CHECK_RANGE(r[1], 0, 0);
-}
-
-TEST(ksyms_names_not_found)
-{
-	static const char text[] = "ffffffff81000000 T _stext\n"
-				   "ffffffff8168bab0 t mem_cgroup_out_of_memory\n"
-				   "ffffffff8168bc40 T mem_cgroup_oom_synchronize\n";
-	static const char *const names[] = { "not_here", "mem_cgroup_oom",
-					     "mem_cgroup_out_of_memory", "mem_cgroup" };
-	struct mt_ksym_range r[4];
-
-	CHECK_EQ_INT(find_ranges(text, names, 4, r), 1);
-	CHECK_RANGE(r[0], 0, 0);
-	CHECK_RANGE(r[1], 0, 0);
-	CHECK_RANGE(r[2], 0xffffffff8168bab0ULL, 0xffffffff8168bc40ULL);
-	CHECK_RANGE(r[3], 0, 0);
-	/* none at all: 0, not an error */
-	CHECK_EQ_INT(find_ranges(text, names, 1, r), 0);
-	CHECK_RANGE(r[0], 0, 0);
-}
-
-/* lines that are not "ADDR TYPE NAME" are skipped */
-TEST(ksyms_malformed_lines_are_skipped)
-{
-	static const char text[] = "\n"
-				   "garbage\n"
-				   "ffffffff81000000\n"
-				   "ffffffff8168bab0 t mem_cgroup_out_of_memory\n"
-				   "   \n"
-				   "ffffffff8168bc40 T next_fn\n";
-	struct mt_ksym_range r[1];
-
-	CHECK_EQ_INT(find_ranges(text, memcg_syms, 1, r), 1);
-	CHECK_RANGE(r[0], 0xffffffff8168bab0ULL, 0xffffffff8168bc40ULL);
 }
 
 /* ---- oom_constraint_from_stack ---- */
@@ -737,15 +568,6 @@ int main(int argc, char **argv)
 		UT(memcg_path_small_output_is_cut_without_overflow),
 		UT(memcg_path_zero_output_length),
 		UT(memcg_path_longest_record_fits_safely),
-		UT(ksyms_sorted_text),
-		UT(ksyms_module_symbols),
-		UT(ksyms_data_symbols_do_not_match),
-		UT(ksyms_unsorted_end_is_lowest_address_above),
-		UT(ksyms_aliases_at_the_same_address),
-		UT(ksyms_last_symbol_gets_a_page),
-		UT(ksyms_hidden_addresses_are_eperm),
-		UT(ksyms_names_not_found),
-		UT(ksyms_malformed_lines_are_skipped),
 		UT(stack_address_inside_a_range_is_memcg),
 		UT(stack_outside_every_range_is_global),
 		UT(stack_range_boundaries_follow_return_addresses),
