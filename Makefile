@@ -91,7 +91,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # only the tracer includes the skeleton
-$(OUTPUT)/user/tracer.o: $(OUTPUT)/memtrace.skel.h
+$(OUTPUT)/user/bpfobj.o: $(OUTPUT)/memtrace.skel.h
 
 $(OUTPUT)/memtrace-bpf: $(USER_OBJS)
 	$(call msg,LINK,$@)

@@ -83,7 +83,7 @@ static void report_new_drops(struct mt_session *s)
 
 	if (!mt_verbose)
 		return;
-	tracer_drops(&s->tracer, now);
+	bpfobj_drops(&s->bpf, now);
 	for (int i = 0; i < MT_DROP_NR; i++) {
 		if (now[i] > s->drops_seen[i])
 			mt_debug("%llu more %s", (unsigned long long)(now[i] - s->drops_seen[i]),
@@ -97,21 +97,21 @@ static void scan_record(void *ctx, uint32_t pid, const struct proc_stats *st)
 {
 	struct mt_session *s = ctx;
 
-	if (sampler_scan_proc(&s->sampler, pid, st) && tracer_remove(&s->tracer, pid))
+	if (sampler_scan_proc(&s->sampler, pid, st) && bpfobj_remove(&s->bpf, pid))
 		mt_debug("cannot remove pid %u from the traced set", pid);
 }
 
 /* A tick: the records, then the traced set, into rows, written out. */
 static int finish_tick(struct mt_session *s, uint64_t now, bool final)
 {
-	int err = tracer_drain(&s->tracer);
+	int err = bpfobj_drain(&s->bpf);
 
 	if (err < 0)
 		mt_debug("ring buffer: %s", strerror(-err));
 	/* a frame of the live view needs every process, not only those that changed */
 	bool all = sampler_scan_begin(&s->sampler, now, final, notify_frame_due(s, now));
-	err = tracer_for_each(&s->tracer, scan_record, s, all);
-	sampler_scan_end(&s->sampler, s->tracer.entries);
+	err = bpfobj_for_each(&s->bpf, scan_record, s, all);
+	sampler_scan_end(&s->sampler, s->bpf.entries);
 	if (err)
 		mt_warn("reading the traced processes failed: %s", strerror(-err));
 	report_new_drops(s);
@@ -175,7 +175,7 @@ int loop_run(struct mt_session *s)
 		 * between two ticks would overflow it.
 		 */
 		if (records && now < next_tick)
-			tracer_drain(&s->tracer);
+			bpfobj_drain(&s->bpf);
 		if (now >= next_tick) {
 			int err = finish_tick(s, now, false);
 

@@ -116,7 +116,7 @@ void notify_tick(struct mt_session *s, uint64_t now, bool final)
 		period = MT_LIVE_MIN_PERIOD_NS;
 	/* three quarters of a period on: a tick woken a little early still draws */
 	s->live_next_ns = now + period - period / 4;
-	tracer_drops(&s->tracer, drops);
+	bpfobj_drops(&s->bpf, drops);
 	if (live_term_size(STDERR_FILENO, &width, &height))
 		live_resize(s->live, width, height);
 	const struct mt_summary *sum = &s->sampler.sum;

@@ -5,7 +5,7 @@
  * its place when the kernel refuses it, whether the user sees the difference); which of their
  * hooks and BPF features this kernel offers; the plan of which programs to load, kept up to
  * date as the kernel refuses some; and what each refusal is told as. Applying the plan to the
- * BPF object (libbpf's open, load, attach) is the tracer's job, not this one's.
+ * BPF object (libbpf's open, load, attach) is bpfobj.c's job, not this one's.
  */
 #ifndef MT_PROGRAMS_H
 #define MT_PROGRAMS_H

@@ -18,7 +18,7 @@
 #include "programs.h"
 #include "report.h"
 #include "sampler.h"
-#include "tracer.h"
+#include "bpfobj.h"
 #include "writer.h"
 
 struct mt_live;
@@ -35,7 +35,7 @@ struct mt_session {
 	struct mt_config cfg;
 	char **argv; /* memtrace-bpf's own, for formats that name what was traced */
 	struct mt_writer writer;
-	struct mt_tracer tracer;
+	struct mt_bpfobj bpf;
 	struct mt_sampler sampler;
 	struct mt_launcher launcher;
 	struct mt_child child;

@@ -19,7 +19,7 @@ void setup_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns)
 	s->argv = argv;
 	s->launch_mono_ns = launch_mono_ns;
 	s->writer.fd = -1;
-	s->tracer.stats_fd = -1;
+	s->bpf.stats_fd = -1;
 	s->launcher.go_fd = s->launcher.exec_fd = -1;
 	s->child.pidfd = -1;
 	s->epoll_fd = -1;
@@ -82,7 +82,7 @@ int setup_open_output(struct mt_session *s)
 
 int setup_start_tracing(struct mt_session *s)
 {
-	const struct mt_tracer_opts topts = {
+	const struct mt_bpfobj_opts topts = {
 		.follow_children = s->cfg.follow_children,
 		.max_procs = s->cfg.max_procs,
 		.rss_limit_bytes = s->cfg.rss_limit,
@@ -102,7 +102,7 @@ int setup_start_tracing(struct mt_session *s)
 	};
 
 	sampler_init(&s->sampler, &s->writer, &sopts);
-	if (tracer_start(&s->tracer, &topts, sampler_on_event, &s->sampler))
+	if (bpfobj_start(&s->bpf, &topts, sampler_on_event, &s->sampler))
 		return -1;
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epoll_fd < 0) {
@@ -110,7 +110,7 @@ int setup_start_tracing(struct mt_session *s)
 		return -1;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = MT_WAKE_RECORDS };
-	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, tracer_event_fd(&s->tracer), &ev);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, bpfobj_event_fd(&s->bpf), &ev);
 
 	s->start_mono_ns = mt_clock_ns(CLOCK_MONOTONIC);
 	s->writer.start_mono_ns = s->start_mono_ns;
@@ -125,19 +125,19 @@ void setup_end(struct mt_session *s)
 
 	notify_live_end(s);
 	if (s->traced) {
-		tracer_drops(&s->tracer, totals.drops);
+		bpfobj_drops(&s->bpf, totals.drops);
 		totals.unexplained_exits = s->sampler.sum.exits_unexplained;
 		totals.stop_reason = s->stop_reason;
 		totals.oom_kills = s->sampler.sum.oom_kills;
 		totals.untraced_oom_kills = s->sampler.sum.untraced_oom_kills;
-		totals.rss_batched = s->tracer.rss_batched;
+		totals.rss_batched = s->bpf.rss_batched;
 		if (s->target_label[0]) {
 			totals.target = s->target_label;
 			totals.elapsed_ns = mt_clock_ns(CLOCK_MONOTONIC) - s->start_mono_ns;
 			totals.max_procs = s->cfg.max_procs;
 		}
 	}
-	tracer_stop(&s->tracer);
+	bpfobj_stop(&s->bpf);
 	targets_release(s);
 	totals.cgroup = &s->cgroup_report;
 	writer_close(&s->writer);

@@ -102,7 +102,7 @@ static int add_pid_targets(struct mt_session *s, uint64_t now)
 		int pid = s->cfg.pids[i];
 		struct proc_stats again;
 		struct proc_facts facts;
-		int err = tracer_add(&s->tracer, (uint32_t)pid, &st[i]);
+		int err = bpfobj_add(&s->bpf, (uint32_t)pid, &st[i]);
 
 		if (err) {
 			mt_err("cannot add PID %d to the traced set: %s", pid, strerror(-err));
@@ -112,7 +112,7 @@ static int add_pid_targets(struct mt_session *s, uint64_t now)
 		 * would then never be seen */
 		if (procfs_read_process(pid, &again, label, sizeof(label), &facts) ||
 		    again.start_ns != st[i].start_ns || facts.exited) {
-			tracer_remove(&s->tracer, (uint32_t)pid);
+			bpfobj_remove(&s->bpf, (uint32_t)pid);
 			mt_err("process %d exited before tracing could start", pid);
 			return -1;
 		}
@@ -134,17 +134,17 @@ static bool seed_one(void *ctx, int pid)
 	struct proc_facts facts;
 	char label[256];
 
-	if (tracer_has(&s->tracer, (uint32_t)pid))
+	if (bpfobj_has(&s->bpf, (uint32_t)pid))
 		return true;
 	if (procfs_read_process(pid, &st, label, sizeof(label), &facts) || !facts.has_mm)
 		return true;
 	if (s->cfg.target == MT_TARGET_CGROUP && !cgroup_pid_in_target(pid, &s->cg_target))
 		return true;
-	if (tracer_add_new(&s->tracer, (uint32_t)pid, &st))
+	if (bpfobj_add_new(&s->bpf, (uint32_t)pid, &st))
 		return true;
 	if (procfs_read_process(pid, &again, label, sizeof(label), &facts) || !facts.has_mm ||
 	    again.start_ns != st.start_ns) {
-		tracer_remove(&s->tracer, (uint32_t)pid);
+		bpfobj_remove(&s->bpf, (uint32_t)pid);
 		return true;
 	}
 	walk->added++;
@@ -182,7 +182,7 @@ static void seed_target(struct mt_session *s)
 	long n, more;
 
 	writer_header(&s->writer);
-	n = tracer_seed(&s->tracer);
+	n = bpfobj_seed(&s->bpf);
 	if (n < 0) {
 		mt_debug("the BPF task iterator failed (%s): the running processes come from /proc",
 			 strerror((int)-n));
@@ -203,7 +203,7 @@ static int launch_command(struct mt_session *s)
 	mt_shell_quote_argv(s->cfg.argv, label, sizeof(label));
 	snprintf(st.comm, sizeof(st.comm), "%s", "memtrace-bpf");
 	st.ppid = (uint32_t)getpid();
-	err = tracer_add(&s->tracer, (uint32_t)s->launcher.pid, &st);
+	err = bpfobj_add(&s->bpf, (uint32_t)s->launcher.pid, &st);
 	if (err) {
 		mt_err("cannot add the command to the traced set: %s", strerror(-err));
 		return 1;

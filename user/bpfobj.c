@@ -12,7 +12,7 @@
 #include <bpf/libbpf.h>
 #include "memtrace.skel.h"
 #include "log.h"
-#include "tracer.h"
+#include "bpfobj.h"
 
 /* The program libbpf's latest warning named: when a load fails, the one the kernel refused. */
 static enum mt_prog libbpf_named_prog = MT_PROG_NONE;
@@ -48,7 +48,7 @@ static double ms_now(void)
 
 static int handle_record(void *ctx, void *data, size_t size)
 {
-	struct mt_tracer *t = ctx;
+	struct mt_bpfobj *t = ctx;
 
 	const struct mt_event *e = data;
 
@@ -61,7 +61,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 }
 
 /* The program of each table entry in the skeleton, and where the skeleton keeps its link. */
-static int bind_programs(struct mt_tracer *t)
+static int bind_programs(struct mt_bpfobj *t)
 {
 	const struct bpf_object_skeleton *s = t->skel->skeleton;
 	bool bound[MT_PROG_NR] = {};
@@ -96,7 +96,7 @@ static int bind_programs(struct mt_tracer *t)
 #define MT_UNDEFINED_PROG_FLAG (1u << 31)
 
 /* Opens the object and sets it up for a load: the plan's programs, sizes, settings. */
-static int open_object(struct mt_tracer *t, const struct mt_tracer_opts *opts)
+static int open_object(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts)
 {
 	struct memtrace_bpf *skel = memtrace_bpf__open();
 
@@ -130,7 +130,7 @@ static int open_object(struct mt_tracer *t, const struct mt_tracer_opts *opts)
 	return 0;
 }
 
-static void close_object(struct mt_tracer *t)
+static void close_object(struct mt_bpfobj *t)
 {
 	memtrace_bpf__destroy(t->skel);
 	t->skel = NULL;
@@ -145,7 +145,7 @@ static void close_object(struct mt_tracer *t)
  * The process map is read every interval through a map iterator that passes only the
  * entries that changed (Linux 5.9+); without it, batch lookups read every entry.
  */
-static int attach_map_reader(struct mt_tracer *t)
+static int attach_map_reader(struct mt_bpfobj *t)
 {
 	union bpf_iter_link_info info = { .map.map_fd = (uint32_t)t->procs_fd };
 	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
@@ -177,7 +177,7 @@ static uint32_t ringbuf_bytes_for(uint32_t max_procs)
 	return bytes;
 }
 
-static void close_map_reader(struct mt_tracer *t)
+static void close_map_reader(struct mt_bpfobj *t)
 {
 	bpf_link__destroy(t->read_link);
 	t->read_link = NULL;
@@ -186,7 +186,7 @@ static void close_map_reader(struct mt_tracer *t)
 }
 
 /* Attach p. MEMTRACE_BPF_REFUSE=NAME@attach: the loader takes EPERM without asking the kernel. */
-static int attach_prog(struct mt_tracer *t, enum mt_prog p)
+static int attach_prog(struct mt_bpfobj *t, enum mt_prog p)
 {
 	if (t->injected[p] == MT_REFUSE_AT_ATTACH)
 		return -EPERM;
@@ -200,7 +200,7 @@ static int attach_prog(struct mt_tracer *t, enum mt_prog p)
  * Attach every program loaded. Returns 0, 1 when a refused program's twin must be loaded (the
  * object is loaded again), or -1 after the error line for an essential one.
  */
-static int attach_all(struct mt_tracer *t)
+static int attach_all(struct mt_bpfobj *t)
 {
 	for (int i = 0; i < MT_PROG_NR; i++) {
 		enum mt_prog p = (enum mt_prog)i;
@@ -226,7 +226,7 @@ static int attach_all(struct mt_tracer *t)
  * the program that failed in a warning (libbpf_print keeps it). Nothing is tried twice when the
  * kernel accepts everything.
  */
-static int load_and_attach(struct mt_tracer *t, const struct mt_tracer_opts *opts)
+static int load_and_attach(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts)
 {
 	for (unsigned attempt = 0; attempt <= MT_PROG_NR; attempt++) {
 		double t0 = ms_now(), t1;
@@ -272,7 +272,7 @@ static int load_and_attach(struct mt_tracer *t, const struct mt_tracer_opts *opt
  */
 #define MT_LOAD_HEAP_KEEP (64 << 20)
 
-int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_event_fn on_event,
+int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_event_fn on_event,
 		 void *ctx)
 {
 	struct mt_kernel kernel;
@@ -340,7 +340,7 @@ int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_even
  * -v: what our programs cost, from the kernel's own accounting (bpf_stats): runs, time per
  * run, and the CPU time in all against the time traced.
  */
-static void report_bpf_cost(struct mt_tracer *t)
+static void report_bpf_cost(struct mt_bpfobj *t)
 {
 	double traced_s = (ms_now() - t->attached_ms) / 1e3;
 	struct bpf_program *prog;
@@ -367,7 +367,7 @@ static void report_bpf_cost(struct mt_tracer *t)
 		 total_ns / 1e6, traced_s, traced_s > 0 ? total_ns / 1e7 / traced_s : 0.0);
 }
 
-void tracer_stop(struct mt_tracer *t)
+void bpfobj_stop(struct mt_bpfobj *t)
 {
 	report_bpf_cost(t);
 	if (t->stats_fd >= 0)
@@ -385,7 +385,7 @@ void tracer_stop(struct mt_tracer *t)
 	t->values = NULL;
 }
 
-long tracer_seed(struct mt_tracer *t)
+long bpfobj_seed(struct mt_bpfobj *t)
 {
 	struct bpf_link *link = t->skel->links.seed_procs;
 	char buf[64];
@@ -408,7 +408,7 @@ long tracer_seed(struct mt_tracer *t)
 }
 
 /* An entry made here is new to the map reader too: its generation differs from the seen one. */
-static int add_entry(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init, __u64 flags)
+static int add_entry(struct mt_bpfobj *t, uint32_t pid, const struct proc_stats *init, __u64 flags)
 {
 	struct proc_stats st = *init;
 
@@ -420,39 +420,39 @@ static int add_entry(struct mt_tracer *t, uint32_t pid, const struct proc_stats 
 	return 0;
 }
 
-int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)
+int bpfobj_add(struct mt_bpfobj *t, uint32_t pid, const struct proc_stats *init)
 {
 	return add_entry(t, pid, init, BPF_ANY);
 }
 
-int tracer_add_new(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init)
+int bpfobj_add_new(struct mt_bpfobj *t, uint32_t pid, const struct proc_stats *init)
 {
 	return add_entry(t, pid, init, BPF_NOEXIST);
 }
 
-bool tracer_has(struct mt_tracer *t, uint32_t pid)
+bool bpfobj_has(struct mt_bpfobj *t, uint32_t pid)
 {
 	struct proc_stats st;
 
 	return bpf_map_lookup_elem(t->procs_fd, &pid, &st) == 0;
 }
 
-int tracer_remove(struct mt_tracer *t, uint32_t pid)
+int bpfobj_remove(struct mt_bpfobj *t, uint32_t pid)
 {
 	return bpf_map_delete_elem(t->procs_fd, &pid) ? -errno : 0;
 }
 
-int tracer_drain(struct mt_tracer *t)
+int bpfobj_drain(struct mt_bpfobj *t)
 {
 	return ring_buffer__consume(t->rb);
 }
 
-int tracer_event_fd(struct mt_tracer *t)
+int bpfobj_event_fd(struct mt_bpfobj *t)
 {
 	return ring_buffer__epoll_fd(t->rb);
 }
 
-static int ensure_scratch(struct mt_tracer *t, size_t n)
+static int ensure_scratch(struct mt_bpfobj *t, size_t n)
 {
 	if (t->scratch_len >= n)
 		return 0;
@@ -469,7 +469,7 @@ static int ensure_scratch(struct mt_tracer *t, size_t n)
 }
 
 /* One syscall per few hundred processes rather than two per process. */
-static int for_each_batch(struct mt_tracer *t, mt_proc_fn fn, void *ctx)
+static int for_each_batch(struct mt_bpfobj *t, mt_proc_fn fn, void *ctx)
 {
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	size_t chunk = t->max_procs < 1024 ? t->max_procs : 1024;
@@ -504,7 +504,7 @@ static int for_each_batch(struct mt_tracer *t, mt_proc_fn fn, void *ctx)
 }
 
 /* Records of struct mt_proc_record, never split by a read (seq_file gives whole objects). */
-static int for_each_changed(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all)
+static int for_each_changed(struct mt_bpfobj *t, mt_proc_fn fn, void *ctx, bool all)
 {
 	size_t have = 0;
 	ssize_t n;
@@ -555,7 +555,7 @@ static void count_and_call(void *ctx, uint32_t pid, const struct proc_stats *sta
 	c->fn(c->ctx, pid, stats);
 }
 
-int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all)
+int bpfobj_for_each(struct mt_bpfobj *t, mt_proc_fn fn, void *ctx, bool all)
 {
 	struct counting c = { .fn = fn, .ctx = ctx };
 	int err;
@@ -587,7 +587,7 @@ int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all)
 	return err;
 }
 
-void tracer_drops(struct mt_tracer *t, uint64_t drops[MT_DROP_NR])
+void bpfobj_drops(struct mt_bpfobj *t, uint64_t drops[MT_DROP_NR])
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(t->skel->maps.drops);

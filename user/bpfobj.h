@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The BPF side seen from user space: open, size, load, attach, read, detach. */
-#ifndef MT_TRACER_H
-#define MT_TRACER_H
+/*
+ * The BPF object from user space: its life (open, size, load and attach what the plan in
+ * programs.h holds, detach) and its maps (the traced set, the ring buffer of rare records, the
+ * loss counters). What to load and what a refusal costs is decided in programs.c, not here.
+ */
+#ifndef MT_BPFOBJ_H
+#define MT_BPFOBJ_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,7 +21,7 @@ struct ring_buffer;
 /* Records come as struct mt_event; an MT_EV_OOM record is a whole struct mt_oom_event. */
 typedef void (*mt_event_fn)(void *ctx, const struct mt_event *event);
 
-struct mt_tracer {
+struct mt_bpfobj {
 	struct memtrace_bpf *skel;
 	struct ring_buffer *rb;
 	mt_event_fn on_event;
@@ -37,7 +41,7 @@ struct mt_tracer {
 	struct bpf_link **links[MT_PROG_NR];
 	bool percpu_lookup; /* bpf_map_lookup_percpu_elem (5.19+) */
 	struct bpf_link *read_link; /* the map iterator that gives changed entries only */
-	uint64_t entries;	    /* entries in the set at the latest tracer_for_each */
+	uint64_t entries;	    /* entries in the set at the latest bpfobj_for_each */
 	bool told_reader;	    /* -v said the iterator is in use */
 	char *read_buf;
 	enum mt_target_mode mode;
@@ -49,7 +53,7 @@ struct mt_tracer {
 	double attached_ms;	/* when the programs were attached (ms_now clock) */
 };
 
-struct mt_tracer_opts {
+struct mt_bpfobj_opts {
 	bool follow_children;
 	uint32_t max_procs;
 	uint64_t rss_limit_bytes; /* -L, 0: none */
@@ -64,29 +68,29 @@ struct mt_tracer_opts {
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */
-int tracer_start(struct mt_tracer *t, const struct mt_tracer_opts *opts, mt_event_fn on_event,
+int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_event_fn on_event,
 		 void *ctx);
-/* Detaches and frees everything; safe on a partly started tracer. */
-void tracer_stop(struct mt_tracer *t);
+/* Detaches and frees everything; safe at any point of a start, or before one. */
+void bpfobj_stop(struct mt_bpfobj *t);
 
 /*
- * -a, -G: add the processes running now that belong to the target (after tracer_start: a
+ * -a, -G: add the processes running now that belong to the target (after bpfobj_start: a
  * process forked meanwhile is added by the fork hook) with the BPF task iterator. Returns how
  * many, 0 when the kernel refused the iterator (the caller looks in /proc), or -errno.
  */
-long tracer_seed(struct mt_tracer *t);
+long bpfobj_seed(struct mt_bpfobj *t);
 
 /* Put a process in the traced set. Returns 0 or -errno. */
-int tracer_add(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init);
-int tracer_remove(struct mt_tracer *t, uint32_t pid);
+int bpfobj_add(struct mt_bpfobj *t, uint32_t pid, const struct proc_stats *init);
+int bpfobj_remove(struct mt_bpfobj *t, uint32_t pid);
 /* The same, but -EEXIST if the pid is in the set already. */
-int tracer_add_new(struct mt_tracer *t, uint32_t pid, const struct proc_stats *init);
-bool tracer_has(struct mt_tracer *t, uint32_t pid);
+int bpfobj_add_new(struct mt_bpfobj *t, uint32_t pid, const struct proc_stats *init);
+bool bpfobj_has(struct mt_bpfobj *t, uint32_t pid);
 
 /* Drain the ring buffer into on_event. Returns the number of records, or -errno. */
-int tracer_drain(struct mt_tracer *t);
+int bpfobj_drain(struct mt_bpfobj *t);
 /* A file descriptor that becomes readable when the ring buffer wants draining. */
-int tracer_event_fd(struct mt_tracer *t);
+int bpfobj_event_fd(struct mt_bpfobj *t);
 
 typedef void (*mt_proc_fn)(void *ctx, uint32_t pid, const struct proc_stats *stats);
 /*
@@ -94,9 +98,9 @@ typedef void (*mt_proc_fn)(void *ctx, uint32_t pid, const struct proc_stats *sta
  * them with all set, or where the kernel lacks map iterators); t->entries gets how many the
  * set holds. Returns 0 or -errno.
  */
-int tracer_for_each(struct mt_tracer *t, mt_proc_fn fn, void *ctx, bool all);
+int bpfobj_for_each(struct mt_bpfobj *t, mt_proc_fn fn, void *ctx, bool all);
 
 /* Sum of the per-CPU loss counters. */
-void tracer_drops(struct mt_tracer *t, uint64_t drops[MT_DROP_NR]);
+void bpfobj_drops(struct mt_bpfobj *t, uint64_t drops[MT_DROP_NR]);
 
 #endif
