@@ -572,8 +572,11 @@ def test_fifo_wait_ends_with_ctrl_c(tmp_path):
     """Waiting for a reader, SIGINT ends memtrace-bpf at once: nothing was started."""
     fifo = tmp_path / "series.csv"
     os.mkfifo(fifo)
+    # SIGINT as a shell leaves it: a suite run in the background by a non-interactive shell
+    # inherits it ignored (with SIGQUIT), and so would the tracer
     tracer = subprocess.Popen([BIN, "-o", str(fifo), "-a"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+                              stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert _readline_within(tracer.stderr, 10) is not None
         tracer.send_signal(signal.SIGINT)
