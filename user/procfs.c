@@ -12,7 +12,10 @@
 #include "procfs.h"
 #include "text.h"
 
-/* The file into buf, NUL-terminated; what does not fit is cut. Returns its length or -errno. */
+/*
+ * The file into buf, NUL-terminated; what does not fit is cut. Returns its length or -errno.
+ * No allocation: seeding -a reads three small files of every process on the host.
+ */
 static ssize_t read_small(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -59,11 +62,18 @@ int procfs_parse_stat(const char *text, struct procfs_stat *out)
 	return 0;
 }
 
+static const char *next_line(const char *line)
+{
+	const char *nl = strchr(line, '\n');
+
+	return nl ? nl + 1 : NULL;
+}
+
 int procfs_parse_status(const char *text, struct procfs_status *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->tgid = -1;
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	for (const char *line = text; line && *line; line = next_line(line)) {
 		unsigned long long kib;
 
 		if (sscanf(line, "Tgid: %d", &out->tgid) == 1)
