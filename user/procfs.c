@@ -12,37 +12,6 @@
 #include "procfs.h"
 #include "text.h"
 
-/*
- * The file into buf, NUL-terminated; what does not fit is cut. Returns its length or -errno.
- * No allocation: seeding -a reads three small files of every process on the host.
- */
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (got < len - 1) {
-		ssize_t n = read(fd, buf + got, len - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	return (ssize_t)got;
-}
-
 int procfs_parse_stat(const char *text, struct procfs_stat *out)
 {
 	/* the name is between the first '(' and the last ')': it may hold both, and spaces */
@@ -373,7 +342,8 @@ int procfs_read_kallsyms(const char *const *names, size_t n, struct mt_ksym_rang
 	return found;
 }
 
-uint64_t procfs_tick_ns(void)
+/* Nanoseconds per clock tick (the unit of /proc's times). */
+static uint64_t procfs_tick_ns(void)
 {
 	return 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
 }
@@ -395,7 +365,7 @@ int procfs_read_process(int pid, struct proc_stats *st, char *label, size_t labe
 
 	memset(st, 0, sizeof(*st));
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	got = read_small(path, buf, sizeof(buf));
+	got = mt_read_into(path, buf, sizeof(buf));
 	if (got < 0)
 		return (int)got;
 	if (!got)
@@ -403,10 +373,21 @@ int procfs_read_process(int pid, struct proc_stats *st, char *label, size_t labe
 	if (procfs_parse_stat(buf, &stat))
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	got = read_small(path, buf, sizeof(buf));
+	got = mt_read_into(path, buf, sizeof(buf));
 	if (got < 0)
 		return (int)got;
-	procfs_parse_status(buf, &status);
+	if ((size_t)got == sizeof(buf) - 1) {
+		/* cut short: a long Groups: line (hundreds of groups) comes before the RSS lines */
+		char *whole;
+		int err = mt_read_file(path, &whole);
+
+		if (err)
+			return err;
+		procfs_parse_status(whole, &status);
+		free(whole);
+	} else {
+		procfs_parse_status(buf, &status);
+	}
 	if (status.tgid != pid)
 		return status.tgid > 0 ? -EISDIR : -ESRCH;
 
@@ -424,14 +405,16 @@ int procfs_read_process(int pid, struct proc_stats *st, char *label, size_t labe
 	st->peak_file_bytes = st->file_bytes;
 	st->peak_shmem_bytes = st->shmem_bytes;
 
-	/* the command line, quoted as a shell would need it to give the same words back */
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	label[0] = '\0';
-	got = read_small(path, buf, sizeof(buf));
-	if (got > 0)
-		mt_shell_quote_packed(buf, (size_t)got, label, label_len);
-	if (!label[0])
-		snprintf(label, label_len, "[%s]", st->comm);
+	if (label) {
+		/* the command line, quoted as a shell would need it to give the same words back */
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		label[0] = '\0';
+		got = mt_read_into(path, buf, sizeof(buf));
+		if (got > 0)
+			mt_shell_quote_packed(buf, (size_t)got, label, label_len);
+		if (!label[0])
+			snprintf(label, label_len, "[%s]", st->comm);
+	}
 	if (facts) {
 		facts->has_mm = status.has_mm;
 		facts->kthread = stat.flags & MT_PF_KTHREAD;

@@ -86,16 +86,18 @@ int procfs_parse_kallsyms(FILE *f, const char *const *names, size_t n, struct mt
 /* The same from /proc/kallsyms; -errno also when it cannot be opened. */
 int procfs_read_kallsyms(const char *const *names, size_t n, struct mt_ksym_range *out);
 
-/* Nanoseconds per clock tick (the unit of /proc's times). */
-uint64_t procfs_tick_ns(void);
-/* Whether two start times name the same process: /proc's are in clock ticks, the kernel's in ns. */
+/*
+ * Whether two start times (ns) name the same process: /proc's come in clock ticks, so one read
+ * there is rounded down to a tick, the kernel's is not.
+ */
 bool procfs_same_start(uint64_t a_ns, uint64_t b_ns);
 
 /*
  * The process as /proc shows it now: the start of its rows (RSS split, name, parent, start
  * time, CPU time so far in utime_ns/stime_ns) and its command line quoted for a shell in label
- * ("[comm]" when it has none). facts may be NULL. Returns 0, -ENOENT/-ESRCH (no such process),
- * -EISDIR (pid is a thread, not a process) or -EINVAL.
+ * ("[comm]" when it has none; with label NULL the command line is not read). facts may be
+ * NULL. Returns 0, -ENOENT/-ESRCH (no such process), -EISDIR (pid is a thread, not a process)
+ * or -EINVAL.
  */
 int procfs_read_process(int pid, struct proc_stats *st, char *label, size_t label_len,
 			struct proc_facts *facts);

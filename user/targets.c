@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -64,61 +65,93 @@ int targets_spawn(struct mt_session *s)
 	return 0;
 }
 
+/*
+ * Whether pid still names the process that started at start_ns, not exited (with need_mm: with
+ * an address space too). It may have exited, and its pid been reused, while it was being added:
+ * its exit would then never be seen.
+ */
+static bool still_there(int pid, uint64_t start_ns, bool need_mm)
+{
+	struct proc_stats now;
+	struct proc_facts facts;
+
+	if (procfs_read_process(pid, &now, NULL, 0, &facts) || now.start_ns != start_ns)
+		return false;
+	return need_mm ? facts.has_mm : !facts.exited;
+}
+
+/* -p: one PID checked before a line is written. 0, or -1 with its one error line. */
+static int check_pid(int pid, struct proc_stats *st, char *label, size_t label_len)
+{
+	struct proc_facts facts;
+	int err = procfs_read_process(pid, st, label, label_len, &facts);
+
+	if (err == -EISDIR) {
+		mt_err("PID %d is a thread, not a process: give its process id (the Tgid in "
+		       "/proc/%d/status)",
+		       pid, pid);
+		return -1;
+	}
+	if (err == -ENOENT || err == -ESRCH) {
+		mt_err("no process with PID %d (check it with: ps -p %d)", pid, pid);
+		return -1;
+	}
+	if (err) {
+		mt_err("cannot read /proc/%d: %s", pid, strerror(-err));
+		return -1;
+	}
+	if (facts.kthread) {
+		mt_err("PID %d (%s) is a kernel thread: it has no user-space memory to trace", pid,
+		       st->comm);
+		return -1;
+	}
+	if (facts.exited) {
+		mt_err("PID %d (%s) has exited: it is a zombie until its parent (PID %u) reaps it, "
+		       "with no memory left to trace",
+		       pid, st->comm, st->ppid);
+		return -1;
+	}
+	return 0;
+}
+
 /* -p: every PID is checked before a line is written; each is added, then checked again. */
 static int add_pid_targets(struct mt_session *s, uint64_t now)
 {
-	struct proc_stats st[s->cfg.nr_pids];
-	char label[256];
+	enum { LABEL_LEN = 256 };
+	size_t n = s->cfg.nr_pids;
+	struct proc_stats *st = calloc(n, sizeof(*st));
+	char *labels = calloc(n, LABEL_LEN);
+	int ret = -1;
 
-	for (size_t i = 0; i < s->cfg.nr_pids; i++) {
-		int pid = s->cfg.pids[i];
-		struct proc_facts facts;
-		int err = procfs_read_process(pid, &st[i], label, sizeof(label), &facts);
-
-		if (err == -EISDIR) {
-			mt_err("PID %d is a thread, not a process: give its process id (the Tgid "
-			       "in /proc/%d/status)",
-			       pid, pid);
-			return -1;
-		}
-		if (err) {
-			mt_err("no process with PID %d (check it with: ps -p %d)", pid, pid);
-			return -1;
-		}
-		if (facts.kthread) {
-			mt_err("PID %d (%s) is a kernel thread: it has no user-space memory to trace",
-			       pid, st[i].comm);
-			return -1;
-		}
-		if (facts.exited) {
-			mt_err("PID %d (%s) has exited: it is a zombie until its parent (PID %u) reaps "
-			       "it, with no memory left to trace",
-			       pid, st[i].comm, st[i].ppid);
-			return -1;
-		}
+	if (!st || !labels) {
+		mt_err("no memory for %zu PIDs", n);
+		goto out;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (check_pid(s->cfg.pids[i], &st[i], labels + i * LABEL_LEN, LABEL_LEN))
+			goto out;
 	writer_header(&s->writer);
-	for (size_t i = 0; i < s->cfg.nr_pids; i++) {
+	for (size_t i = 0; i < n; i++) {
 		int pid = s->cfg.pids[i];
-		struct proc_stats again;
-		struct proc_facts facts;
 		int err = bpfobj_add(&s->bpf, (uint32_t)pid, &st[i]);
 
 		if (err) {
 			mt_err("cannot add PID %d to the traced set: %s", pid, strerror(-err));
-			return -1;
+			goto out;
 		}
-		/* it may have exited, and its pid been reused, while it was being added: its exit
-		 * would then never be seen */
-		if (procfs_read_process(pid, &again, label, sizeof(label), &facts) ||
-		    again.start_ns != st[i].start_ns || facts.exited) {
+		if (!still_there(pid, st[i].start_ns, false)) {
 			bpfobj_remove(&s->bpf, (uint32_t)pid);
 			mt_err("process %d exited before tracing could start", pid);
-			return -1;
+			goto out;
 		}
-		sampler_add_root(&s->sampler, (uint32_t)pid, &st[i], label, false, now);
+		sampler_add_root(&s->sampler, (uint32_t)pid, &st[i], labels + i * LABEL_LEN, false,
+				 now);
 	}
-	return 0;
+	ret = 0;
+out:
+	free(st);
+	free(labels);
+	return ret;
 }
 
 struct seed_walk {
@@ -130,20 +163,19 @@ static bool seed_one(void *ctx, int pid)
 {
 	struct seed_walk *walk = ctx;
 	struct mt_session *s = walk->s;
-	struct proc_stats st, again;
+	struct proc_stats st;
 	struct proc_facts facts;
-	char label[256];
 
 	if (bpfobj_has(&s->bpf, (uint32_t)pid))
 		return true;
-	if (procfs_read_process(pid, &st, label, sizeof(label), &facts) || !facts.has_mm)
-		return true;
+	/* the cgroup first: -G's non-members cost one read, not three */
 	if (s->cfg.target == MT_TARGET_CGROUP && !cgroup_pid_in_target(pid, &s->cg_target))
+		return true;
+	if (procfs_read_process(pid, &st, NULL, 0, &facts) || !facts.has_mm)
 		return true;
 	if (bpfobj_add_new(&s->bpf, (uint32_t)pid, &st))
 		return true;
-	if (procfs_read_process(pid, &again, label, sizeof(label), &facts) || !facts.has_mm ||
-	    again.start_ns != st.start_ns) {
+	if (!still_there(pid, st.start_ns, true)) {
 		bpfobj_remove(&s->bpf, (uint32_t)pid);
 		return true;
 	}
@@ -308,11 +340,10 @@ void targets_signal(uint32_t pid, uint64_t start_ns, int sig)
 	/* the pidfd pins the process: once it is checked, the pid cannot be reused under us */
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	struct proc_stats now;
-	char label[256];
 
 	if (pidfd < 0)
 		return;
-	if (!procfs_read_process((int)pid, &now, label, sizeof(label), NULL) &&
+	if (!procfs_read_process((int)pid, &now, NULL, 0, NULL) &&
 	    procfs_same_start(now.start_ns, start_ns))
 		syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 	close(pidfd);
@@ -329,10 +360,9 @@ static void root_cpu_so_far(struct mt_session *s)
 	for (size_t i = 0; i < s->sampler.sum.nroots; i++) {
 		const struct mt_root *root = &s->sampler.sum.roots[i];
 		struct proc_stats now;
-		char label[256];
 
 		if (root->exited || root->cpu_known ||
-		    procfs_read_process((int)root->pid, &now, label, sizeof(label), NULL) ||
+		    procfs_read_process((int)root->pid, &now, NULL, 0, NULL) ||
 		    !procfs_same_start(now.start_ns, root->start_ns))
 			continue;
 		sampler_root_cpu(&s->sampler, i, now.utime_ns, now.stime_ns);
