@@ -40,18 +40,18 @@ static void tell_limit_crossing(void *ctx, const struct mt_event *e)
 {
 	struct mt_session *s = ctx;
 	const struct proc_stats *st = &e->stats;
-	char a[32], b[32];
-	const char *abbrev = e->signal ? sigabbrev_np((int)e->signal) : NULL;
+	char a[32], b[32], name[32];
+	const char *sent = e->signal ? mt_signal_name((int)e->signal, name, sizeof(name)) : "";
 	bool deferred = e->signal && (e->ev_flags & MT_EVF_SIGNAL_DEFERRED);
 
 	mt_warn("PID %u (%.16s) crossed the RSS limit of %s at %s%s%s%s", e->pid, st->comm,
 		mt_format_size(s->cfg.rss_limit, a, sizeof(a)),
-		mt_format_size(mt_rss_bytes(st), b, sizeof(b)), e->signal ? ": sent SIG" : "",
-		abbrev ? abbrev : "", deferred ? " (from user space)" : "");
+		mt_format_size(mt_rss_bytes(st), b, sizeof(b)), e->signal ? ": sent " : "", sent,
+		deferred ? " (from user space)" : "");
 	if (s->live)
 		live_event(s->live, "%.1fs limit: %.16s (pid %u) crossed %s at %s%s%s",
 			   secs_since_start(s, e->ts_ns), st->comm, e->pid, a, b,
-			   e->signal ? ", sent SIG" : "", abbrev ? abbrev : "");
+			   e->signal ? ", sent " : "", sent);
 	if (deferred)
 		targets_signal(e->pid, st->start_ns, (int)e->signal);
 }

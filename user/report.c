@@ -19,9 +19,10 @@ static void describe_end(const struct mt_root *r, char *buf, size_t len)
 			 oom_constraint_name(r->oom_constraint),
 			 r->oom_memcg[0] ? r->oom_memcg : "?");
 	} else if (WIFSIGNALED(r->exit_status)) {
-		const char *abbrev = sigabbrev_np(WTERMSIG(r->exit_status));
+		char name[32];
 
-		snprintf(buf, len, "killed by SIG%s (status %d)", abbrev ? abbrev : "?",
+		snprintf(buf, len, "killed by %s (status %d)",
+			 mt_signal_name(WTERMSIG(r->exit_status), name, sizeof(name)),
 			 128 + WTERMSIG(r->exit_status));
 	} else {
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(r->exit_status));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include "log.h"
 #include "sampler.h"
+#include "units.h"
 
 struct mt_proc {
 	struct mt_proc *next;
@@ -225,13 +226,10 @@ static void note_stats(struct mt_sampler *s, struct mt_proc *p, const struct pro
 static void format_exit_detail(char *buf, size_t len, int status)
 {
 	if (WIFSIGNALED(status)) {
-		const char *abbrev = sigabbrev_np(WTERMSIG(status));
+		char name[32];
 
-		if (abbrev)
-			snprintf(buf, len, "signal=SIG%s%s", abbrev,
-				 WCOREDUMP(status) ? " core_dumped=1" : "");
-		else
-			snprintf(buf, len, "signal=%d", WTERMSIG(status));
+		snprintf(buf, len, "signal=%s%s", mt_signal_name(WTERMSIG(status), name, sizeof(name)),
+			 WCOREDUMP(status) ? " core_dumped=1" : "");
 	} else {
 		snprintf(buf, len, "exit_code=%d", WEXITSTATUS(status));
 	}
@@ -343,14 +341,11 @@ static void limit_row(struct mt_sampler *s, const struct mt_event *e)
 	char detail[128];
 
 	if (e->signal) {
-		const char *abbrev = sigabbrev_np((int)e->signal);
+		char name[32];
 
-		if (abbrev)
-			snprintf(detail, sizeof(detail), "limit_bytes=%llu action=kill signal=SIG%s",
-				 (unsigned long long)s->opts.rss_limit, abbrev);
-		else
-			snprintf(detail, sizeof(detail), "limit_bytes=%llu action=kill signal=%u",
-				 (unsigned long long)s->opts.rss_limit, e->signal);
+		snprintf(detail, sizeof(detail), "limit_bytes=%llu action=kill signal=%s",
+			 (unsigned long long)s->opts.rss_limit,
+			 mt_signal_name((int)e->signal, name, sizeof(name)));
 		if (e->ev_flags & MT_EVF_SIGNAL_DEFERRED)
 			strncat(detail, " sent_from=user", sizeof(detail) - strlen(detail) - 1);
 	} else {

@@ -141,6 +141,19 @@ int mt_parse_signal(const char *text, int *sig)
 	return -1;
 }
 
+const char *mt_signal_name(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+
+	if (abbrev)
+		snprintf(buf, len, "SIG%s", abbrev);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
+		snprintf(buf, len, "%d", sig);
+	return buf;
+}
+
 int mt_parse_duration(const char *text, uint64_t *ns)
 {
 	static const struct {

@@ -24,6 +24,11 @@ int mt_parse_duration(const char *text, uint64_t *ns);
  * 1..64 (real-time signals as RTMIN+N too). Returns 0, or -1 for anything else.
  */
 int mt_parse_signal(const char *text, int *sig);
+/*
+ * A signal's name as mt_parse_signal reads it back: "SIGKILL", "SIGRTMIN+2" (glibc names no
+ * real-time signal), or the bare number for one outside both. Returns buf.
+ */
+const char *mt_signal_name(int sig, char *buf, size_t len);
 
 /* "312 MiB", "1.00 GiB", "45.3 KiB", "812 B": binary units, for people. Returns buf. */
 char *mt_format_size(uint64_t bytes, char *buf, size_t len);

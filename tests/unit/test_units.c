@@ -455,6 +455,24 @@ TEST(signal_real_time)
 	CHECK_SIGNAL("RTMIN+2", 36);
 }
 
+/* a name is given back as the parser reads it, real-time signals included */
+TEST(signal_name_reads_back)
+{
+	char buf[32];
+
+	CHECK_STREQ(mt_signal_name(SIGKILL, buf, sizeof(buf)), "SIGKILL");
+	CHECK_STREQ(mt_signal_name(SIGUSR1, buf, sizeof(buf)), "SIGUSR1");
+	CHECK_STREQ(mt_signal_name(SIGRTMIN + 2, buf, sizeof(buf)), "SIGRTMIN+2");
+	CHECK_STREQ(mt_signal_name(SIGRTMAX, buf, sizeof(buf)), "SIGRTMIN+30");
+	CHECK_STREQ(mt_signal_name(65, buf, sizeof(buf)), "65");
+	for (int sig = 1; sig <= SIGRTMAX; sig++) {
+		int back = 0;
+
+		CHECK_EQ_INT(mt_parse_signal(mt_signal_name(sig, buf, sizeof(buf)), &back), 0);
+		CHECK_EQ_INT(back, sig);
+	}
+}
+
 TEST(signal_rejects_empty_and_null)
 {
 	int sig = 7;
@@ -544,6 +562,7 @@ int main(int argc, char **argv)
 		UT(signal_names_ignore_case),
 		UT(signal_numbers_1_to_64),
 		UT(signal_real_time),
+		UT(signal_name_reads_back),
 		UT(signal_rejects_empty_and_null),
 		UT(signal_rejects_numbers_out_of_range),
 		UT(signal_rejects_junk),
