@@ -21,10 +21,11 @@ static int run(struct mt_session *s)
 	/* diagnostics as they happen, even when stderr is a pipe */
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	if (setup_check_privileges())
-		return 1;
+	/* a bad MEMTRACE_BPF_REFUSE is a usage error (2) whoever runs it */
 	if (setup_read_refusals(s))
 		return 2;
+	if (setup_check_privileges())
+		return 1;
 	if (targets_resolve(s) || setup_open_output(s))
 		return 1;
 	/* before libbpf and the kernel's BTF are loaded: see targets_spawn */

@@ -350,6 +350,17 @@ def test_refuse_variable_names_an_unknown_program(tmp_path):
     assert not (tmp_path / "t.csv").exists() or not (tmp_path / "t.csv").read_text()
 
 
+def test_refuse_variable_is_a_usage_error_before_the_privilege_check():
+    """A bad value is status 2 for anyone: it is checked before whether BPF can be loaded."""
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           BIN, "--", "true"], capture_output=True, text=True, timeout=30,
+                          env=refusing("on_fault@never"))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memtrace-bpf: "), lines
+    assert "on_fault@never" in lines[0] and "@load or @attach" in lines[0], lines
+
+
 # ---- a real security policy: the kernel's own EPERM, through its BPF LSM ----
 
 def bpf_deny(args, memtrace_args, **kw):
