@@ -13,6 +13,7 @@
 #include "memtrace.skel.h"
 #include "log.h"
 #include "bpfobj.h"
+#include "units.h"
 
 /* The program libbpf's latest warning named: when a load fails, the one the kernel refused. */
 static enum mt_prog libbpf_named_prog = MT_PROG_NONE;
@@ -38,12 +39,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* Start-up phases and the cost report in ms, on the clock the rest of the run uses. */
 static double ms_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return mt_clock_ns(CLOCK_MONOTONIC) / 1e6;
 }
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -286,7 +285,6 @@ int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_even
 	t->stats_fd = -1;
 	t->max_procs = opts->max_procs;
 	t->ringbuf_bytes = ringbuf_bytes_for(opts->max_procs);
-	t->mode = opts->mode;
 	if (opts->refuse)
 		memcpy(t->injected, opts->refuse, sizeof(t->injected));
 	libbpf_set_print(libbpf_print);

@@ -44,7 +44,6 @@ struct mt_bpfobj {
 	uint64_t entries;	    /* entries in the set at the latest bpfobj_for_each */
 	bool told_reader;	    /* -v said the iterator is in use */
 	char *read_buf;
-	enum mt_target_mode mode;
 	/* scratch for map reads */
 	uint32_t *keys;
 	struct proc_stats *values;

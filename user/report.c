@@ -123,10 +123,11 @@ static void summarize_cgroup(const struct mt_report_cgroup *cg)
 }
 
 /* What was lost, and why tracing stopped early; nothing lost is said too. */
-static void summarize_losses(const struct mt_writer *w, const struct mt_report_totals *totals)
+static void summarize_losses(const struct mt_summary *s, const struct mt_writer *w,
+			     const struct mt_report_totals *totals)
 {
 	uint64_t lost = totals->drops[MT_DROP_RINGBUF] + totals->drops[MT_DROP_MAP_FULL] +
-			totals->unexplained_exits;
+			s->exits_unexplained;
 
 	mt_info("  %llu rows written to %s; events lost: %s", (unsigned long long)w->rows,
 		w->path, lost ? "" : "none");
@@ -137,9 +138,9 @@ static void summarize_losses(const struct mt_writer *w, const struct mt_report_t
 	if (totals->drops[MT_DROP_MAP_FULL])
 		mt_info("    %llu new processes were not traced: the process map was full",
 			(unsigned long long)totals->drops[MT_DROP_MAP_FULL]);
-	if (totals->unexplained_exits)
+	if (s->exits_unexplained)
 		mt_info("    %llu processes vanished without an exit record",
-			(unsigned long long)totals->unexplained_exits);
+			(unsigned long long)s->exits_unexplained);
 	if (totals->stop_reason)
 		mt_info("  tracing stopped early: %s", totals->stop_reason);
 	if (totals->rss_batched)
@@ -158,10 +159,10 @@ void report_summary(const struct mt_summary *s, const struct mt_writer *w,
 		summarize_target(s, totals);
 	if (totals->cgroup && totals->cgroup->used)
 		summarize_cgroup(totals->cgroup);
-	if (totals->untraced_oom_kills)
+	if (s->untraced_oom_kills)
 		mt_info("  untraced processes OOM-killed by an OOM a traced one triggered: %llu",
-			(unsigned long long)totals->untraced_oom_kills);
-	summarize_losses(w, totals);
+			(unsigned long long)s->untraced_oom_kills);
+	summarize_losses(s, w, totals);
 }
 
 char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, size_t len)

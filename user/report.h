@@ -23,10 +23,7 @@ struct mt_report_cgroup {
 
 struct mt_report_totals {
 	uint64_t drops[MT_DROP_NR];
-	uint64_t unexplained_exits;
 	const char *stop_reason; /* NULL, or why tracing stopped before the targets ended */
-	uint64_t oom_kills;
-	uint64_t untraced_oom_kills;
 	const struct mt_report_cgroup *cgroup;
 	/* -a, -G: what was traced ("the whole host", "cgroup v2 /a/b"), how long, map size */
 	const char *target;

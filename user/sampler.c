@@ -244,7 +244,6 @@ static void write_start(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_n
 	s->sum.procs_started++;
 	note_stats(s, p, st);
 	if (r) {
-		r->started = true;
 		r->start_mono_ns = mono_ns;
 		r->start_ns = st->start_ns;
 	}

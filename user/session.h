@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
-#include <time.h>
 #include "cglimit.h"
 #include "cgtarget.h"
 #include "cli.h"
@@ -18,6 +17,7 @@
 #include "programs.h"
 #include "report.h"
 #include "sampler.h"
+#include "units.h"
 #include "bpfobj.h"
 #include "writer.h"
 
@@ -58,12 +58,5 @@ struct mt_session {
 /* Where the loop's epoll events come from (epoll_event.data.u32). */
 enum mt_wake { MT_WAKE_RECORDS, MT_WAKE_CHILD };
 
-static inline uint64_t mt_clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 #endif

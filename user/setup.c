@@ -126,10 +126,7 @@ void setup_end(struct mt_session *s)
 	notify_live_end(s);
 	if (s->traced) {
 		bpfobj_drops(&s->bpf, totals.drops);
-		totals.unexplained_exits = s->sampler.sum.exits_unexplained;
 		totals.stop_reason = s->stop_reason;
-		totals.oom_kills = s->sampler.sum.oom_kills;
-		totals.untraced_oom_kills = s->sampler.sum.untraced_oom_kills;
 		totals.rss_batched = s->bpf.rss_batched;
 		if (s->target_label[0]) {
 			totals.target = s->target_label;

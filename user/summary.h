@@ -2,7 +2,7 @@
 /*
  * What the rows add up to, for the report at the end and the OOM report on the way: the
  * roots' totals, the trace's largest peaks and counts, a process's recent RSS. The sampler
- * keeps it; the report only reads it.
+ * keeps it; the report and the live view only read it.
  */
 #ifndef MT_SUMMARY_H
 #define MT_SUMMARY_H
@@ -31,11 +31,6 @@ struct mt_rss_hist {
 bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes);
 /* Point i of the history, oldest first (i < h->n). */
 void rss_hist_point(const struct mt_rss_hist *h, uint32_t i, uint32_t *ms, uint64_t *bytes);
-
-/* RSS of the history at ms (the newest point at or before it); false if none. */
-bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes);
-/* Point i of the history, oldest first (i < h->n). */
-void rss_hist_point(const struct mt_rss_hist *h, uint32_t i, uint32_t *ms, uint64_t *bytes);
 /* Add the RSS of a row written since_ns after tracing started. */
 void rss_hist_add(struct mt_rss_hist *h, uint64_t since_ns, uint64_t rss);
 
@@ -46,7 +41,6 @@ struct mt_root {
 	char comm[MT_COMM_LEN];
 	char label[256]; /* the command line, for the summary */
 	bool launched;	 /* COMMAND mode */
-	bool started;	 /* its start row is out */
 	bool exited;
 	int exit_status; /* wait(2) status */
 	uint64_t start_mono_ns;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * SIZE: a plain byte count ("1048576"), or a number (decimals allowed) with K, M, G, T
@@ -35,5 +36,14 @@ char *mt_format_size(uint64_t bytes, char *buf, size_t len);
 
 /* "0.123 s", "12.30 s", "2m03.5s", "1h02m03s". Returns buf. */
 char *mt_format_duration(uint64_t ns, char *buf, size_t len);
+
+/* A clock's time in ns: CLOCK_MONOTONIC for intervals, CLOCK_REALTIME for the rows' epoch. */
+static inline uint64_t mt_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 #endif
