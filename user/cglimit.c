@@ -451,8 +451,9 @@ static _Noreturn void guard_main(int fd, const char *dir)
 	while (n < 0 && errno == EINTR);
 	if (n == 1 && word == 'd')
 		_exit(0);
-	/* the tracer is gone, or left the cgroup to us: its processes may still run */
-	while (rmdir(dir) && errno != ENOENT)
+	/* the tracer is gone, or left the cgroup to us: its processes may still run (EBUSY until
+	 * they are gone); any other error will not change by waiting */
+	while (rmdir(dir) && errno == EBUSY)
 		nanosleep(&pause, NULL);
 	_exit(0);
 }
