@@ -70,6 +70,7 @@ struct mt_sampler_hooks notify_hooks(struct mt_session *s)
 	return (struct mt_sampler_hooks){
 		.limit_crossed = tell_limit_crossing,
 		.oom_killed = tell_oom_kill,
+		.proc_scanned = feed_frame,
 		.ctx = s,
 	};
 }
@@ -95,7 +96,6 @@ void notify_live_start(struct mt_session *s)
 		mt_warn("no memory for the live view: going on without it");
 		return;
 	}
-	s->sampler.opts.hooks.proc_scanned = feed_frame;
 	mt_log_hook_ctx = s->live;
 	mt_log_hook = erase_frame;
 }
@@ -139,7 +139,6 @@ void notify_live_end(struct mt_session *s)
 		return;
 	mt_log_hook = NULL;
 	mt_log_hook_ctx = NULL;
-	s->sampler.opts.hooks.proc_scanned = NULL;
 	live_clear(s->live);
 	live_free(s->live);
 	s->live = NULL;
