@@ -103,7 +103,6 @@ static __always_inline bool task_group_dead(struct task_struct *task)
 }
 
 #define MT_SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
-#define MT_PF_EXITING 0x00000004	/* include/linux/sched.h */
 
 /* The status wait(2) will report for the exiting group, as wait_task_zombie() computes it. */
 static __always_inline int task_exit_status(struct task_struct *task)

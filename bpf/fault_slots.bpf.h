@@ -15,17 +15,20 @@
  * costs a per-CPU array access instead of a hash lookup: the hot path is page_fault_user +
  * mm_page_alloc + rss_stat, each once per fault, and two hash lookups of three are gone.
  *
- * Only this CPU writes its slot, from process context or an interrupt nested in it; the same
- * program does not nest on a CPU, so the only update a plain add can lose is a page allocated
- * by an interrupt that lands inside a fold (such pages are counted to whoever was running
- * anyway). A running process's counts reach its entry at the latest after MT_FOLD_EVERY
- * events on a CPU, or when another process runs there; its exit row is exact.
+ * A slot is written by its own CPU, from process context or an interrupt nested in it (the
+ * same program does not nest on a CPU), and, with bpf_map_lookup_percpu_elem (5.19+), by the
+ * exec and exit sweeps of another CPU; the only update a plain add can lose is a page
+ * allocated by an interrupt that lands inside a fold (such pages are counted to whoever was
+ * running anyway). A running process's counts reach its entry at the latest after
+ * MT_FOLD_EVERY events on a CPU, or when another process runs there. Its exit row is exact
+ * with the sweep; before 5.19 what its threads left on other CPUs (under MT_FOLD_EVERY each)
+ * is not in it.
  */
 #define MT_FOLD_EVERY 32
 
 struct pending {
 	__u32 tgid;
-	/* tgid untraced (start_ns 0): trace_epoch when that was found */
+	/* tgid untraced (ident 0): trace_epoch when that was found */
 	__u32 epoch;
 	/* tgid traced: pending_ident() of its entry, whom the counts belong to (a pid can be
 	 * reused); 0: untraced, nothing is counted */

@@ -21,10 +21,7 @@ struct {
 	__type(value, struct proc_stats);
 } procs SEC(".maps");
 
-/*
- * Re-read all three RSS counters of mm (not a delta: a missed event cannot skew later
- * values) and keep the peak with its split.
- */
+/* All three RSS counters at once, and the peak with its split. */
 static __always_inline void set_rss(struct proc_stats *s, __u64 file, __u64 anon, __u64 shmem)
 {
 	__u64 rss = file + anon + shmem;
@@ -41,7 +38,10 @@ static __always_inline void set_rss(struct proc_stats *s, __u64 file, __u64 anon
 	}
 }
 
-/* The hot path (rss_stat): direct loads from the tracepoint's trusted mm. */
+/*
+ * The hot path (rss_stat): all three counters re-read from the tracepoint's trusted mm, not a
+ * delta, so a missed event cannot skew later values.
+ */
 static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *mm)
 {
 	set_rss(s, (__u64)mm_counter_pages(mm, MT_MM_FILEPAGES) << page_shift,
