@@ -3,9 +3,15 @@
  * The /proc parsers (user/procfs.h), fed what the kernel writes in each file.
  */
 #include <errno.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "fileio.h"
 #include "procfs.h"
 #include "unit.h"
 
@@ -728,6 +734,59 @@ TEST(ksyms_malformed_lines_are_skipped)
 	CHECK_RANGE(r[0], 0xffffffff8168bab0ULL, 0xffffffff8168bc40ULL);
 }
 
+/*
+ * A process in a few thousand groups: its status file's Groups: line, written before the RSS
+ * lines, makes it longer than a page, and the reader must still find its RSS (root only:
+ * setgroups).
+ */
+TEST(read_process_in_many_groups)
+{
+	enum { NGROUPS = 3000, TOUCH = 4 << 20 };
+	int ready[2];
+	char c, path[64], *status = NULL;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		fprintf(ut_out, "%s: SKIP %s: not root (setgroups)\n", ut_prog, ut_test_name);
+		return;
+	}
+	REQUIRE(pipe(ready) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		static gid_t groups[NGROUPS];
+		volatile char *mem = malloc(TOUCH);
+
+		for (int i = 0; i < NGROUPS; i++)
+			groups[i] = (gid_t)(100000 + i);
+		if (setgroups(NGROUPS, groups) || !mem)
+			_exit(1);
+		for (size_t off = 0; off < TOUCH; off += 4096)
+			mem[off] = 1; /* volatile: a write the compiler cannot drop */
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	REQUIRE(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	CHECK(mt_read_file(path, &status) == 0 && strlen(status) > 4096);
+	free(status);
+
+	struct proc_stats st;
+	struct proc_facts facts;
+	char label[256];
+
+	CHECK(procfs_read_process((int)pid, &st, label, sizeof(label), &facts) == 0);
+	CHECK(facts.has_mm);
+	CHECK(st.anon_bytes >= TOUCH);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_test tests[] = {
@@ -762,6 +821,7 @@ int main(int argc, char **argv)
 		UT(ksyms_hidden_addresses_are_eperm),
 		UT(ksyms_names_not_found),
 		UT(ksyms_malformed_lines_are_skipped),
+		UT(read_process_in_many_groups),
 	};
 
 	return ut_run(argc, argv, tests, UT_COUNT(tests));
