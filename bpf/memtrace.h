@@ -82,6 +82,8 @@ enum mt_event_type {
 	MT_EV_EXIT = 3,
 	MT_EV_OOM = 4,	 /* struct mt_oom_event */
 	MT_EV_LIMIT = 5, /* the process's RSS crossed the -L limit */
+	MT_EV_PY_SAMPLE = 6, /* struct mt_py_sample */
+	MT_EV_PY_CODE = 7,   /* struct mt_py_code */
 };
 
 /* mt_event.ev_flags */
@@ -144,6 +146,132 @@ struct mt_oom_info {
 struct mt_oom_event {
 	struct mt_event head; /* type MT_EV_OOM, pid: the victim's tgid; stats: the victim at the kill */
 	struct mt_oom_info oom;
+};
+
+/*
+ * --python: the CPython frames behind an RSS change, read in the kernel at the change.
+ *
+ * Where one CPython build keeps what the frame walk reads: byte offsets, MT_PY_NONE where the
+ * build has no such field. User space fills one per interpreter version (user/pyoffsets.c:
+ * from the CPython headers at build time for 3.11 and 3.12, from the interpreter's own
+ * _Py_DebugOffsets for 3.13+) and bpf/python.bpf.h reads them.
+ */
+#define MT_PY_NONE 0xffffffffu
+#define MT_PY_SLOTS 8 /* interpreter builds known at once (py_offsets entries) */
+
+struct mt_py_offsets {
+	__u32 version; /* major << 8 | minor: 0x030b for 3.11 */
+	/* _PyRuntimeState */
+	__u32 runtime_tss;	   /* autoTSSkey: Py_tss_t { int _is_initialized; pthread_key_t _key; } */
+	__u32 runtime_interp_head; /* interpreters.head */
+	/* PyInterpreterState */
+	__u32 interp_threads_head; /* threads.head */
+	/* PyThreadState */
+	__u32 ts_next;
+	__u32 ts_interp;
+	__u32 ts_thread_id;	   /* unsigned long: pthread_self() of its thread */
+	__u32 ts_native_thread_id; /* unsigned long: its kernel tid */
+	__u32 ts_cframe;	   /* 3.11, 3.12: the _PyCFrame pointer; MT_PY_NONE from 3.13 */
+	__u32 cframe_current_frame; /* in _PyCFrame */
+	__u32 ts_current_frame;	   /* 3.13+: the frame pointer in the thread state; MT_PY_NONE before */
+	/* _PyInterpreterFrame */
+	__u32 frame_previous;
+	__u32 frame_code;  /* f_code (3.11, 3.12), f_executable (3.13) */
+	__u32 frame_instr; /* prev_instr (3.11, 3.12: the last instruction begun), instr_ptr (3.13) */
+	__u32 frame_owner; /* char */
+	__u32 owner_cstack; /* owner value of the C-stack shim frames, skipped; MT_PY_NONE in 3.11 */
+	/* PyCodeObject */
+	__u32 code_filename;
+	__u32 code_name;
+	__u32 code_qualname;
+	__u32 code_firstlineno; /* int */
+	__u32 code_linetable;	/* a bytes object (the location table of 3.11+) */
+	__u32 code_adaptive;	/* co_code_adaptive: the first code unit */
+	/* PyObject, PyVarObject */
+	__u32 object_type; /* ob_type */
+	__u32 var_size;	   /* ob_size */
+	/* PyBytesObject */
+	__u32 bytes_sval;
+	/* PyASCIIObject, PyCompactUnicodeObject */
+	__u32 unicode_length;
+	__u32 unicode_state;	    /* the 32-bit word of the state bit field */
+	__u32 unicode_kind_shift;   /* state: kind = (state >> shift) & 7 */
+	__u32 unicode_compact_bit;  /* state: compact = state >> bit & 1 */
+	__u32 unicode_ascii_bit;    /* state: ascii = state >> bit & 1 */
+	__u32 unicode_ascii_size;   /* sizeof(PyASCIIObject): where compact ASCII text starts */
+	__u32 unicode_compact_size; /* sizeof(PyCompactUnicodeObject): where other compact text starts */
+};
+
+/* One traced process that runs CPython (py_procs, keyed by tgid). */
+struct mt_py_proc {
+	__u64 runtime;	 /* address of _PyRuntime in the process */
+	__u64 code_type; /* address of PyCode_Type: a frame's code object must have it as its type */
+	/*
+	 * glibc: where pthread_getspecific's first block of key data lies from the thread pointer
+	 * (struct pthread's specific_1stblock). MT_PY_NONE: the thread's state is found by its
+	 * kernel tid in the interpreter's list of threads instead.
+	 */
+	__u32 tss_offset;
+	__u32 slot; /* its struct mt_py_offsets in py_offsets */
+};
+
+#define MT_PY_DEPTH 48	   /* frames kept, innermost first */
+#define MT_PY_NAME_LEN 128 /* bytes of a function's qualified name kept */
+#define MT_PY_FILE_LEN 256 /* bytes of a file name kept (the end when longer) */
+#define MT_PY_LINETABLE_LEN 4096 /* bytes of a location table kept */
+
+struct mt_py_frame {
+	__u64 code;  /* the code object's address */
+	__u32 ident; /* which code object was at that address (mt_py_code.ident) */
+	__s32 lasti; /* index of the instruction in code units; -1 unknown */
+};
+
+/* mt_py_sample.flags */
+enum {
+	MT_PYF_NO_THREAD = 1u << 0, /* no thread state for this thread (not initialised, a C thread) */
+	MT_PYF_BAD_CODE = 1u << 1,  /* a frame's code object was not a PyCode: offsets do not fit */
+	MT_PYF_TRUNCATED = 1u << 2, /* more than MT_PY_DEPTH frames: the outermost are missing */
+	MT_PYF_OOM = 1u << 3,	    /* the stack of an OOM kill's trigger, no RSS change */
+	MT_PYF_READ_FAILED = 1u << 4, /* a read of the process's memory failed (paged out) */
+};
+
+/* MT_EV_PY_SAMPLE: an RSS change made by a Python thread, and its stack. */
+struct mt_py_sample {
+	__u32 type;
+	__u32 pid;
+	__u64 ts_ns;
+	__u32 tid;
+	__u32 flags; /* MT_PYF_* */
+	/* the change in bytes, by counter */
+	__s64 delta_file;
+	__s64 delta_anon;
+	__s64 delta_shmem;
+	__u64 rss_bytes; /* RSS after the change */
+	__u32 depth;	 /* frames[0..depth): innermost first */
+	__u32 pad;
+	struct mt_py_frame frames[MT_PY_DEPTH];
+};
+
+/* mt_py_code.flags */
+enum {
+	MT_PYC_LINETABLE_TRUNCATED = 1u << 0,
+	MT_PYC_FILE_TRUNCATED = 1u << 1, /* filename holds the end of the name */
+};
+
+/* MT_EV_PY_CODE: a code object seen for the first time (at its address), captured while it exists. */
+struct mt_py_code {
+	__u32 type;
+	__u32 pid;
+	__u64 code;
+	__u32 ident;
+	__s32 firstlineno;
+	__u32 flags; /* MT_PYC_* */
+	/* unicode kind of each string (1: latin-1 or ASCII, 2: UCS-2, 4: UCS-4) and bytes kept */
+	__u16 file_kind, name_kind;
+	__u32 file_len, name_len, linetable_len;
+	char file[MT_PY_FILE_LEN];
+	char name[MT_PY_NAME_LEN];
+	__u8 linetable[MT_PY_LINETABLE_LEN];
 };
 
 /* Who is traced (rodata target_mode). */
