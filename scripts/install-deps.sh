@@ -8,6 +8,7 @@ packages=(
 	clang llvm make gcc pkg-config       # BPF and user-space compilers
 	bpftool libbpf-dev libelf-dev zlib1g-dev
 	python3 python3-pytest               # integration tests
+	python3.11-dev                       # CPython 3.11 internal headers (--python offsets)
 	python3-matplotlib                   # plots (scripts/memtrace-plot)
 	python3-memory-profiler              # mprof, to check -F mprof output (tests)
 	tmux                                 # the live view under a real terminal (tests)
