@@ -1,5 +1,7 @@
-"""scripts/memtrace-plot: draws memtrace-bpf CSVs as PNG; refuses what is not one."""
+"""scripts/memtrace-plot: draws memtrace-bpf CSVs as PNG, and folded stacks (--flame) as a
+flame graph in PNG or SVG; refuses what is not one."""
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -142,3 +144,93 @@ def test_bad_inputs(tmp_path):
     assert proc.returncode == 2, proc
 
     assert not png.exists()
+
+
+# folded stacks as --python writes them: frames root first, then the bytes. The two read_csv
+# lines are the same stack (merged); the long frame gets a tenth of the width, too little
+# for its whole name.
+LONG_FRAME = "a_function_with_a_name_far_too_long_for_its_box (lib/deep/module.py:1234)"
+FOLDED = f"""<module> (app.py:1);main (app.py:40);load (app.py:12);read_csv (pandas/io.py:880) 52428800
+<module> (app.py:1);main (app.py:40);load (app.py:12) 1048576
+<module> (app.py:1);main (app.py:40);build (app.py:20);<listcomp> (app.py:21) 20971520
+<module> (app.py:1);main (app.py:40);{LONG_FRAME} 8388608
+<module> (app.py:1);main (app.py:40);tiny (app.py:3) 100
+<module> (app.py:1);main (app.py:40);load (app.py:12);read_csv (pandas/io.py:880) 1048576
+
+"""
+FOLDED_TOTAL_MIB = (52428800 + 1048576 + 20971520 + 8388608 + 100 + 1048576) / (1024 * 1024)
+
+
+@pytest.mark.unprivileged
+def test_flame_png_and_svg(tmp_path):
+    folded = tmp_path / "stacks.folded"
+    folded.write_text(FOLDED)
+    png = tmp_path / "flame.png"
+    proc = plot("--flame", folded, "-o", png, "--title", "python lines")
+    assert proc.returncode == 0, proc.stderr
+    width, height = check_png(png)
+    # five frames and the root, one row each, plus the title
+    assert width == WIDTH and 100 < height < 300, (width, height)
+
+    svg = tmp_path / "flame.svg"
+    proc = plot("--flame", folded, "-o", svg)
+    assert proc.returncode == 0, proc.stderr
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text, text[:200]
+    for name in ("&lt;module&gt; (app.py:1)", "main (app.py:40)", "load (app.py:12)",
+                 "read_csv (pandas/io.py:880)", "build (app.py:20)",
+                 "&lt;listcomp&gt; (app.py:21)"):
+        assert f">{name}<" in text, name
+    # cut at the end of what fits, and marked so
+    assert LONG_FRAME not in text
+    assert re.search(r">a_function[a-z_]*\.\.<", text), "no label cut with .."
+    # the total of every stack, in MiB, in the title (the file's name by default)
+    assert f"total {FOLDED_TOTAL_MIB:.1f} MiB" in text and "stacks.folded" in text
+
+
+@pytest.mark.unprivileged
+def test_flame_bad_inputs(tmp_path):
+    good = tmp_path / "good.folded"
+    good.write_text(FOLDED)
+    png = tmp_path / "out.png"
+
+    def refused(*args):
+        proc = plot(*args)
+        assert proc.returncode == 2, proc
+        assert "memtrace-plot:" in proc.stderr, proc.stderr
+        return proc.stderr
+
+    err = refused("--flame", tmp_path / "missing.folded", "-o", png)
+    assert "missing.folded" in err and len(err.splitlines()) == 1, err
+
+    empty = tmp_path / "empty.folded"
+    empty.write_text("")
+    err = refused("--flame", empty, "-o", png)
+    assert len(err.splitlines()) == 1, err
+    blank = tmp_path / "blank.folded"
+    blank.write_text("\n\n")
+    refused("--flame", blank, "-o", png)
+
+    for bad, why in (("main (a.py:1) lots", "byte count"), ("main (a.py:1)", "byte count"),
+                     ("a;;b 10", "empty frame"), ("main (a.py:1) -5", "byte count")):
+        malformed = tmp_path / "malformed.folded"
+        malformed.write_text(FOLDED.splitlines()[0] + "\n" + FOLDED.splitlines()[1] + "\n"
+                             + bad + "\n")
+        err = refused("--flame", malformed, "-o", png)
+        assert f"malformed.folded:3:" in err and why in err, (bad, err)
+        assert len(err.splitlines()) == 1, err
+
+    # --flame draws folded stacks, not CSVs, nor with CSV options
+    csv = tmp_path / "run.csv"
+    csv.write_text(SPIKE_CSV)
+    refused("--flame", good, csv, "-o", png)
+    refused(csv, "--flame", good, "-o", png)
+    refused("--flame", good, "-o", png, "--limit", "1G")
+    refused("--flame", good, "-o", png, "--per-process")
+    refused("--flame", good)  # no -o
+    assert not png.exists()
+
+    # a place that cannot be written: 1
+    proc = plot("--flame", good, "-o", tmp_path / "no-such-dir" / "out.svg")
+    assert proc.returncode == 1, proc
+    assert "memtrace-plot: cannot write" in proc.stderr, proc.stderr
