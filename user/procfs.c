@@ -453,3 +453,49 @@ int procfs_for_each_pid(bool (*fn)(void *ctx, int pid), void *ctx)
 	closedir(dir);
 	return 0;
 }
+
+int procfs_parse_maps(const char *text, bool (*fn)(void *ctx, const struct procfs_map *m),
+		      void *ctx)
+{
+	char line_buf[4096 + 128];
+
+	for (const char *line = text; line && *line; line = next_line(line)) {
+		struct procfs_map m = { 0 };
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		int path_at = -1;
+
+		/* one line at a time: sscanf on the rest of the text would measure all of it for
+		 * every line */
+		if (len >= sizeof(line_buf))
+			len = sizeof(line_buf) - 1;
+		memcpy(line_buf, line, len);
+		line_buf[len] = '\0';
+		if (sscanf(line_buf, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &m.start, &m.end, m.perms, &m.offset, &m.dev_major, &m.dev_minor,
+			   &m.inode, &path_at) != 7 ||
+		    path_at < 0)
+			return -EINVAL;
+		m.path = line_buf + path_at; /* the blanks that pad the path column skipped */
+		if (!fn(ctx, &m))
+			break;
+	}
+	return 0;
+}
+
+int procfs_read_maps(int pid, bool (*fn)(void *ctx, const struct procfs_map *m), void *ctx)
+{
+	char path[64], *text;
+	int err;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	err = mt_read_file(path, &text);
+	if (err)
+		return err;
+	err = procfs_parse_maps(text, fn, ctx);
+	free(text);
+	return err;
+}

@@ -102,6 +102,26 @@ bool procfs_same_start(uint64_t a_ns, uint64_t b_ns);
 int procfs_read_process(int pid, struct proc_stats *st, char *label, size_t label_len,
 			struct proc_facts *facts);
 
+/* One line of /proc/PID/maps. */
+struct procfs_map {
+	uint64_t start, end; /* [start, end) */
+	uint64_t offset;     /* of the file, at start */
+	unsigned dev_major, dev_minor;
+	uint64_t inode;	     /* 0: not a file */
+	char perms[5];	     /* "r-xp" */
+	const char *path;    /* as the process sees it (mount namespace, chroot); "" anonymous */
+};
+
+/*
+ * Call fn for each line of /proc/PID/maps text (stop early when it returns false); m and its
+ * path last only during the call. A path is as the kernel writes it: " (deleted)" after a file
+ * removed, "\012" for a newline in a name. 0 or -EINVAL (a line that is not a mapping).
+ */
+int procfs_parse_maps(const char *text, bool (*fn)(void *ctx, const struct procfs_map *m),
+		      void *ctx);
+/* The same from /proc/PID/maps (pid 0: /proc/self/maps). 0 or -errno (-ENOENT: no such process). */
+int procfs_read_maps(int pid, bool (*fn)(void *ctx, const struct procfs_map *m), void *ctx);
+
 /* Whether this process sees the initial PID namespace (/proc's pids are the host's). */
 bool procfs_in_init_pid_ns(void);
 /* Call fn for every process /proc lists (stop early when it returns false). Returns 0 or -errno. */
