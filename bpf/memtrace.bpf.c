@@ -26,6 +26,8 @@ const volatile __u32 target_mode = MT_MODE_PIDS;
 const volatile __u64 target_cgroup_id = 0;
 const volatile __s32 target_hierarchy_id = 0;
 const volatile bool target_cgroup_v1 = false;
+/* --python: RSS changes charged to the Python stack that made them */
+const volatile bool python_on = false;
 
 /* What the iterators (iterators.bpf.h) and user space pass each other around each run. */
 /* processes the seeding iterator added (-a, -G) */
@@ -46,6 +48,7 @@ __u64 entries_seen = 0;
 #include "proc_stats.bpf.h"  /* the per-process entries (the traced set's map), RSS and its peak */
 #include "events.bpf.h"      /* the ring of rare records, the drop counters */
 #include "fault_slots.bpf.h" /* faults, page allocations: per CPU, folded later */
+#include "python.bpf.h"      /* --python: the Python stack behind an RSS change */
 #include "rss.bpf.h"         /* rss_stat: RSS at every change, the -L limit */
 #include "traced_set.bpf.h"  /* who is traced: -a/-G, fork, exec, rename, exit, cgroup moves */
 #include "oom.bpf.h"         /* mark_victim: the OOM report */

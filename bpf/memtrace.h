@@ -285,6 +285,8 @@ enum mt_target_mode {
 enum mt_drop {
 	MT_DROP_RINGBUF = 0, /* a fork/exec/exit record did not fit in the ring buffer */
 	MT_DROP_MAP_FULL,    /* a new process could not be added: it is not traced */
+	MT_DROP_PY_SAMPLE,   /* --python: an RSS change's stack did not fit in the ring buffer */
+	MT_DROP_PY_CODE,     /* --python: a code object's names did not fit in the ring buffer */
 	MT_DROP_NR,
 };
 

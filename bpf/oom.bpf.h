@@ -127,6 +127,10 @@ static __always_inline int emit_oom_kill(void *ctx, struct task_struct *victim, 
 		count_drop(MT_DROP_RINGBUF);
 		return 0;
 	}
+	/* the trigger's Python stack: the allocation that could not be served (before the OOM
+	 * record, so that its report has it) */
+	if (python_on)
+		py_sample(id >> 32, 0, 0, 0, 0, MT_PYF_OOM);
 	/* the stack and the path are bounded by nr_stack and memcg_levels */
 	__builtin_memset(&e->head, 0, sizeof(e->head));
 	__builtin_memset(&e->oom, 0, __builtin_offsetof(struct mt_oom_info, stack));

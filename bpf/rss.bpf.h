@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kmem/rss_stat: a traced process's RSS and peak at every change of its counters, the fault
- * slots folded in now and then, and the -L limit checked at the instant it is crossed.
+ * slots folded in now and then, the -L limit checked at the instant it is crossed, and with
+ * --python the change charged to the Python stack of the thread that made it.
  */
 #ifndef RSS_BPF_H
 #define RSS_BPF_H
@@ -59,7 +60,18 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	p = pending_of(tgid, s);
 	if (p && p->faults + p->pages >= MT_FOLD_EVERY)
 		fold_pending(s, p);
-	account_rss(s, mm);
+	if (python_on) {
+		__u64 file = s->file_bytes, anon = s->anon_bytes, shmem = s->shmem_bytes;
+
+		account_rss(s, mm);
+		/* only a thread of the process itself has its Python stack to blame */
+		if ((file != s->file_bytes || anon != s->anon_bytes || shmem != s->shmem_bytes) &&
+		    bpf_get_current_task_btf()->mm == mm)
+			py_sample(tgid, (__s64)(s->file_bytes - file), (__s64)(s->anon_bytes - anon),
+				  (__s64)(s->shmem_bytes - shmem), mt_rss_bytes(s), 0);
+	} else {
+		account_rss(s, mm);
+	}
 	if (rss_limit_bytes && !(s->flags & MT_PROC_LIMIT_HIT) &&
 	    mt_rss_bytes(s) > rss_limit_bytes)
 		limit_crossed(s, tgid, mm);

@@ -117,6 +117,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	}
 	bump_trace_epoch();
+	if (python_on) {
+		/* a forked interpreter is the same image: its frames are where its parent's were */
+		struct mt_py_proc *pp = bpf_map_lookup_elem(&py_procs, &ptgid);
+
+		if (pp)
+			bpf_map_update_elem(&py_procs, &ctgid, pp, BPF_ANY);
+	}
 	emit(MT_EV_FORK, ctgid, &init);
 	return 0;
 }
@@ -147,7 +154,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	mm = BPF_CORE_READ(p, mm);
 	if (mm)
 		account_rss_read(s, mm);
-	emit(MT_EV_EXEC, tgid, s);
+	if (python_on)
+		/* the old image's interpreter addresses mean nothing in the new one */
+		bpf_map_delete_elem(&py_procs, &tgid);
+	/* --python: user space looks for an interpreter in the new image before it runs Python */
+	emit_event(MT_EV_EXEC, tgid, s, 0, 0, python_on);
 	return 0;
 }
 
@@ -195,6 +206,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	mm = BPF_CORE_READ(task, mm);
 	if (mm && !(s->flags & MT_PROC_PRE_EXEC))
 		account_rss_read(s, mm);
+	if (python_on)
+		bpf_map_delete_elem(&py_procs, &tgid);
 
 	if (!emit(MT_EV_EXIT, tgid, s)) {
 		s->flags |= MT_PROC_EXITED;

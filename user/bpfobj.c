@@ -55,6 +55,9 @@ static int handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	if (e->type == MT_EV_OOM && size < sizeof(struct mt_oom_event))
 		return 0;
+	if ((e->type == MT_EV_PY_SAMPLE && size < sizeof(struct mt_py_sample)) ||
+	    (e->type == MT_EV_PY_CODE && size < sizeof(struct mt_py_code)))
+		return 0;
 	t->on_event(t->ctx, e);
 	return 0;
 }
@@ -124,6 +127,7 @@ static int open_object(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts)
 	skel->rodata->target_cgroup_id = opts->cgroup_id;
 	skel->rodata->target_hierarchy_id = opts->hierarchy_id;
 	skel->rodata->target_cgroup_v1 = opts->cgroup_v1;
+	skel->rodata->python_on = opts->python;
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.events, t->ringbuf_bytes);
 	return 0;
@@ -165,6 +169,7 @@ static int attach_map_reader(struct mt_bpfobj *t)
 /* ring buffer: 1 MiB, or 64 bytes per traced process for large sets (a power of 2) */
 #define MT_RINGBUF_MIN_BYTES (1u << 20)
 #define MT_RINGBUF_MAX_BYTES (1u << 26)
+#define MT_RINGBUF_PYTHON_BYTES (1u << 24)
 
 static uint32_t ringbuf_bytes_for(uint32_t max_procs)
 {
@@ -285,6 +290,9 @@ int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_even
 	t->stats_fd = -1;
 	t->max_procs = opts->max_procs;
 	t->ringbuf_bytes = ringbuf_bytes_for(opts->max_procs);
+	/* --python: a stack record per RSS change (~830 bytes) rather than a few per process */
+	if (opts->python && t->ringbuf_bytes < MT_RINGBUF_PYTHON_BYTES)
+		t->ringbuf_bytes = MT_RINGBUF_PYTHON_BYTES;
 	if (opts->refuse)
 		memcpy(t->injected, opts->refuse, sizeof(t->injected));
 	libbpf_set_print(libbpf_print);
@@ -438,6 +446,31 @@ bool bpfobj_has(struct mt_bpfobj *t, uint32_t pid)
 int bpfobj_remove(struct mt_bpfobj *t, uint32_t pid)
 {
 	return bpf_map_delete_elem(t->procs_fd, &pid) ? -errno : 0;
+}
+
+int bpfobj_py_offsets(struct mt_bpfobj *t, uint32_t slot, const struct mt_py_offsets *o)
+{
+	return bpf_map__update_elem(t->skel->maps.py_offsets, &slot, sizeof(slot), o, sizeof(*o),
+				    BPF_ANY);
+}
+
+int bpfobj_py_add(struct mt_bpfobj *t, uint32_t pid, const struct mt_py_proc *proc)
+{
+	return bpf_map__update_elem(t->skel->maps.py_procs, &pid, sizeof(pid), proc, sizeof(*proc),
+				    BPF_ANY);
+}
+
+int bpfobj_py_remove(struct mt_bpfobj *t, uint32_t pid)
+{
+	return bpf_map__delete_elem(t->skel->maps.py_procs, &pid, sizeof(pid), 0);
+}
+
+bool bpfobj_py_has(struct mt_bpfobj *t, uint32_t pid)
+{
+	struct mt_py_proc proc;
+
+	return !bpf_map__lookup_elem(t->skel->maps.py_procs, &pid, sizeof(pid), &proc,
+				     sizeof(proc), 0);
 }
 
 int bpfobj_drain(struct mt_bpfobj *t)

@@ -18,7 +18,10 @@ struct bpf_program;
 struct memtrace_bpf;
 struct ring_buffer;
 
-/* Records come as struct mt_event; an MT_EV_OOM record is a whole struct mt_oom_event. */
+/*
+ * Records come as struct mt_event; an MT_EV_OOM record is a whole struct mt_oom_event, the
+ * MT_EV_PY_* records (which share its first fields) a whole struct mt_py_sample or mt_py_code.
+ */
 typedef void (*mt_event_fn)(void *ctx, const struct mt_event *event);
 
 struct mt_bpfobj {
@@ -64,6 +67,8 @@ struct mt_bpfobj_opts {
 	bool cgroup_v1;
 	/* MEMTRACE_BPF_REFUSE (mt_parse_refusals), or NULL */
 	const enum mt_refuse_at *refuse;
+	/* --python: RSS changes charged to Python stacks (MT_EV_PY_* records) */
+	bool python;
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */
@@ -98,6 +103,13 @@ typedef void (*mt_proc_fn)(void *ctx, uint32_t pid, const struct proc_stats *sta
  * set holds. Returns 0 or -errno.
  */
 int bpfobj_for_each(struct mt_bpfobj *t, mt_proc_fn fn, void *ctx, bool all);
+
+/* --python: the offsets of an interpreter build in a slot, a CPython process in or out. 0 or -errno. */
+int bpfobj_py_offsets(struct mt_bpfobj *t, uint32_t slot, const struct mt_py_offsets *o);
+int bpfobj_py_add(struct mt_bpfobj *t, uint32_t pid, const struct mt_py_proc *proc);
+int bpfobj_py_remove(struct mt_bpfobj *t, uint32_t pid);
+/* Whether the process is in the BPF side's set of CPython processes (a fork copies it there). */
+bool bpfobj_py_has(struct mt_bpfobj *t, uint32_t pid);
 
 /* Sum of the per-CPU loss counters. */
 void bpfobj_drops(struct mt_bpfobj *t, uint64_t drops[MT_DROP_NR]);

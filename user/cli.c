@@ -18,6 +18,9 @@ enum {
 	OPT_KILL,
 	OPT_LIVE,
 	OPT_MAX_PROCS,
+	OPT_PYTHON,
+	OPT_LINES,
+	OPT_FOLDED,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +38,9 @@ static const struct option long_options[] = {
 	{ "memory-limit", required_argument, NULL, 'm' },
 	{ "rss-limit", required_argument, NULL, 'L' },
 	{ "kill", optional_argument, NULL, OPT_KILL },
+	{ "python", no_argument, NULL, OPT_PYTHON },
+	{ "lines", required_argument, NULL, OPT_LINES },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
 	{ "user", required_argument, NULL, 'u' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -78,6 +84,15 @@ void mt_print_usage(FILE *out)
 	      "  -q, --quiet              nothing on stderr but errors\n"
 	      "  -v, --verbose            diagnostics: hooks chosen, map sizes, libbpf messages,\n"
 	      "                           and what the BPF programs cost (bpf_stats) at the end\n"
+	      "\n"
+	      "Python (CPython 3.11, 3.12, 3.13):\n"
+	      "      --python             charge every RSS change a CPython process makes to the\n"
+	      "                           Python line and stack running at that moment (read in\n"
+	      "                           the kernel); the summary gets the lines that grew most\n"
+	      "      --lines FILE         with it, a line-by-line report in memory_profiler's\n"
+	      "                           layout (implies --python)\n"
+	      "      --folded FILE        with it, folded stacks of the bytes grown, for flame\n"
+	      "                           graphs (implies --python)\n"
 	      "\n"
 	      "Limits:\n"
 	      "  -m, --memory-limit SIZE  COMMAND only: run it in a fresh cgroup with this hard\n"
@@ -279,6 +294,17 @@ static enum mt_args_result parse_option(int c, char **argv, struct mt_config *cf
 		return MT_ARGS_OK;
 	case OPT_EVERY:
 		cfg->every = true;
+		return MT_ARGS_OK;
+	case OPT_PYTHON:
+		cfg->python = true;
+		return MT_ARGS_OK;
+	case OPT_LINES:
+	case OPT_FOLDED:
+		/* a report of Python lines is asked for: --python is implied */
+		if (!*optarg)
+			return usage_error("%s needs a file name", c == OPT_LINES ? "--lines" : "--folded");
+		*(c == OPT_LINES ? &cfg->lines_path : &cfg->folded_path) = optarg;
+		cfg->python = true;
 		return MT_ARGS_OK;
 	case 'u':
 		if (!*optarg)

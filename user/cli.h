@@ -38,6 +38,9 @@ struct mt_config {
 	uint64_t memory_limit; /* -m, bytes; 0: none */
 	uint64_t rss_limit;    /* -L, bytes; 0: none */
 	int kill_signal;       /* --kill[=SIGNAL]; 0: warn only */
+	bool python;	       /* --python (also implied by --lines, --folded) */
+	const char *lines_path;	 /* --lines FILE: the line report */
+	const char *folded_path; /* --folded FILE: folded stacks */
 };
 
 enum mt_args_result {

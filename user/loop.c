@@ -78,6 +78,8 @@ static void report_new_drops(struct mt_session *s)
 	static const char *const what[MT_DROP_NR] = {
 		[MT_DROP_RINGBUF] = "fork/exec/exit records did not fit in the ring buffer",
 		[MT_DROP_MAP_FULL] = "new processes not traced: the process map is full",
+		[MT_DROP_PY_SAMPLE] = "--python stacks did not fit in the ring buffer",
+		[MT_DROP_PY_CODE] = "--python code objects did not fit in the ring buffer",
 	};
 	uint64_t now[MT_DROP_NR];
 
@@ -150,6 +152,9 @@ int loop_run(struct mt_session *s)
 
 		if (deadline && deadline < wake)
 			wake = deadline;
+		if (s->pyattach && pyattach_next_retry(s->pyattach) &&
+		    pyattach_next_retry(s->pyattach) < wake)
+			wake = pyattach_next_retry(s->pyattach);
 		timeout_ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 		n = epoll_pwait(s->epoll_fd, evs, 4, timeout_ms, &unblocked);
 		for (int i = 0; i < n; i++)
@@ -176,6 +181,8 @@ int loop_run(struct mt_session *s)
 		 */
 		if (records && now < next_tick)
 			bpfobj_drain(&s->bpf);
+		if (s->pyattach)
+			pyattach_retry(s->pyattach, now);
 		if (now >= next_tick) {
 			int err = finish_tick(s, now, false);
 

@@ -38,6 +38,7 @@ static int run(struct mt_session *s)
 	status = targets_start(s, s->start_mono_ns);
 	if (status)
 		return status;
+	setup_python_targets(s);
 	notify_live_start(s);
 	s->traced = true;
 	return targets_finish(s, loop_run(s));
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
 		status = run(&session);
 		break;
 	}
-	setup_end(&session);
-	return status;
+	/* a report file that could not be written fails a run that did not fail otherwise */
+	int end = setup_end(&session);
+	return status ? status : end;
 }

@@ -21,6 +21,8 @@ static void tell_oom_kill(void *ctx, const struct mt_oom_report *o, const struct
 	struct mt_session *s = ctx;
 
 	report_oom(o, hist, s->start_mono_ns);
+	if (s->pyprof && !mt_quiet)
+		pyprof_oom(s->pyprof, stderr, o->pid, o->trigger_pid);
 	if (s->live) {
 		char size[32];
 

@@ -127,6 +127,7 @@ static void summarize_losses(const struct mt_summary *s, const struct mt_writer 
 			     const struct mt_report_totals *totals)
 {
 	uint64_t lost = totals->drops[MT_DROP_RINGBUF] + totals->drops[MT_DROP_MAP_FULL] +
+			totals->drops[MT_DROP_PY_SAMPLE] + totals->drops[MT_DROP_PY_CODE] +
 			s->exits_unexplained;
 
 	mt_info("  %llu rows written to %s; events lost: %s", (unsigned long long)w->rows,
@@ -138,6 +139,14 @@ static void summarize_losses(const struct mt_summary *s, const struct mt_writer 
 	if (totals->drops[MT_DROP_MAP_FULL])
 		mt_info("    %llu new processes were not traced: the process map was full",
 			(unsigned long long)totals->drops[MT_DROP_MAP_FULL]);
+	if (totals->drops[MT_DROP_PY_SAMPLE])
+		mt_info("    --python: %llu RSS changes' stacks did not fit in the ring buffer: their "
+			"bytes are not charged to any line",
+			(unsigned long long)totals->drops[MT_DROP_PY_SAMPLE]);
+	if (totals->drops[MT_DROP_PY_CODE])
+		mt_info("    --python: %llu code objects did not fit in the ring buffer: their frames "
+			"show as 'not captured'",
+			(unsigned long long)totals->drops[MT_DROP_PY_CODE]);
 	if (s->exits_unexplained)
 		mt_info("    %llu processes vanished without an exit record",
 			(unsigned long long)s->exits_unexplained);

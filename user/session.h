@@ -15,6 +15,8 @@
 #include "cli.h"
 #include "launcher.h"
 #include "programs.h"
+#include "pyattach.h"
+#include "pyprof.h"
 #include "report.h"
 #include "sampler.h"
 #include "units.h"
@@ -53,6 +55,10 @@ struct mt_session {
 	uint64_t drops_seen[MT_DROP_NR]; /* -v: losses already told */
 	struct mt_live *live;		 /* the live view on stderr; NULL when off */
 	uint64_t live_next_ns; /* its next frame is due at this tick or the first after it */
+	/* --python: the accounts, who runs CPython, and the report files (NULL: not asked) */
+	struct mt_pyprof *pyprof;
+	struct mt_pyattach *pyattach;
+	FILE *lines_file, *folded_file;
 };
 
 /* Where the loop's epoll events come from (epoll_event.data.u32). */

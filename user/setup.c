@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include "log.h"
+#include "procfs.h"
 #include "notify.h"
 #include "setup.h"
 #include "targets.h"
@@ -53,6 +54,24 @@ int setup_read_refusals(struct mt_session *s)
 	return -1;
 }
 
+/* --lines, --folded: opened before tracing, so that a path that cannot be written stops it */
+static int open_python_reports(struct mt_session *s)
+{
+	const char *paths[] = { s->cfg.lines_path, s->cfg.folded_path };
+	FILE **files[] = { &s->lines_file, &s->folded_file };
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		*files[i] = fopen(paths[i], "we");
+		if (!*files[i]) {
+			mt_err("cannot write to '%s': %s", paths[i], strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int setup_open_output(struct mt_session *s)
 {
 	/* -F: the format of the time series, found in the table by the option parser */
@@ -73,11 +92,60 @@ int setup_open_output(struct mt_session *s)
 		       err == -ELOOP ? " (a symlink in a shared directory is not followed)" : "");
 		return -1;
 	}
+	if (open_python_reports(s))
+		return -1;
 	/* the command when there is one, else how memtrace-bpf was asked */
 	mt_shell_quote_argv(s->cfg.target == MT_TARGET_COMMAND ? s->cfg.argv : s->argv,
 			    s->cmdline, sizeof(s->cmdline));
 	s->writer.cmdline = s->cmdline;
 	return 0;
+}
+
+/*
+ * --python: the stack records go to the accounts, the others to the sampler; an exec may have
+ * started an interpreter, a fork copied one.
+ */
+static void on_record_python(void *ctx, const struct mt_event *e)
+{
+	struct mt_session *s = ctx;
+
+	switch (e->type) {
+	case MT_EV_PY_SAMPLE:
+		pyprof_on_sample(s->pyprof, (const struct mt_py_sample *)e);
+		if (s->pyattach)
+			pyattach_sampled(s->pyattach, (const struct mt_py_sample *)e);
+		return;
+	case MT_EV_PY_CODE:
+		pyprof_on_code(s->pyprof, (const struct mt_py_code *)e);
+		return;
+	}
+	sampler_on_event(&s->sampler, e);
+	if (!s->pyattach)
+		return;
+	if (e->type == MT_EV_EXEC)
+		pyattach_check(s->pyattach, e->pid, mt_clock_ns(CLOCK_MONOTONIC));
+	else if (e->type == MT_EV_FORK)
+		pyattach_forked(s->pyattach, e->pid, e->stats.ppid);
+	else if (e->type == MT_EV_EXIT)
+		pyattach_exited(s->pyattach, e->pid);
+}
+
+static bool check_python_pid(void *ctx, int pid)
+{
+	struct mt_session *s = ctx;
+
+	if (bpfobj_has(&s->bpf, (uint32_t)pid))
+		pyattach_check(s->pyattach, (uint32_t)pid, mt_clock_ns(CLOCK_MONOTONIC));
+	return true;
+}
+
+void setup_python_targets(struct mt_session *s)
+{
+	if (!s->pyattach)
+		return;
+	/* a COMMAND is looked at when it execs; the processes traced already, now */
+	if (s->cfg.target != MT_TARGET_COMMAND)
+		procfs_for_each_pid(check_python_pid, s);
 }
 
 int setup_start_tracing(struct mt_session *s)
@@ -94,6 +162,7 @@ int setup_start_tracing(struct mt_session *s)
 		.hierarchy_id = s->cg_target.hierarchy_id,
 		.cgroup_v1 = s->cg_target.version == MT_CG_V1,
 		.refuse = s->refuse,
+		.python = s->cfg.python,
 	};
 	const struct mt_sampler_opts sopts = {
 		.every = s->cfg.every,
@@ -102,8 +171,18 @@ int setup_start_tracing(struct mt_session *s)
 	};
 
 	sampler_init(&s->sampler, &s->writer, &sopts);
-	if (bpfobj_start(&s->bpf, &topts, sampler_on_event, &s->sampler))
+	if (s->cfg.python) {
+		s->pyprof = pyprof_new();
+		if (bpfobj_start(&s->bpf, &topts, on_record_python, s))
+			return -1;
+		s->pyattach = pyattach_new(&s->bpf, s->pyprof);
+		if (!s->pyattach) {
+			mt_err("out of memory");
+			return -1;
+		}
+	} else if (bpfobj_start(&s->bpf, &topts, sampler_on_event, &s->sampler)) {
 		return -1;
+	}
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epoll_fd < 0) {
 		mt_err("epoll_create1: %s", strerror(errno));
@@ -119,9 +198,48 @@ int setup_start_tracing(struct mt_session *s)
 	return 0;
 }
 
-void setup_end(struct mt_session *s)
+/* --python: the report files, the summary's part, and one word if nothing ran Python. */
+static int end_python(struct mt_session *s)
+{
+	FILE *files[] = { s->lines_file, s->folded_file };
+	const char *paths[] = { s->cfg.lines_path, s->cfg.folded_path };
+	int (*const write[])(struct mt_pyprof *, FILE *) = { pyprof_write_lines,
+							      pyprof_write_folded };
+	int status = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		int err = 0;
+
+		if (!files[i])
+			continue;
+		if (s->pyprof && s->traced)
+			err = write[i](s->pyprof, files[i]);
+		if (fclose(files[i]) && !err)
+			err = -errno;
+		if (err) {
+			mt_err("writing to '%s' failed: %s", paths[i], strerror(-err));
+			status = 1;
+		}
+	}
+	s->lines_file = s->folded_file = NULL;
+	if (s->pyprof && s->traced) {
+		if (!pyprof_processes(s->pyprof) && !(s->pyattach && pyattach_warned(s->pyattach)))
+			mt_warn("--python: no traced process ran CPython: there are no Python lines "
+				"to report");
+		else if (!mt_quiet)
+			pyprof_summary(s->pyprof, stderr, 10);
+	}
+	pyattach_free(s->pyattach);
+	pyprof_free(s->pyprof);
+	s->pyattach = NULL;
+	s->pyprof = NULL;
+	return status;
+}
+
+int setup_end(struct mt_session *s)
 {
 	struct mt_report_totals totals = {};
+	int status;
 
 	notify_live_end(s);
 	if (s->traced) {
@@ -140,9 +258,11 @@ void setup_end(struct mt_session *s)
 	writer_close(&s->writer);
 	if (s->traced)
 		report_summary(&s->sampler.sum, &s->writer, &totals, mt_clock_ns(CLOCK_MONOTONIC));
+	status = end_python(s);
 	sampler_free(&s->sampler);
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);
 	s->epoll_fd = -1;
 	mt_config_free(&s->cfg);
+	return status;
 }

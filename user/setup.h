@@ -20,7 +20,9 @@ int setup_open_output(struct mt_session *s);
 /* Load and attach the BPF side, feeding the sampler; the rows' time base starts here.
  * 0 or -1 (said). */
 int setup_start_tracing(struct mt_session *s);
+/* --python: the processes traced already (-p, -a, -G) looked at for an interpreter. */
+void setup_python_targets(struct mt_session *s);
 /* Undo everything, in order; the summary when tracing ran; the configuration freed. */
-void setup_end(struct mt_session *s);
+int setup_end(struct mt_session *s);
 
 #endif

@@ -48,6 +48,34 @@ PY_WORKLOAD = (
 )
 
 
+# --python's cost: the same work as a function memory_profiler's @profile can decorate (run
+# under python3 -m memory_profiler it is defined; elsewhere the decorator does nothing)
+PY_LINES_WORKLOAD = (
+    "import sys, time\n"
+    "try:\n"
+    "    profile\n"
+    "except NameError:\n"
+    "    profile = lambda f: f\n"
+    "@profile\n"
+    "def work(n):\n"
+    "{body}"
+    "sys.stdin.readline()\n"
+    "t, c = time.perf_counter(), time.process_time()\n"
+    "work({n})\n"
+    "print('%.6f %.6f' % (time.perf_counter() - t, time.process_time() - c))\n"
+)
+PY_SEED_BODY = "    return sum([i for i in range(n)])\n"
+PY_HEAVY_BODY = (
+    "    d = {}\n"
+    "    for i in range(n):\n"
+    "        s = str(i)\n"
+    "        d[s] = [i] * 4\n"
+    "        t = (s, i)\n"
+    "    return len(d)\n"
+)
+TIMES_RE = re.compile(r"^[0-9.]+ [0-9.]+$")
+
+
 def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
@@ -88,7 +116,7 @@ class Bench:
 
     def start_tracer(self, contender, pid):
         """Start contender's tracer (if any) around workload pid; returns a stop function."""
-        if contender in ("untraced", "mprof"):
+        if contender in ("untraced", "mprof", "memory_profiler @profile"):
             return lambda: None
         if contender == "floor":
             p = subprocess.Popen([self.floor], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -103,7 +131,9 @@ class Bench:
             # first row is out (after attaching, and for -a after the running processes are
             # in the traced set); the rest of the series is drained and dropped.
             args = [self.memtrace, "-o", "-"]
-            args += ["-p", str(pid)] if contender == "memtrace -p" else ["-a"]
+            args += ["-a"] if contender == "memtrace -a" else ["-p", str(pid)]
+            if contender.endswith("--python"):
+                args.append("--python")
             p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
             read_until(p.stdout, r"^[0-9]", 30, contender)
@@ -111,7 +141,7 @@ class Bench:
             drain.start()
 
             def stop():
-                if contender != "memtrace -p":
+                if contender == "memtrace -a":
                     p.send_signal(signal.SIGINT)
                 drain.join()
                 err = p.stderr.read().decode(errors="replace")
@@ -141,6 +171,8 @@ class Bench:
             tmp.close()
             cmd = [self.mprof, "run", "--interval", "0.1", "--include-children", "-o", tmp.name,
                    *cmd]
+        if contender == "memory_profiler @profile":
+            cmd = [cmd[0], "-m", "memory_profiler", *cmd[1:]]
         w = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL)
         try:
@@ -160,7 +192,8 @@ class Bench:
             stop()
             if tmp:
                 os.unlink(tmp.name)
-        wall, cpu = out.strip().splitlines()[-1].split()
+        # memory_profiler prints its line report after the workload's own line
+        wall, cpu = [line for line in out.splitlines() if TIMES_RE.match(line)][-1].split()
         return float(wall), float(cpu)
 
     def contenders(self):
@@ -195,6 +228,45 @@ class Bench:
                     ", ".join(f"{c} {cpu[c][-1]:.3f}s cpu/{wall[c][-1]:.3f}s" for c in cs))
             res[wname] = {"cpu": cpu, "wall": wall}
         self.results["overhead"] = res
+
+    def python_cost(self):
+        """--python against tracing without it, memory_profiler's @profile beside them."""
+        a = self.a
+        tmpdir = tempfile.mkdtemp(prefix="memtrace-bench-")
+        workloads = {}
+        for name, body, n in ((f"sum([i for i in range(10**{a.py_exp})])", PY_SEED_BODY,
+                               10 ** a.py_exp),
+                              ("a line-heavy loop (5 lines x 30,000, small objects)",
+                               PY_HEAVY_BODY, 30000)):
+            path = os.path.join(tmpdir, f"w{len(workloads)}.py")
+            with open(path, "w") as f:
+                f.write(PY_LINES_WORKLOAD.format(body=body, n=n))
+            workloads[name] = [PY, path]
+        cs = ["untraced", "memtrace -p", "memtrace -p --python"]
+        if subprocess.run([PY, "-c", "import memory_profiler"],
+                          capture_output=True).returncode == 0:
+            cs.append("memory_profiler @profile")
+        else:
+            self.results["notes"].append("memory_profiler is not installed (BENCH_INSTALL=1): "
+                                         "its @profile is not in the --python table")
+        rounds = max(2, min(a.rounds, 7))
+        res = {}
+        try:
+            for wname, cmd in workloads.items():
+                wall = {c: [] for c in cs}
+                cpu = {c: [] for c in cs}
+                self.run_once("untraced", cmd)
+                for r in range(rounds):
+                    for c in cs[r % len(cs):] + cs[:r % len(cs)]:
+                        w, u = self.run_once(c, cmd)
+                        wall[c].append(w)
+                        cpu[c].append(u)
+                    log(f"--python, {wname}: round {r + 1}/{rounds}: " +
+                        ", ".join(f"{c} {cpu[c][-1]:.3f}s cpu" for c in cs))
+                res[wname] = {"cpu": cpu, "wall": wall}
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        self.results["python"] = res
 
     # ---- start-up ---------------------------------------------------------------------
 
@@ -412,6 +484,24 @@ def report(b):
                 budgets.append((f"{wname}: {mode} added / bpftrace added", "≤ 0.5",
                                 f"{share:.2f} ({added * 1000:+.0f} ms vs "
                                 f"{bt_added * 1000:+.0f} ms)", share <= 0.5))
+    if r.get("python"):
+        add("## --python: Python lines charged, against tracing without it")
+        add("")
+        add("| workload | contender | CPU time (median) | vs untraced (paired) | vs memtrace -p "
+            "(paired) | elapsed (median) |")
+        add("| --- | --- | --- | --- | --- | --- |")
+        for wname, both in r["python"].items():
+            cpu, wall = both["cpu"], both["wall"]
+            for c, ts in cpu.items():
+                vs_u = median([t / u for t, u in zip(ts, cpu["untraced"])])
+                vs_p = median([t / u for t, u in zip(ts, cpu["memtrace -p"])])
+                add(f"| {wname} | {c} | {median(ts):.3f} s | {fmt_ratio(vs_u)} | "
+                    f"{fmt_ratio(vs_p)} | {median(wall[c]):.3f} s |")
+            ratio = median([t / u for t, u in zip(cpu["memtrace -p --python"],
+                                                  cpu["memtrace -p"])])
+            budgets.append((f"--python / without, {wname}", "≤ 1.15×", fmt_ratio(ratio),
+                            ratio <= 1.15))
+        add("")
     s = r["startup"]
     add("## Start-up")
     add("")
@@ -542,6 +632,7 @@ def main():
     b.setup()
     try:
         b.overhead()
+        b.python_cost()
         b.startup(3 if a.quick else 11)
         r["footprint"] = {}
         for n, secs in ((1000, 10), (10000, 5)):
