@@ -28,6 +28,9 @@ const volatile __s32 target_hierarchy_id = 0;
 const volatile bool target_cgroup_v1 = false;
 /* --python: RSS changes charged to the Python stack that made them */
 const volatile bool python_on = false;
+/* --python: a thread's state may be searched for in the interpreter's list of threads (off
+ * only to test the thread-specific-data path alone: MEMTRACE_BPF_PY_THREAD=tss) */
+const volatile bool py_thread_list = true;
 
 /* What the iterators (iterators.bpf.h) and user space pass each other around each run. */
 /* processes the seeding iterator added (-a, -G) */

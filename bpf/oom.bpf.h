@@ -118,19 +118,21 @@ static __always_inline void oom_victim_task(struct mt_oom_event *e, struct task_
 static __always_inline int emit_oom_kill(void *ctx, struct task_struct *victim, __u32 victim_tid,
 				  __u32 uid)
 {
-	struct mt_oom_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct mt_oom_event *e;
 	struct task_struct *cur = bpf_get_current_task_btf();
 	__u64 id = bpf_get_current_pid_tgid();
 	long n;
+
+	/* the trigger's Python stack: the allocation that could not be served; in the ring
+	 * before the OOM record, so that its report has it */
+	if (python_on)
+		py_sample(id >> 32, 0, 0, 0, 0, MT_PYF_OOM);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
 		count_drop(MT_DROP_RINGBUF);
 		return 0;
 	}
-	/* the trigger's Python stack: the allocation that could not be served (before the OOM
-	 * record, so that its report has it) */
-	if (python_on)
-		py_sample(id >> 32, 0, 0, 0, 0, MT_PYF_OOM);
 	/* the stack and the path are bounded by nr_stack and memcg_levels */
 	__builtin_memset(&e->head, 0, sizeof(e->head));
 	__builtin_memset(&e->oom, 0, __builtin_offsetof(struct mt_oom_info, stack));

@@ -94,6 +94,8 @@ static __always_inline __u64 py_thread_state(struct task_struct *task, const str
 		}
 	}
 #endif
+	if (!py_thread_list)
+		return 0;
 	ts = py_read_ptr(pp->runtime + o->runtime_interp_head, failed);
 	if (!ts)
 		return 0;

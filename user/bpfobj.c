@@ -128,6 +128,7 @@ static int open_object(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts)
 	skel->rodata->target_hierarchy_id = opts->hierarchy_id;
 	skel->rodata->target_cgroup_v1 = opts->cgroup_v1;
 	skel->rodata->python_on = opts->python;
+	skel->rodata->py_thread_list = !opts->py_no_thread_list;
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.events, t->ringbuf_bytes);
 	return 0;

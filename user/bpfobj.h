@@ -69,6 +69,7 @@ struct mt_bpfobj_opts {
 	const enum mt_refuse_at *refuse;
 	/* --python: RSS changes charged to Python stacks (MT_EV_PY_* records) */
 	bool python;
+	bool py_no_thread_list; /* MEMTRACE_BPF_PY_THREAD=tss: no search of the thread list */
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */

@@ -35,7 +35,7 @@ struct mt_pyattach {
 	unsigned nwarned;
 };
 
-struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof)
+struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, bool no_tss)
 {
 	struct mt_pyattach *a = calloc(1, sizeof(*a));
 	int err;
@@ -44,7 +44,7 @@ struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof)
 		return NULL;
 	a->bpf = bpf;
 	a->prof = prof;
-	err = py_glibc_tss_offset(&a->tss_offset);
+	err = no_tss ? -EPERM : py_glibc_tss_offset(&a->tss_offset);
 	if (err) {
 		a->tss_offset = MT_PY_NONE;
 		mt_debug("--python: glibc's thread-specific data not found (%s): each thread's "

@@ -15,8 +15,11 @@
 
 struct mt_pyattach;
 
-/* glibc's layout of thread-specific data is measured here, in the tracer, once. */
-struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof);
+/*
+ * glibc's layout of thread-specific data is measured here, in the tracer, once; with no_tss
+ * (MEMTRACE_BPF_PY_THREAD=list) it is not used and threads are found in the list only.
+ */
+struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, bool no_tss);
 void pyattach_free(struct mt_pyattach *a);
 
 /* A process to look at now: a target, or one that has just exec'd. */

@@ -103,6 +103,31 @@ static bool find_libpython_needed(void *ctx, const char *name)
 	return false;
 }
 
+static bool find_libc_needed(void *ctx, const char *name)
+{
+	struct needed_ctx *n = ctx;
+
+	if (strcmp(base_name(name), "libc.so.6"))
+		return true;
+	snprintf(n->name, n->len, "%s", name);
+	n->found = true;
+	return false;
+}
+
+/*
+ * Caught while the dynamic linker maps the libraries (the exec is seen before it runs): which
+ * libc the threads use, and so where glibc keeps their thread-specific data, is not known
+ * until libc.so.6 is mapped too.
+ */
+static bool libc_pending(const struct procfs_map *maps, size_t n, struct elfsym_file *exe,
+			 struct needed_ctx *nc)
+{
+	for (size_t i = 0; i < n; i++)
+		if (maps[i].inode && !strcmp(base_name(maps[i].path), "libc.so.6"))
+			return false;
+	return !elfsym_for_each_needed(exe, find_libc_needed, nc) && nc->found;
+}
+
 enum pyfind_where pyfind_decide(const struct procfs_map *maps, size_t n, struct elfsym_file *exe,
 				size_t *lib, char *needed, size_t needed_len)
 {
@@ -116,13 +141,14 @@ enum pyfind_where pyfind_decide(const struct procfs_map *maps, size_t n, struct 
 	for (size_t i = 0; i < n; i++) {
 		if (maps[i].inode && pyfind_libpython_name(base_name(maps[i].path), &minor)) {
 			*lib = i;
-			return PYFIND_IN_LIBRARY;
+			return exe && libc_pending(maps, n, exe, &nc) ? PYFIND_NOT_LOADED
+								      : PYFIND_IN_LIBRARY;
 		}
 	}
 	if (!exe)
 		return PYFIND_NOT_PYTHON;
 	if (!elfsym_lookup(exe, "_PyRuntime", &sym))
-		return PYFIND_IN_EXE;
+		return libc_pending(maps, n, exe, &nc) ? PYFIND_NOT_LOADED : PYFIND_IN_EXE;
 	/* a process caught between execve and the dynamic linker's mapping of its libraries */
 	if (!elfsym_for_each_needed(exe, find_libpython_needed, &nc) && nc.found)
 		return PYFIND_NOT_LOADED;

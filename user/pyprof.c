@@ -262,12 +262,27 @@ static void keep(struct kept *k, const struct mt_py_sample *e, uint32_t depth)
 	memcpy(k->frames, e->frames, depth * sizeof(e->frames[0]));
 }
 
-static bool seen_before(const struct mt_py_frame *frames, uint32_t i)
+static int line_of(const struct code *c, int32_t lasti);
+
+/*
+ * Whether frame i's line is already on the stack nearer the top: recursion, or a
+ * comprehension's own frame on its line (3.11), ran once for this change. The code records a
+ * stack needs come before it in the ring, so its lines are known here.
+ */
+static bool seen_before(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *frames,
+			uint32_t i, const char **files, int *lines)
 {
-	for (uint32_t j = 0; j < i; j++)
+	struct code *c = find_code(p, pid, frames[i].code, frames[i].ident);
+
+	files[i] = c ? c->file : NULL;
+	lines[i] = line_of(c, frames[i].lasti);
+	for (uint32_t j = 0; j < i; j++) {
 		if (frames[j].code == frames[i].code && frames[j].ident == frames[i].ident &&
 		    frames[j].lasti == frames[i].lasti)
 			return true;
+		if (files[i] && files[j] && lines[i] == lines[j] && !strcmp(files[i], files[j]))
+			return true;
+	}
 	return false;
 }
 
@@ -300,12 +315,16 @@ void pyprof_on_sample(struct mt_pyprof *p, const struct mt_py_sample *e)
 		pr->outside_grown += grown;
 		pr->outside_released += released;
 	}
-	for (uint32_t i = 0; i < depth; i++) {
-		/* a line on the stack twice (recursion) ran once for this change */
-		if (seen_before(e->frames, i))
-			continue;
-		struct site *s = find_site(p, e->pid, &e->frames[i]);
+	const char *files[MT_PY_DEPTH];
+	int lines[MT_PY_DEPTH];
 
+	for (uint32_t i = 0; i < depth; i++) {
+		bool again = seen_before(p, e->pid, e->frames, i, files, lines);
+		struct site *s;
+
+		if (i > 0 && again)
+			continue;
+		s = find_site(p, e->pid, &e->frames[i]);
 		if (i == 0) {
 			s->self_grown += grown;
 			s->self_released += released;

@@ -45,7 +45,20 @@ int setup_check_privileges(void)
 
 int setup_read_refusals(struct mt_session *s)
 {
+	const char *thread = getenv("MEMTRACE_BPF_PY_THREAD");
 	char err[1024];
+
+	/* a diagnostic aid too: each of --python's two ways to a thread's state alone */
+	if (thread && *thread) {
+		if (!strcmp(thread, "tss")) {
+			s->py_no_thread_list = true;
+		} else if (!strcmp(thread, "list")) {
+			s->py_no_tss = true;
+		} else {
+			mt_err("MEMTRACE_BPF_PY_THREAD='%s': expected tss or list", thread);
+			return -1;
+		}
+	}
 
 	/* a diagnostic aid: the loader meets the refusals named there as it meets the kernel's */
 	if (!mt_parse_refusals(getenv("MEMTRACE_BPF_REFUSE"), s->refuse, err, sizeof(err)))
@@ -163,6 +176,7 @@ int setup_start_tracing(struct mt_session *s)
 		.cgroup_v1 = s->cg_target.version == MT_CG_V1,
 		.refuse = s->refuse,
 		.python = s->cfg.python,
+		.py_no_thread_list = s->py_no_thread_list,
 	};
 	const struct mt_sampler_opts sopts = {
 		.every = s->cfg.every,
@@ -175,7 +189,7 @@ int setup_start_tracing(struct mt_session *s)
 		s->pyprof = pyprof_new();
 		if (bpfobj_start(&s->bpf, &topts, on_record_python, s))
 			return -1;
-		s->pyattach = pyattach_new(&s->bpf, s->pyprof);
+		s->pyattach = pyattach_new(&s->bpf, s->pyprof, s->py_no_tss);
 		if (!s->pyattach) {
 			mt_err("out of memory");
 			return -1;

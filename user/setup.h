@@ -13,7 +13,7 @@
 void setup_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns);
 /* Root, or CAP_BPF + CAP_PERFMON: said before libbpf fails obscurely. 0 or -1 (said). */
 int setup_check_privileges(void);
-/* MEMTRACE_BPF_REFUSE into s->refuse. 0 or -1 (said: a usage error). */
+/* MEMTRACE_BPF_REFUSE into s->refuse, MEMTRACE_BPF_PY_THREAD. 0 or -1 (said: a usage error). */
 int setup_read_refusals(struct mt_session *s);
 /* The time series' output (-o, -F); waits for a reader on a FIFO. 0 or -1 (said). */
 int setup_open_output(struct mt_session *s);
