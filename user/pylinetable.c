@@ -29,7 +29,7 @@ enum {
 
 struct loc_cursor {
 	const uint8_t *p, *end;
-	int line;	/* the line after the last entry read */
+	long line;	/* the line after the last entry read */
 	long unit;	/* first code unit of the next entry */
 };
 
@@ -91,10 +91,13 @@ static int next_entry(struct loc_cursor *c, long *start, int *units, int *line)
 	while (p < c->end && !(*p & 0x80))
 		p++;
 	c->p = p;
-	c->line += (int)delta;
+	c->line += delta;
+	/* a line out of an int's range, or before the first, is no real table's: no line */
+	if (c->line > 0x7fffffffL || c->line < -0x7fffffffL)
+		return -1;
 	*start = c->unit;
 	*units = (first & 7) + 1;
-	*line = code == LOC_NONE ? -1 : c->line;
+	*line = code == LOC_NONE || c->line < 0 ? -1 : (int)c->line;
 	c->unit += *units;
 	return 0;
 }

@@ -530,39 +530,58 @@ static void mib(char *buf, size_t len, double bytes)
 	snprintf(buf, len, "%.3f MiB", bytes / MIB);
 }
 
+static void write_line(FILE *out, int l, const struct line_row *x, const struct source *src)
+{
+	char use[32], inc[32], grown[32], rel[32];
+
+	if (!x) {
+		fprintf(out, "%6d %12s %12s %12s %12s %12s   %s\n", l, "", "", "", "", "",
+			source_line(src, l));
+		return;
+	}
+	mib(use, sizeof(use), (double)x->max_rss);
+	mib(inc, sizeof(inc), (double)x->grown - (double)x->released);
+	mib(grown, sizeof(grown), (double)x->grown);
+	mib(rel, sizeof(rel), (double)x->released);
+	if (l > 0)
+		fprintf(out, "%6d ", l);
+	fprintf(out, "%12s %12s %12llu %12s %12s   %s\n", use, inc, (unsigned long long)x->n, grown,
+		rel, l > 0 ? source_line(src, l) : "(line unknown: its location table was cut)");
+}
+
+/*
+ * One file: the lines charged, and the rest of the functions they are in where the source
+ * could be read (the lines between come from the file, not from the process's tables, which
+ * are trusted for no more than the line numbers charged).
+ */
 static void write_file_block(struct mt_pyprof *p, FILE *out, const struct proc *pr,
 			     const struct line_row *rows, size_t n)
 {
-	static const char rule[] = "==================================================================="
-				   "======================================";
+	static const char header[] = "Line #    Mem usage    Increment  Occurrences        Grown     "
+				     "Released   Line Contents";
 	const char *file = rows[0].file;
-	int max_line = 0;
 	struct source src;
+	int limit;
 	char *shown;
-
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].line > max_line)
-			max_line = rows[i].line;
-	source_load(pr, file, &src);
-	/* a code object's span may run past the lines charged */
-	if ((int)src.n > max_line)
-		max_line = (int)src.n;
-	shown = xcalloc((size_t)max_line + 2, 1);
-	file_span(p, pr->pid, file, shown, max_line + 1);
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].line > 0)
-			shown[rows[i].line] = 1;
-
-	fprintf(out, "Filename: %s\n\n", file);
-	fprintf(out, "Line #    Mem usage    Increment  Occurrences        Grown     Released   "
-		     "Line Contents\n%s\n",
-		rule);
 	size_t r = 0;
 	bool gap = false;
 
+	source_load(pr, file, &src);
+	limit = src.n < 10000000 ? (int)src.n : 10000000;
+	shown = xcalloc((size_t)limit + 2, 1);
+	if (limit)
+		file_span(p, pr->pid, file, shown, limit + 1);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].line > 0 && rows[i].line <= limit)
+			shown[rows[i].line] = 1;
+
+	fprintf(out, "Filename: %s\n\n%s\n", file, header);
+	for (size_t i = 0; i < sizeof(header) - 1; i++)
+		fputc('=', out);
+	fputc('\n', out);
 	while (r < n && rows[r].line < 1)
 		r++;
-	for (int l = 1; l <= max_line; l++) {
+	for (int l = 1; l <= limit; l++) {
 		if (!shown[l]) {
 			gap = true;
 			continue;
@@ -572,20 +591,22 @@ static void write_file_block(struct mt_pyprof *p, FILE *out, const struct proc *
 		gap = false;
 		while (r < n && rows[r].line < l)
 			r++;
-		if (r < n && rows[r].line == l) {
-			const struct line_row *x = &rows[r];
-			char use[32], inc[32], grown[32], rel[32];
-
-			mib(use, sizeof(use), (double)x->max_rss);
-			mib(inc, sizeof(inc), (double)x->grown - (double)x->released);
-			mib(grown, sizeof(grown), (double)x->grown);
-			mib(rel, sizeof(rel), (double)x->released);
-			fprintf(out, "%6d %12s %12s %12llu %12s %12s   %s\n", l, use, inc,
-				(unsigned long long)x->n, grown, rel, source_line(&src, l));
-		} else {
-			fprintf(out, "%6d %12s %12s %12s %12s %12s   %s\n", l, "", "", "", "", "",
-				source_line(&src, l));
-		}
+		write_line(out, l, r < n && rows[r].line == l ? &rows[r] : NULL, &src);
+	}
+	/* past the end of the source read (or none): the lines charged alone */
+	for (r = 0; r < n; r++) {
+		if (rows[r].line >= 1)
+			break;
+		/* where the location table was cut: charged to the function, line unknown */
+		fputs("     ? ", out);
+		write_line(out, 0, &rows[r], &src);
+	}
+	for (; r < n; r++) {
+		if (rows[r].line <= limit)
+			continue;
+		if (limit || r)
+			fputs("...\n", out);
+		write_line(out, rows[r].line, &rows[r], &src);
 	}
 	fputs("\n\n", out);
 	free(shown);
@@ -660,7 +681,12 @@ static void frame_text(struct mt_pyprof *p, uint32_t pid, const struct mt_py_fra
 		snprintf(buf, len, "[code 0x%llx not captured]", (unsigned long long)f->code);
 		return;
 	}
-	snprintf(buf, len, "%s (%s:%d)", c->name, c->file, line_of(c, f->lasti));
+	int line = line_of(c, f->lasti);
+
+	if (line < 0)
+		snprintf(buf, len, "%s (%s:?)", c->name, c->file);
+	else
+		snprintf(buf, len, "%s (%s:%d)", c->name, c->file, line);
 	/* ';' separates frames and a space ends the stack in the folded format */
 	for (char *s = buf; *s; s++)
 		if (*s == ';')
@@ -747,7 +773,8 @@ static void print_top(struct mt_pyprof *p, FILE *out, uint32_t pid, unsigned top
 	struct line_rows r = collect_rows(p, pid);
 	unsigned shown = 0;
 
-	qsort(r.v, r.n, sizeof(*r.v), cmp_self_grown);
+	if (r.n)
+		qsort(r.v, r.n, sizeof(*r.v), cmp_self_grown);
 	for (size_t i = 0; i < r.n && shown < top && r.v[i].self_grown; i++, shown++) {
 		const struct line_row *x = &r.v[i];
 		struct proc *pr = find_proc(p, x->pid, true);

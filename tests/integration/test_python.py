@@ -359,3 +359,53 @@ def test_bad_report_paths(args, status, message):
     proc = run(args + ["--", "/bin/true"])
     assert proc.returncode == status, proc.stderr
     assert message in proc.stderr
+
+
+CGROUP_SCRIPT = textwrap.dedent("""\
+    import sys
+    print("ready", flush=True)
+    sys.stdin.readline()
+    if sys.argv[1] == "early":
+        e = bytearray(b"1") * (70 * 1024 * 1024)  # EARLY
+    else:
+        l = bytearray(b"2") * (90 * 1024 * 1024)  # LATE
+""")
+
+
+@pytest.mark.parametrize("target", ["-G", "-a"])
+def test_whole_cgroup_and_whole_host(tmp_path, target):
+    """-G and -a: a Python process running before tracing began (found by the scan of the
+    running processes) and one started after (found at its exec) both get their lines."""
+    from test_host import in_cgroup, make_cgroup, start_tracer, stop_tracer
+    python = interpreter("/usr/bin/python3.11")
+    script = tmp_path / "cg.py"
+    script.write_text(CGROUP_SCRIPT)
+    path, _ = make_cgroup(1 if os.path.exists("/sys/fs/cgroup/memory") else 2, "py")
+    procs = []
+    try:
+        early = in_cgroup(path, python, str(script), "early")
+        procs.append(early)
+        assert early.stdout.readline() == "ready\n"
+        out, lines = tmp_path / "t.csv", tmp_path / "lines.txt"
+        tracer = start_tracer(out, *([target, path] if target == "-G" else [target]),
+                              "--lines", str(lines), "-i", "50ms")
+        late = in_cgroup(path, python, str(script), "late")
+        procs.append(late)
+        assert late.stdout.readline() == "ready\n"
+        for p in (early, late):
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            assert p.wait(timeout=60) == 0
+        stop_tracer(tracer)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        from conftest import remove_cgroup
+        remove_cgroup(path)
+    report = parse_lines(lines.read_text())
+    early_line = report.get((str(script), line_no(CGROUP_SCRIPT, "# EARLY")), {})
+    late_line = report.get((str(script), line_no(CGROUP_SCRIPT, "# LATE")), {})
+    assert early_line.get("grown", 0) >= 0.95 * 70 * MIB, early_line
+    assert late_line.get("grown", 0) >= 0.95 * 90 * MIB, late_line

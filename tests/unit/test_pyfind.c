@@ -363,7 +363,9 @@ TEST(libpython_names)
 
 /*
  * pyenv's python3.11 needs libpython3.11.so.1.0: before the dynamic linker maps it (only the
- * executable and ld.so in the maps) the answer is "not yet", after it the library.
+ * executable and ld.so in the maps) the answer is "not yet"; with it but before libc.so.6 (the
+ * threads' libc, whose layout the thread-specific data is read with) "not yet" still; with
+ * both, the library.
  */
 TEST(decide_library_not_loaded_yet)
 {
@@ -377,6 +379,8 @@ TEST(decide_library_not_loaded_yet)
 		{ .start = 0x7f0000100000, .end = 0x7f0000101000, .inode = 0, .path = "" },
 		{ .start = 0x7f0000200000, .end = 0x7f0000201000, .inode = 12,
 		  .path = "/opt/py/lib/libpython3.11.so.1.0" },
+		{ .start = 0x7f0000300000, .end = 0x7f0000301000, .inode = 13,
+		  .path = "/usr/lib/x86_64-linux-gnu/libc.so.6" },
 	};
 
 	if (!pyenv_python("3.11.7", 11, exe_path, sizeof(exe_path)))
@@ -386,6 +390,9 @@ TEST(decide_library_not_loaded_yet)
 		     PYFIND_NOT_LOADED);
 	CHECK_STREQ(needed, "libpython3.11.so.1.0");
 	CHECK_EQ_INT(pyfind_decide(maps, 4, exe, &lib, needed, sizeof(needed)),
+		     PYFIND_NOT_LOADED);
+	CHECK_STREQ(needed, "libc.so.6");
+	CHECK_EQ_INT(pyfind_decide(maps, 5, exe, &lib, needed, sizeof(needed)),
 		     PYFIND_IN_LIBRARY);
 	CHECK_EQ_U64(lib, 3);
 	elfsym_close(exe);
@@ -398,11 +405,17 @@ TEST(decide_exe_or_nothing)
 	size_t lib;
 	struct procfs_map maps[] = {
 		{ .start = 0x400000, .end = 0x401000, .inode = 10, .path = "/usr/bin/x" },
+		{ .start = 0x7f0000300000, .end = 0x7f0000301000, .inode = 13,
+		  .path = "/usr/lib/x86_64-linux-gnu/libc.so.6" },
 	};
 
 	if (!access(DEBIAN_PYTHON, R_OK)) {
 		REQUIRE(elfsym_open(DEBIAN_PYTHON, &exe, why, sizeof(why)) == 0);
+		/* caught at exec: the interpreter is there, its libc not yet */
 		CHECK_EQ_INT(pyfind_decide(maps, 1, exe, &lib, needed, sizeof(needed)),
+			     PYFIND_NOT_LOADED);
+		CHECK_STREQ(needed, "libc.so.6");
+		CHECK_EQ_INT(pyfind_decide(maps, 2, exe, &lib, needed, sizeof(needed)),
 			     PYFIND_IN_EXE);
 		elfsym_close(exe);
 	} else {
