@@ -244,11 +244,13 @@ __noinline int py_walk_step(struct py_walk_state *w)
 	bool failed = false;
 	__u64 code, instr, first;
 	__u8 owner = 0;
-	__u32 ident, depth;
+	__u32 ident, depth, slot;
 
 	if (!w || !e || !w->frame)
 		return 0;
-	o = bpf_map_lookup_elem(&py_offsets, &w->slot);
+	/* a key on the stack: before 6.x a map key may not point into the argument's memory */
+	slot = w->slot;
+	o = bpf_map_lookup_elem(&py_offsets, &slot);
 	if (!o)
 		return 0;
 	code = py_read_ptr(w->frame + o->frame_code, &failed);

@@ -31,11 +31,18 @@ CGROUP_FS = "/sys/fs/cgroup"
 
 
 def bpf_program_names(obj=BPF_OBJECT):
-    """The programs of the BPF object, from its BTF: every global function is a program
-    (subprograms are static)."""
-    out = subprocess.run(["bpftool", "btf", "dump", "file", obj], capture_output=True,
-                         text=True, check=True).stdout
-    names = re.findall(r"^\[\d+\] FUNC '(\w+)' type_id=\d+ linkage=global$", out, re.M)
+    """The programs of the BPF object: its global functions in a section of their own (the
+    global subprograms, which the verifier checks apart, sit in .text with the static ones)."""
+    sections = {}
+    out = subprocess.run(["readelf", "-SW", obj], capture_output=True, text=True,
+                         check=True).stdout
+    for m in re.finditer(r"^\s*\[\s*(\d+)\]\s+(\S+)", out, re.M):
+        sections[m.group(1)] = m.group(2)
+    out = subprocess.run(["readelf", "-sW", obj], capture_output=True, text=True,
+                         check=True).stdout
+    names = [m.group(2) for m in re.finditer(
+        r"^\s*\d+:\s+\S+\s+\d+\s+FUNC\s+GLOBAL\s+\S+\s+(\d+)\s+(\w+)$", out, re.M)
+        if sections.get(m.group(1)) != ".text"]
     assert names, f"no BPF programs found in {obj}"
     return names
 
