@@ -69,6 +69,11 @@ vg_run host-iter 0 'grep -q -e "through the map iterator" \
 MEMTRACE_BPF_REFUSE=on_rename,on_page_alloc@attach vg_run refused 0 \
 	'[ "$(grep -c "warning: the kernel refused the BPF program" refused.stderr)" -eq 2 ]' \
 	-- "$workloads/grow" 4 20 4
+# --python: stacks and code objects from a real interpreter, the line report and folded stacks
+vg_run python 0 'grep -q "^<module> (<string>:4);grow (<string>:3) " python.folded &&
+	grep -q "^Filename: <string>" python.lines' \
+	--lines "$out/python.lines" --folded "$out/python.folded" -- /usr/bin/python3 -c \
+	"$(printf 'import sys\ndef grow():\n    return bytearray(b"x") * (40 << 20)\nx = grow()\n')"
 
 # what valgrind could not model, for the record (warnings, not errors: see tests/valgrind-bpf.c)
 grep -ho 'WARNING: unhandled .*' "$out"/*.log | sort | uniq -c | sed 's/^ */valgrind: note: /'

@@ -135,14 +135,17 @@ static int open_dir(uint32_t pid, const char *which)
 	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
-static void process_name(uint32_t pid, char *comm, size_t len)
+/* Its name, and its RSS now (0 when gone). */
+static uint64_t process_name(uint32_t pid, char *comm, size_t len)
 {
 	struct proc_stats st;
 
-	if (procfs_read_process((int)pid, &st, NULL, 0, NULL) == 0)
+	if (procfs_read_process((int)pid, &st, NULL, 0, NULL) == 0) {
 		snprintf(comm, len, "%.*s", MT_COMM_LEN, st.comm);
-	else
-		snprintf(comm, len, "?");
+		return mt_rss_bytes(&st);
+	}
+	snprintf(comm, len, "?");
+	return 0;
 }
 
 void pyattach_check(struct mt_pyattach *a, uint32_t pid, uint64_t now_ns)
@@ -151,6 +154,7 @@ void pyattach_check(struct mt_pyattach *a, uint32_t pid, uint64_t now_ns)
 	struct mt_py_offsets o;
 	char why[256] = "", comm[MT_COMM_LEN], version[16];
 	int r, slot;
+	uint64_t rss;
 
 	r = pyfind_process((pid_t)pid, &found, why, sizeof(why));
 	if (r == -EAGAIN) {
@@ -160,7 +164,7 @@ void pyattach_check(struct mt_pyattach *a, uint32_t pid, uint64_t now_ns)
 	forget_waiting(a, pid);
 	if (r == 0)
 		return;
-	process_name(pid, comm, sizeof(comm));
+	rss = process_name(pid, comm, sizeof(comm));
 	if (r < 0) {
 		warn_once(a, pid, comm, why[0] ? why : "its interpreter cannot be read");
 		return;
@@ -199,6 +203,7 @@ void pyattach_check(struct mt_pyattach *a, uint32_t pid, uint64_t now_ns)
 		return;
 	}
 	pyprof_process(a->prof, pid, comm, version, open_dir(pid, "root"), open_dir(pid, "cwd"));
+	pyprof_found_at(a->prof, pid, rss);
 	mt_debug("--python: pid %u (%s) runs CPython %s (%s): _PyRuntime at 0x%llx", pid, comm,
 		 version, found.path, (unsigned long long)found.runtime_addr);
 }

@@ -57,6 +57,7 @@ struct proc {
 	bool python; /* found to run CPython (not only seen in a sample) */
 	uint64_t samples;
 	uint64_t outside_grown, outside_released; /* no Python frame at the change */
+	uint64_t rss_found;			  /* RSS when its interpreter was found */
 	struct kept peak, last, oom;
 	bool has_peak, has_last, has_oom;
 };
@@ -128,6 +129,11 @@ void pyprof_process(struct mt_pyprof *p, uint32_t pid, const char *comm, const c
 	snprintf(pr->comm, sizeof(pr->comm), "%s", comm ? comm : "");
 	snprintf(pr->version, sizeof(pr->version), "%s", version ? version : "");
 	set_dirs(pr, root_fd, cwd_fd);
+}
+
+void pyprof_found_at(struct mt_pyprof *p, uint32_t pid, uint64_t rss)
+{
+	find_proc(p, pid, true)->rss_found = rss;
 }
 
 void pyprof_forked(struct mt_pyprof *p, uint32_t pid, uint32_t parent, int root_fd, int cwd_fd)
@@ -839,6 +845,12 @@ void pyprof_summary(struct mt_pyprof *p, FILE *out, unsigned top)
 				fprintf(out, "  pid %u (%s) reached its peak RSS (%s) outside Python "
 					     "code\n",
 					pr->pid, pr->comm, size);
+			}
+			if (pr->rss_found) {
+				mt_format_size(pr->rss_found, out_grown, sizeof(out_grown));
+				fprintf(out, "    %s of RSS before its interpreter was found (at its "
+					     "start or at -p): on no line\n",
+					out_grown);
 			}
 			if (pr->outside_grown) {
 				mt_format_size(pr->outside_grown, out_grown, sizeof(out_grown));

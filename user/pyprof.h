@@ -25,6 +25,11 @@ void pyprof_free(struct mt_pyprof *p);
  */
 void pyprof_process(struct mt_pyprof *p, uint32_t pid, const char *comm, const char *version,
 		    int root_fd, int cwd_fd);
+/*
+ * The RSS the process had when its interpreter was found (a few ms after exec, or at -p):
+ * what it grew before that is on no line, and the summary says so.
+ */
+void pyprof_found_at(struct mt_pyprof *p, uint32_t pid, uint64_t rss);
 /* A forked child: the parent's interpreter, its own directories. */
 void pyprof_forked(struct mt_pyprof *p, uint32_t pid, uint32_t parent, int root_fd, int cwd_fd);
 
