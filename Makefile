@@ -53,7 +53,7 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # modules the unit tests link against (no BPF, no main)
 UNIT_MODS := units strbuf csv jsonl mprof formats cli log fileio cgroupfs cglimit cgtarget oom \
-	writer live btfscan programs text procfs summary sampler pyoffsets pylinetable pyprof \
+	writer live btfscan programs text procfs summary sampler pyoffsets pylinetable pyprof pyreport \
 	elfsym pyfind
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -314,7 +314,7 @@ FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c user/text.c user/format
 FUZZ_SRCS_fuzz_units := user/units.c
 FUZZ_SRCS_fuzz_csv := user/strbuf.c user/csv.c user/writer.c
 FUZZ_SRCS_fuzz_jsonl := user/strbuf.c user/writer.c user/jsonl.c user/mprof.c user/text.c
-FUZZ_SRCS_fuzz_pyprof := user/pyprof.c user/pylinetable.c user/units.c
+FUZZ_SRCS_fuzz_pyprof := user/pyprof.c user/pyreport.c user/pylinetable.c user/units.c
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -g -O1 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser

@@ -22,7 +22,7 @@ static void tell_oom_kill(void *ctx, const struct mt_oom_report *o, const struct
 
 	report_oom(o, hist, s->start_mono_ns);
 	if (s->pyprof && !mt_quiet)
-		pyprof_oom(s->pyprof, stderr, o->pid, o->trigger_pid);
+		pyreport_oom(s->pyprof, stderr, o->pid, o->trigger_pid);
 	if (s->live) {
 		char size[32];
 

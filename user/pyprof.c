@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "pylinetable.h"
 #include "pyprof.h"
-#include "units.h"
 
 /* Buckets of each table: enough for a host's worth of code objects without rehashing. */
 #define NBUCKETS 65536u
-#define MIB (1024.0 * 1024.0)
+#define NPROC_BUCKETS 1024u
 
 /* A code object as the BPF side captured it (key: pid, address, identity). */
 struct code {
@@ -41,32 +38,16 @@ struct stack {
 	struct mt_py_frame *frames;
 };
 
-/* A stack kept whole: at the peak, the latest, at an OOM kill. */
-struct kept {
-	uint32_t depth, flags;
-	uint64_t rss;
-	struct mt_py_frame frames[MT_PY_DEPTH];
-};
-
 struct proc {
 	struct proc *next;
-	uint32_t pid;
-	char comm[MT_COMM_LEN];
-	char version[16];
-	int root_fd, cwd_fd;
-	bool python; /* found to run CPython (not only seen in a sample) */
-	uint64_t samples;
-	uint64_t outside_grown, outside_released; /* no Python frame at the change */
-	uint64_t rss_found;			  /* RSS when its interpreter was found */
-	struct kept peak, last, oom;
-	bool has_peak, has_last, has_oom;
+	struct pyprof_proc v;
 };
 
 struct mt_pyprof {
 	struct code *codes[NBUCKETS];
 	struct site *sites[NBUCKETS];
 	struct stack *stacks[NBUCKETS];
-	struct proc *procs[1024];
+	struct proc *procs[NPROC_BUCKETS];
 	unsigned nprocs;
 };
 
@@ -93,16 +74,16 @@ struct mt_pyprof *pyprof_new(void)
 
 static struct proc *find_proc(struct mt_pyprof *p, uint32_t pid, bool make)
 {
-	struct proc **head = &p->procs[pid % 1024], *pr;
+	struct proc **head = &p->procs[pid % NPROC_BUCKETS], *pr;
 
 	for (pr = *head; pr; pr = pr->next)
-		if (pr->pid == pid)
+		if (pr->v.pid == pid)
 			return pr;
 	if (!make)
 		return NULL;
 	pr = xcalloc(1, sizeof(*pr));
-	pr->pid = pid;
-	pr->root_fd = pr->cwd_fd = -1;
+	pr->v.pid = pid;
+	pr->v.root_fd = pr->v.cwd_fd = -1;
 	pr->next = *head;
 	*head = pr;
 	return pr;
@@ -110,12 +91,12 @@ static struct proc *find_proc(struct mt_pyprof *p, uint32_t pid, bool make)
 
 static void set_dirs(struct proc *pr, int root_fd, int cwd_fd)
 {
-	if (pr->root_fd >= 0)
-		close(pr->root_fd);
-	if (pr->cwd_fd >= 0)
-		close(pr->cwd_fd);
-	pr->root_fd = root_fd;
-	pr->cwd_fd = cwd_fd;
+	if (pr->v.root_fd >= 0)
+		close(pr->v.root_fd);
+	if (pr->v.cwd_fd >= 0)
+		close(pr->v.cwd_fd);
+	pr->v.root_fd = root_fd;
+	pr->v.cwd_fd = cwd_fd;
 }
 
 void pyprof_process(struct mt_pyprof *p, uint32_t pid, const char *comm, const char *version,
@@ -123,32 +104,32 @@ void pyprof_process(struct mt_pyprof *p, uint32_t pid, const char *comm, const c
 {
 	struct proc *pr = find_proc(p, pid, true);
 
-	if (!pr->python)
+	if (!pr->v.python)
 		p->nprocs++;
-	pr->python = true;
-	snprintf(pr->comm, sizeof(pr->comm), "%s", comm ? comm : "");
-	snprintf(pr->version, sizeof(pr->version), "%s", version ? version : "");
+	pr->v.python = true;
+	snprintf(pr->v.comm, sizeof(pr->v.comm), "%s", comm ? comm : "");
+	snprintf(pr->v.version, sizeof(pr->v.version), "%s", version ? version : "");
 	set_dirs(pr, root_fd, cwd_fd);
 }
 
 void pyprof_found_at(struct mt_pyprof *p, uint32_t pid, uint64_t rss)
 {
-	find_proc(p, pid, true)->rss_found = rss;
+	find_proc(p, pid, true)->v.rss_found = rss;
 }
 
 void pyprof_forked(struct mt_pyprof *p, uint32_t pid, uint32_t parent, int root_fd, int cwd_fd)
 {
 	struct proc *pa = find_proc(p, parent, false);
 
-	if (!pa || !pa->python) {
-		set_dirs(&(struct proc){ .root_fd = -1, .cwd_fd = -1 }, root_fd, cwd_fd);
+	if (!pa || !pa->v.python) {
+		set_dirs(&(struct proc){ .v = { .root_fd = -1, .cwd_fd = -1 } }, root_fd, cwd_fd);
 		return;
 	}
 	/* the parent may be gone by the report: the child keeps its own copies of everything */
 	char comm[MT_COMM_LEN], version[16];
 
-	memcpy(comm, pa->comm, sizeof(comm));
-	memcpy(version, pa->version, sizeof(version));
+	memcpy(comm, pa->v.comm, sizeof(comm));
+	memcpy(version, pa->v.version, sizeof(version));
 	pyprof_process(p, pid, comm, version, root_fd, cwd_fd);
 }
 
@@ -260,7 +241,7 @@ static void add_stack(struct mt_pyprof *p, uint32_t pid, const struct mt_py_fram
 	*head = s;
 }
 
-static void keep(struct kept *k, const struct mt_py_sample *e, uint32_t depth)
+static void keep(struct pyprof_stack *k, const struct mt_py_sample *e, uint32_t depth)
 {
 	k->depth = depth;
 	k->flags = e->flags;
@@ -300,8 +281,8 @@ void pyprof_on_sample(struct mt_pyprof *p, const struct mt_py_sample *e)
 	uint64_t grown = 0, released = 0;
 
 	if (e->flags & MT_PYF_OOM) {
-		keep(&pr->oom, e, depth);
-		pr->has_oom = true;
+		keep(&pr->v.oom, e, depth);
+		pr->v.has_oom = true;
 		return;
 	}
 	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
@@ -310,16 +291,16 @@ void pyprof_on_sample(struct mt_pyprof *p, const struct mt_py_sample *e)
 		else
 			released += (uint64_t)-deltas[i];
 	}
-	pr->samples++;
-	keep(&pr->last, e, depth);
-	pr->has_last = true;
-	if (!pr->has_peak || e->rss_bytes >= pr->peak.rss) {
-		keep(&pr->peak, e, depth);
-		pr->has_peak = true;
+	pr->v.samples++;
+	keep(&pr->v.last, e, depth);
+	pr->v.has_last = true;
+	if (!pr->v.has_peak || e->rss_bytes >= pr->v.peak.rss) {
+		keep(&pr->v.peak, e, depth);
+		pr->v.has_peak = true;
 	}
 	if (!depth) {
-		pr->outside_grown += grown;
-		pr->outside_released += released;
+		pr->v.outside_grown += grown;
+		pr->v.outside_released += released;
 	}
 	const char *files[MT_PY_DEPTH];
 	int lines[MT_PY_DEPTH];
@@ -360,22 +341,9 @@ static int line_of(const struct code *c, int32_t lasti)
 
 /* ---- per-line accounts: the sites of a process folded into (file, line) ---- */
 
-struct line_row {
-	uint32_t pid;
-	const char *file;
-	const char *name; /* the function of the first site seen on it */
-	int line;
-	uint64_t self_grown, self_released, self_n, grown, released, n, max_rss;
-};
-
-struct line_rows {
-	struct line_row *v;
-	size_t n;
-};
-
 static int cmp_rows(const void *a, const void *b)
 {
-	const struct line_row *x = a, *y = b;
+	const struct pyprof_line *x = a, *y = b;
 	int c;
 
 	if (x->pid != y->pid)
@@ -386,10 +354,9 @@ static int cmp_rows(const void *a, const void *b)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
-/* Every site resolved to its line and merged; pid 0: all processes. Sorted by pid, file, line. */
-static struct line_rows collect_rows(struct mt_pyprof *p, uint32_t pid)
+struct pyprof_lines pyprof_lines(struct mt_pyprof *p, uint32_t pid)
 {
-	struct line_rows r = {};
+	struct pyprof_lines r = {};
 	size_t cap = 0, out = 0;
 
 	for (size_t b = 0; b < NBUCKETS; b++) {
@@ -404,7 +371,7 @@ static struct line_rows collect_rows(struct mt_pyprof *p, uint32_t pid)
 				if (!r.v)
 					abort();
 			}
-			r.v[r.n++] = (struct line_row){
+			r.v[r.n++] = (struct pyprof_line){
 				.pid = s->pid,
 				.file = c ? c->file : "<code not captured>",
 				.name = c ? c->name : "?",
@@ -423,7 +390,7 @@ static struct line_rows collect_rows(struct mt_pyprof *p, uint32_t pid)
 		return r;
 	qsort(r.v, r.n, sizeof(*r.v), cmp_rows);
 	for (size_t i = 1; i < r.n; i++) {
-		struct line_row *a = &r.v[out], *x = &r.v[i];
+		struct pyprof_line *a = &r.v[out], *x = &r.v[i];
 
 		if (cmp_rows(a, x)) {
 			r.v[++out] = *x;
@@ -442,76 +409,7 @@ static struct line_rows collect_rows(struct mt_pyprof *p, uint32_t pid)
 	return r;
 }
 
-/* ---- source text, read through the process's own root and working directory ---- */
-
-struct source {
-	char *text;
-	char **lines; /* lines[i]: line i + 1, NUL-terminated */
-	size_t n;
-};
-
-static void source_load(const struct proc *pr, const char *file, struct source *src)
-{
-	int dir = file[0] == '/' ? pr->root_fd : pr->cwd_fd;
-	const char *rel = file[0] == '/' ? file + 1 : file;
-	size_t len = 0, cap = 0;
-	int fd;
-
-	memset(src, 0, sizeof(*src));
-	/* <string>, <frozen ...>: no file */
-	if (dir < 0 || file[0] == '<')
-		return;
-	fd = openat(dir, rel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (;;) {
-		if (len + 65536 > cap) {
-			if (cap >= 64u << 20)
-				break; /* a "source file" this big is not one */
-			cap = cap ? cap * 2 : 65536 * 2;
-			src->text = realloc(src->text, cap + 1);
-			if (!src->text)
-				abort();
-		}
-		ssize_t n = read(fd, src->text + len, cap - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (!src->text)
-		return;
-	src->text[len] = '\0';
-	for (size_t i = 0, start = 0; i <= len; i++) {
-		if (i < len && src->text[i] != '\n')
-			continue;
-		src->lines = realloc(src->lines, (src->n + 1) * sizeof(*src->lines));
-		if (!src->lines)
-			abort();
-		src->text[i] = '\0';
-		src->lines[src->n++] = src->text + start;
-		start = i + 1;
-	}
-}
-
-static const char *source_line(const struct source *src, int line)
-{
-	if (line < 1 || (size_t)line > src->n)
-		return "";
-	return src->lines[line - 1];
-}
-
-static void source_free(struct source *src)
-{
-	free(src->text);
-	free(src->lines);
-	memset(src, 0, sizeof(*src));
-}
-
-/* ---- --lines ---- */
-
-/* The lines of a file to show: every code object on some stack, from its first to last line. */
-static void file_span(struct mt_pyprof *p, uint32_t pid, const char *file, char *shown, int max)
+void pyprof_file_span(struct mt_pyprof *p, uint32_t pid, const char *file, char *shown, int max)
 {
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		for (struct site *s = p->sites[b]; s; s = s->next) {
@@ -531,358 +429,42 @@ static void file_span(struct mt_pyprof *p, uint32_t pid, const char *file, char 
 	}
 }
 
-static void mib(char *buf, size_t len, double bytes)
-{
-	snprintf(buf, len, "%.3f MiB", bytes / MIB);
-}
-
-static void write_line(FILE *out, int l, const struct line_row *x, const struct source *src)
-{
-	char use[32], inc[32], grown[32], rel[32];
-
-	if (!x) {
-		fprintf(out, "%6d %12s %12s %12s %12s %12s   %s\n", l, "", "", "", "", "",
-			source_line(src, l));
-		return;
-	}
-	mib(use, sizeof(use), (double)x->max_rss);
-	mib(inc, sizeof(inc), (double)x->grown - (double)x->released);
-	mib(grown, sizeof(grown), (double)x->grown);
-	mib(rel, sizeof(rel), (double)x->released);
-	if (l > 0)
-		fprintf(out, "%6d ", l);
-	fprintf(out, "%12s %12s %12llu %12s %12s   %s\n", use, inc, (unsigned long long)x->n, grown,
-		rel, l > 0 ? source_line(src, l) : "(line unknown: its location table was cut)");
-}
-
-/*
- * One file: the lines charged, and the rest of the functions they are in where the source
- * could be read (the lines between come from the file, not from the process's tables, which
- * are trusted for no more than the line numbers charged).
- */
-static void write_file_block(struct mt_pyprof *p, FILE *out, const struct proc *pr,
-			     const struct line_row *rows, size_t n)
-{
-	static const char header[] = "Line #    Mem usage    Increment  Occurrences        Grown     "
-				     "Released   Line Contents";
-	const char *file = rows[0].file;
-	struct source src;
-	int limit;
-	char *shown;
-	size_t r = 0;
-	bool gap = false;
-
-	source_load(pr, file, &src);
-	limit = src.n < 10000000 ? (int)src.n : 10000000;
-	shown = xcalloc((size_t)limit + 2, 1);
-	if (limit)
-		file_span(p, pr->pid, file, shown, limit + 1);
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].line > 0 && rows[i].line <= limit)
-			shown[rows[i].line] = 1;
-
-	fprintf(out, "Filename: %s\n\n%s\n", file, header);
-	for (size_t i = 0; i < sizeof(header) - 1; i++)
-		fputc('=', out);
-	fputc('\n', out);
-	while (r < n && rows[r].line < 1)
-		r++;
-	for (int l = 1; l <= limit; l++) {
-		if (!shown[l]) {
-			gap = true;
-			continue;
-		}
-		if (gap && l > 1)
-			fputs("...\n", out);
-		gap = false;
-		while (r < n && rows[r].line < l)
-			r++;
-		write_line(out, l, r < n && rows[r].line == l ? &rows[r] : NULL, &src);
-	}
-	/* past the end of the source read (or none): the lines charged alone */
-	for (r = 0; r < n; r++) {
-		if (rows[r].line >= 1)
-			break;
-		/* where the location table was cut: charged to the function, line unknown */
-		fputs("     ? ", out);
-		write_line(out, 0, &rows[r], &src);
-	}
-	for (; r < n; r++) {
-		if (rows[r].line <= limit)
-			continue;
-		if (limit || r)
-			fputs("...\n", out);
-		write_line(out, rows[r].line, &rows[r], &src);
-	}
-	fputs("\n\n", out);
-	free(shown);
-	source_free(&src);
-}
-
-/*
- * Whether a file's block is worth its lines: one of its lines saw 1 % of all the process's
- * changes, or grew 1 MiB itself. The interpreter's start-up touches dozens of library files by
- * a page or two each; they stay in --folded and in the count below the report.
- */
-static bool file_matters(const struct line_row *rows, size_t n, uint64_t total)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((rows[i].grown + rows[i].released) * 100 >= total ||
-		    rows[i].self_grown >= (1u << 20))
-			return true;
-	return false;
-}
-
-int pyprof_write_lines(struct mt_pyprof *p, FILE *out)
-{
-	struct line_rows r = collect_rows(p, 0);
-
-	fputs("# memtrace-bpf --python: RSS changes charged to the Python lines that made them.\n"
-	      "# Mem usage: the highest RSS of the process while the line ran; Increment: the net\n"
-	      "# RSS change while it ran (Grown - Released), the calls it made included;\n"
-	      "# Occurrences: the RSS changes charged to it (not its executions).\n\n",
-	      out);
-	for (size_t i = 0; i < r.n;) {
-		const struct proc *pr = find_proc(p, r.v[i].pid, true);
-		size_t j = i;
-
-		while (j < r.n && r.v[j].pid == r.v[i].pid)
-			j++;
-		uint64_t total = 0;
-		unsigned small = 0;
-
-		for (size_t k = i; k < j; k++)
-			total += r.v[k].self_grown + r.v[k].self_released;
-		fprintf(out, "Process %u (%s), CPython %s\n\n", pr->pid, pr->comm,
-			pr->version[0] ? pr->version : "?");
-		for (size_t k = i; k < j;) {
-			size_t m = k;
-
-			while (m < j && !strcmp(r.v[m].file, r.v[k].file))
-				m++;
-			if (file_matters(&r.v[k], m - k, total))
-				write_file_block(p, out, pr, &r.v[k], m - k);
-			else
-				small++;
-			k = m;
-		}
-		if (small)
-			fprintf(out, "(%u more files, none with a line that saw 1 %% of the changes or "
-				     "grew 1 MiB: they are in --folded)\n\n",
-				small);
-		i = j;
-	}
-	free(r.v);
-	return ferror(out) ? -EIO : 0;
-}
-
-/* ---- --folded ---- */
-
-static void frame_text(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *f, char *buf,
-		       size_t len)
+bool pyprof_frame(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *f,
+		  const char **name, const char **file, int *line)
 {
 	struct code *c = find_code(p, pid, f->code, f->ident);
 
-	if (!c) {
-		snprintf(buf, len, "[code 0x%llx not captured]", (unsigned long long)f->code);
-		return;
-	}
-	int line = line_of(c, f->lasti);
-
-	if (line < 0)
-		snprintf(buf, len, "%s (%s:?)", c->name, c->file);
-	else
-		snprintf(buf, len, "%s (%s:%d)", c->name, c->file, line);
-	/* ';' separates frames and a space ends the stack in the folded format */
-	for (char *s = buf; *s; s++)
-		if (*s == ';')
-			*s = ':';
+	if (!c)
+		return false;
+	*name = c->name;
+	*file = c->file;
+	*line = line_of(c, f->lasti);
+	return true;
 }
 
-struct folded {
-	char *text;
-	uint64_t bytes;
-};
-
-static int cmp_folded(const void *a, const void *b)
+const struct pyprof_proc *pyprof_proc(struct mt_pyprof *p, uint32_t pid)
 {
-	return strcmp(((const struct folded *)a)->text, ((const struct folded *)b)->text);
+	struct proc *pr = find_proc(p, pid, false);
+
+	return pr ? &pr->v : NULL;
 }
 
-int pyprof_write_folded(struct mt_pyprof *p, FILE *out)
+void pyprof_each_proc(struct mt_pyprof *p, void (*fn)(void *ctx, const struct pyprof_proc *proc),
+		      void *ctx)
 {
-	struct folded *v = NULL;
-	size_t n = 0, cap = 0;
-
-	for (size_t b = 0; b < NBUCKETS; b++) {
-		for (struct stack *s = p->stacks[b]; s; s = s->next) {
-			size_t tlen = 0, tcap = 256;
-			char *text = xcalloc(1, tcap), frame[MT_PY_FILE_LEN + MT_PY_NAME_LEN + 32];
-
-			if (!s->depth)
-				snprintf(text, tcap, "[outside Python code]");
-			for (uint32_t i = s->depth; i-- > 0;) {
-				frame_text(p, s->pid, &s->frames[i], frame, sizeof(frame));
-				size_t fl = strlen(frame);
-
-				if (tlen + fl + 2 > tcap) {
-					tcap = (tlen + fl + 2) * 2;
-					text = realloc(text, tcap);
-					if (!text)
-						abort();
-				}
-				if (tlen)
-					text[tlen++] = ';';
-				memcpy(text + tlen, frame, fl + 1);
-				tlen += fl;
-			}
-			for (char *c = text; *c; c++)
-				if (*c == '\n')
-					*c = ' ';
-			if (n == cap) {
-				cap = cap ? cap * 2 : 256;
-				v = realloc(v, cap * sizeof(*v));
-				if (!v)
-					abort();
-			}
-			v[n++] = (struct folded){ text, s->grown };
-		}
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_folded);
-	for (size_t i = 0; i < n;) {
-		uint64_t bytes = 0;
-		size_t j = i;
-
-		while (j < n && !strcmp(v[j].text, v[i].text))
-			bytes += v[j++].bytes;
-		fprintf(out, "%s %llu\n", v[i].text, (unsigned long long)bytes);
-		i = j;
-	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i].text);
-	free(v);
-	return ferror(out) ? -EIO : 0;
+	for (size_t b = 0; b < NPROC_BUCKETS; b++)
+		for (struct proc *pr = p->procs[b]; pr; pr = pr->next)
+			fn(ctx, &pr->v);
 }
 
-/* ---- the summary and the OOM report ---- */
-
-static int cmp_self_grown(const void *a, const void *b)
+void pyprof_each_stack(struct mt_pyprof *p,
+		       void (*fn)(void *ctx, uint32_t pid, const struct mt_py_frame *frames,
+				  uint32_t depth, uint64_t grown),
+		       void *ctx)
 {
-	const struct line_row *x = a, *y = b;
-
-	return (x->self_grown < y->self_grown) - (x->self_grown > y->self_grown);
-}
-
-static void print_top(struct mt_pyprof *p, FILE *out, uint32_t pid, unsigned top, const char *indent)
-{
-	struct line_rows r = collect_rows(p, pid);
-	unsigned shown = 0;
-
-	if (r.n)
-		qsort(r.v, r.n, sizeof(*r.v), cmp_self_grown);
-	for (size_t i = 0; i < r.n && shown < top && r.v[i].self_grown; i++, shown++) {
-		const struct line_row *x = &r.v[i];
-		struct proc *pr = find_proc(p, x->pid, true);
-		struct source src;
-		char size[32];
-		const char *text;
-
-		source_load(pr, x->file, &src);
-		text = source_line(&src, x->line);
-		while (*text == ' ' || *text == '\t')
-			text++;
-		mt_format_size(x->self_grown, size, sizeof(size));
-		fprintf(out, "%s%10s  %s:%d  %s", indent, size, x->file, x->line, x->name);
-		if (!pid)
-			fprintf(out, "  (pid %u)", x->pid);
-		fprintf(out, "%s%.*s\n", *text ? "  | " : "", 80, text);
-		source_free(&src);
-	}
-	if (!shown)
-		fprintf(out, "%s(no growth charged to a Python line)\n", indent);
-	free(r.v);
-}
-
-static void print_frame(struct mt_pyprof *p, FILE *out, const struct proc *pr,
-			const struct mt_py_frame *f, const char *indent)
-{
-	struct code *c = find_code(p, pr->pid, f->code, f->ident);
-	struct source src;
-	const char *text;
-	int line;
-
-	if (!c) {
-		fprintf(out, "%s[code 0x%llx not captured]\n", indent, (unsigned long long)f->code);
-		return;
-	}
-	line = line_of(c, f->lasti);
-	source_load(pr, c->file, &src);
-	text = source_line(&src, line);
-	while (*text == ' ' || *text == '\t')
-		text++;
-	fprintf(out, "%s%s:%d in %s%s%.*s\n", indent, c->file, line, c->name, *text ? "  | " : "",
-		80, text);
-	source_free(&src);
-}
-
-void pyprof_summary(struct mt_pyprof *p, FILE *out, unsigned top)
-{
-	fprintf(out, "  Python lines that grew memory most (the line running at the RSS change):\n");
-	print_top(p, out, 0, top, "  ");
-	for (size_t b = 0; b < 1024; b++) {
-		for (struct proc *pr = p->procs[b]; pr; pr = pr->next) {
-			char size[32], out_grown[32];
-
-			if (!pr->has_peak)
-				continue;
-			mt_format_size(pr->peak.rss, size, sizeof(size));
-			if (pr->peak.depth) {
-				fprintf(out, "  pid %u (%s) reached its peak RSS (%s) at\n", pr->pid,
-					pr->comm, size);
-				print_frame(p, out, pr, &pr->peak.frames[0], "    ");
-			} else {
-				fprintf(out, "  pid %u (%s) reached its peak RSS (%s) outside Python "
-					     "code\n",
-					pr->pid, pr->comm, size);
-			}
-			if (pr->rss_found) {
-				mt_format_size(pr->rss_found, out_grown, sizeof(out_grown));
-				fprintf(out, "    %s of RSS before its interpreter was found (at its "
-					     "start or at -p): on no line\n",
-					out_grown);
-			}
-			if (pr->outside_grown) {
-				mt_format_size(pr->outside_grown, out_grown, sizeof(out_grown));
-				fprintf(out, "    %s grown with no Python frame running (interpreter "
-					     "start-up, threads without a thread state)\n",
-					out_grown);
-			}
-		}
-	}
-}
-
-void pyprof_oom(struct mt_pyprof *p, FILE *out, uint32_t victim, uint32_t trigger)
-{
-	struct proc *pr = find_proc(p, victim, false);
-	const struct kept *k;
-
-	if (!pr || !pr->python)
-		return;
-	if (victim == trigger && pr->has_oom && pr->oom.depth) {
-		k = &pr->oom;
-		fprintf(out, "  its Python stack at the allocation that could not be served:\n");
-	} else if (pr->has_last && pr->last.depth) {
-		k = &pr->last;
-		fprintf(out, "  its Python stack at its last RSS change:\n");
-	} else {
-		fprintf(out, "  no Python stack of it was seen\n");
-		return;
-	}
-	for (uint32_t i = 0; i < k->depth; i++)
-		print_frame(p, out, pr, &k->frames[i], "    ");
-	fprintf(out, "  the Python lines that grew it most:\n");
-	print_top(p, out, victim, 5, "  ");
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct stack *s = p->stacks[b]; s; s = s->next)
+			fn(ctx, s->pid, s->frames, s->depth, s->grown);
 }
 
 void pyprof_free(struct mt_pyprof *p)
@@ -907,7 +489,7 @@ void pyprof_free(struct mt_pyprof *p)
 			free(s);
 		}
 	}
-	for (size_t b = 0; b < 1024; b++) {
+	for (size_t b = 0; b < NPROC_BUCKETS; b++) {
 		for (struct proc *pr = p->procs[b], *n; pr; pr = n) {
 			n = pr->next;
 			set_dirs(pr, -1, -1);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * --python's accounts: the stacks and code objects the BPF side sends (bpf/python.bpf.h) turned
- * into bytes per Python line and per stack, and the reports made of them: the line report in
- * memory_profiler's layout (--lines), folded stacks (--folded), the lines in the summary and in
- * an OOM report. No BPF and no /proc here but the source files the reports quote.
+ * into bytes per Python line and per stack, per process. The reports made of them are in
+ * pyreport.h.
  */
 #ifndef MT_PYPROF_H
 #define MT_PYPROF_H
@@ -39,16 +38,61 @@ void pyprof_on_sample(struct mt_pyprof *p, const struct mt_py_sample *e);
 /* How many processes were found to run CPython. */
 unsigned pyprof_processes(const struct mt_pyprof *p);
 
-/* --lines: the line report. Returns 0 or -errno. */
-int pyprof_write_lines(struct mt_pyprof *p, FILE *out);
-/* --folded: one line per stack, root first, and the bytes grown under it. Returns 0 or -errno. */
-int pyprof_write_folded(struct mt_pyprof *p, FILE *out);
-/* The summary's part: the lines that grew memory most, the line at each process's peak. */
-void pyprof_summary(struct mt_pyprof *p, FILE *out, unsigned top);
+/* A stack kept whole: at a process's peak, its latest change, an OOM kill it triggered. */
+struct pyprof_stack {
+	uint32_t depth, flags;
+	uint64_t rss;
+	struct mt_py_frame frames[MT_PY_DEPTH]; /* innermost first */
+};
+
+/* What is known of one process. */
+struct pyprof_proc {
+	uint32_t pid;
+	char comm[MT_COMM_LEN];
+	char version[16];
+	int root_fd, cwd_fd; /* its directories, for its source files; -1: unknown */
+	bool python;	     /* found to run CPython (not only seen in a sample) */
+	uint64_t samples;
+	uint64_t outside_grown, outside_released; /* no Python frame at the change */
+	uint64_t rss_found;			  /* RSS when its interpreter was found */
+	struct pyprof_stack peak, last, oom;
+	bool has_peak, has_last, has_oom;
+};
+
+const struct pyprof_proc *pyprof_proc(struct mt_pyprof *p, uint32_t pid);
+void pyprof_each_proc(struct mt_pyprof *p, void (*fn)(void *ctx, const struct pyprof_proc *proc),
+		      void *ctx);
+
+/* One line of a process: what every instruction of it was charged, its code objects merged. */
+struct pyprof_line {
+	uint32_t pid;
+	const char *file;
+	const char *name; /* the function of the first instruction seen on it */
+	int line;	  /* -1: unknown (past a location table that was cut) */
+	uint64_t self_grown, self_released, self_n; /* it was the innermost frame */
+	uint64_t grown, released, n;		    /* it was on the stack */
+	uint64_t max_rss;
+};
+
+struct pyprof_lines {
+	struct pyprof_line *v; /* free() it */
+	size_t n;
+};
+
+/* The lines of pid (0: of every process), sorted by pid, file and line. */
+struct pyprof_lines pyprof_lines(struct mt_pyprof *p, uint32_t pid);
 /*
- * The OOM report's part for a victim: its stack at the kill (the allocation that could not
- * be served, when it was the trigger) and the lines that grew it most.
+ * Marks shown[l] for every line l < max of the code objects of file that pid had on a stack,
+ * from each one's first line to its last (a function shown whole, as memory_profiler does).
  */
-void pyprof_oom(struct mt_pyprof *p, FILE *out, uint32_t victim, uint32_t trigger);
+void pyprof_file_span(struct mt_pyprof *p, uint32_t pid, const char *file, char *shown, int max);
+/* A frame's function, file and line (-1: unknown); false when its code object was not captured. */
+bool pyprof_frame(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *f,
+		  const char **name, const char **file, int *line);
+/* Every stack that grew memory, with the bytes grown under it. */
+void pyprof_each_stack(struct mt_pyprof *p,
+		       void (*fn)(void *ctx, uint32_t pid, const struct mt_py_frame *frames,
+				  uint32_t depth, uint64_t grown),
+		       void *ctx);
 
 #endif

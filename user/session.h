@@ -17,6 +17,7 @@
 #include "programs.h"
 #include "pyattach.h"
 #include "pyprof.h"
+#include "pyreport.h"
 #include "report.h"
 #include "sampler.h"
 #include "units.h"

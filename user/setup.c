@@ -217,8 +217,8 @@ static int end_python(struct mt_session *s)
 {
 	FILE *files[] = { s->lines_file, s->folded_file };
 	const char *paths[] = { s->cfg.lines_path, s->cfg.folded_path };
-	int (*const write[])(struct mt_pyprof *, FILE *) = { pyprof_write_lines,
-							      pyprof_write_folded };
+	int (*const write[])(struct mt_pyprof *, FILE *) = { pyreport_lines,
+							      pyreport_folded };
 	int status = 0;
 
 	for (size_t i = 0; i < 2; i++) {
@@ -241,7 +241,7 @@ static int end_python(struct mt_session *s)
 			mt_warn("--python: no traced process ran CPython: there are no Python lines "
 				"to report");
 		else if (!mt_quiet)
-			pyprof_summary(s->pyprof, stderr, 10);
+			pyreport_summary(s->pyprof, stderr, 10);
 	}
 	pyattach_free(s->pyattach);
 	pyprof_free(s->pyprof);

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pylinetable.h"
-#include "pyprof.h"
+#include "pyreport.h"
 
 #include "fuzz.h"
 
@@ -129,16 +129,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *out = open_memstream(&buf, &buflen);
 
 	ASSERT(out);
-	ASSERT(pyprof_write_lines(p, out) == 0);
-	ASSERT(pyprof_write_folded(p, out) == 0);
-	pyprof_summary(p, out, 10);
-	pyprof_oom(p, out, 42, 42);
+	ASSERT(pyreport_lines(p, out) == 0);
+	ASSERT(pyreport_folded(p, out) == 0);
+	pyreport_summary(p, out, 10);
+	pyreport_oom(p, out, 42, 42);
 	fclose(out);
 	free(buf);
 
 	out = open_memstream(&buf, &buflen);
 	ASSERT(out);
-	ASSERT(pyprof_write_folded(p, out) == 0);
+	ASSERT(pyreport_folded(p, out) == 0);
 	fclose(out);
 	for (char *line = buf; line && *line;) {
 		char *nl = strchr(line, '\n'), *sp;

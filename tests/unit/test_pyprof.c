@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pyprof.h"
+#include "pyreport.h"
 #include "unit.h"
 
 #define MIB (1024ULL * 1024)
@@ -105,7 +105,7 @@ TEST(growth_on_its_line_callers_inclusive)
 	for (int i = 0; i < 10; i++)
 		sample(p, (int64_t)(10 * MIB), (20 + 10 * (uint64_t)i) * MIB, 0, 3, stack);
 	sample(p, -(int64_t)(30 * MIB), 90 * MIB, 0, 3, stack);
-	text = report(p, pyprof_write_lines);
+	text = report(p, pyreport_lines);
 	CHECK(strstr(text, "Process 100 (python3), CPython 3.11.2"));
 	/* g's line 3: 100 MiB grown, 30 released, net 70, peak 110, 11 changes, quoted */
 	CHECK(strstr(text, "     3  110.000 MiB   70.000 MiB           11  100.000 MiB   30.000 MiB"
@@ -115,7 +115,7 @@ TEST(growth_on_its_line_callers_inclusive)
 	CHECK(strstr(text, "     6  110.000 MiB   70.000 MiB           11"));
 	/* lines no change was made on: shown, blank */
 	CHECK(strstr(text, "     1                                                                    import sys"));
-	text = report(p, pyprof_write_folded);
+	text = report(p, pyreport_folded);
 	CHECK_STREQ(text, "<module> (app.py:6);f (app.py:5);g (app.py:3) 104857600\n");
 	pyprof_free(p);
 }
@@ -132,7 +132,7 @@ TEST(a_line_twice_on_the_stack_counts_once)
 
 	sample(p, (int64_t)MIB, 8 * MIB, 0, 3, twice);
 	sample(p, (int64_t)MIB, 9 * MIB, 0, 2, stack);
-	text = report(p, pyprof_write_lines);
+	text = report(p, pyreport_lines);
 	CHECK(strstr(text, "     5    9.000 MiB    2.000 MiB            2    2.000 MiB    0.000 MiB"));
 	pyprof_free(p);
 }
@@ -146,7 +146,7 @@ TEST(code_object_reused_at_an_address_is_another)
 	code(p, 0x3000, 9, "other.py", "h", 40, 1);
 	sample(p, (int64_t)MIB, 5 * MIB, 0, 1, old);
 	sample(p, (int64_t)(2 * MIB), 7 * MIB, 0, 1, reused);
-	text = report(p, pyprof_write_folded);
+	text = report(p, pyreport_folded);
 	CHECK(strstr(text, "g (app.py:2) 1048576\n"));
 	CHECK(strstr(text, "h (other.py:40) 2097152\n"));
 	pyprof_free(p);
@@ -160,7 +160,7 @@ TEST(outside_python_and_code_not_captured_are_said)
 
 	sample(p, (int64_t)MIB, 5 * MIB, MT_PYF_NO_THREAD, 0, NULL);
 	sample(p, (int64_t)MIB, 6 * MIB, 0, 1, lost);
-	text = report(p, pyprof_write_folded);
+	text = report(p, pyreport_folded);
 	CHECK(strstr(text, "[outside Python code] 1048576\n"));
 	CHECK(strstr(text, "[code 0x9000 not captured] 1048576\n"));
 	pyprof_free(p);
@@ -173,10 +173,10 @@ TEST(line_past_a_cut_table_is_unknown_not_guessed)
 	char *text;
 
 	sample(p, (int64_t)(3 * MIB), 5 * MIB, 0, 1, past);
-	text = report(p, pyprof_write_lines);
+	text = report(p, pyreport_lines);
 	CHECK(strstr(text, "     ?    5.000 MiB    3.000 MiB"));
 	CHECK(strstr(text, "(line unknown: its location table was cut)"));
-	text = report(p, pyprof_write_folded);
+	text = report(p, pyreport_folded);
 	CHECK_STREQ(text, "f (app.py:?) 3145728\n");
 	pyprof_free(p);
 }
@@ -192,19 +192,19 @@ TEST(oom_report_takes_the_trigger_stack_else_the_last)
 	sample(p, (int64_t)(50 * MIB), 60 * MIB, 0, 2, grow);
 	sample(p, 0, 0, MT_PYF_OOM, 2, at_kill);
 	f = fmemopen(buf, sizeof(buf), "w");
-	pyprof_oom(p, f, 100, 100);
+	pyreport_oom(p, f, 100, 100);
 	fclose(f);
 	CHECK(strstr(buf, "its Python stack at the allocation that could not be served:\n"
 			  "    app.py:5 in f  | return g()\n    app.py:6 in <module>  | x = f()\n"));
 	CHECK(strstr(buf, "50.0 MiB  app.py:3  g  | return bytearray(9)"));
 	/* killed for another's allocation: its stack at its last change */
 	f = fmemopen(buf, sizeof(buf), "w");
-	pyprof_oom(p, f, 100, 7);
+	pyreport_oom(p, f, 100, 7);
 	fclose(f);
 	CHECK(strstr(buf, "its Python stack at its last RSS change:\n    app.py:3 in g"));
 	/* not a Python process: nothing */
 	f = fmemopen(buf, sizeof(buf), "w");
-	pyprof_oom(p, f, 555, 555);
+	pyreport_oom(p, f, 555, 555);
 	CHECK_EQ_INT((int)ftell(f), 0);
 	fclose(f);
 	pyprof_free(p);
