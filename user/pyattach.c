@@ -26,6 +26,7 @@ struct mt_pyattach {
 	struct mt_bpfobj *bpf;
 	struct mt_pyprof *prof;
 	uint32_t tss_offset; /* MT_PY_NONE: glibc's layout unknown, threads found by their tid */
+	bool wrong_offsets;
 	struct mt_py_offsets slots[MT_PY_SLOTS];
 	unsigned nslots;
 	struct waiting *waiting;
@@ -35,7 +36,8 @@ struct mt_pyattach {
 	unsigned nwarned;
 };
 
-struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, bool no_tss)
+struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, bool no_tss,
+				 bool wrong_offsets)
 {
 	struct mt_pyattach *a = calloc(1, sizeof(*a));
 	int err;
@@ -44,6 +46,7 @@ struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, 
 		return NULL;
 	a->bpf = bpf;
 	a->prof = prof;
+	a->wrong_offsets = wrong_offsets;
 	err = no_tss ? -EPERM : py_glibc_tss_offset(&a->tss_offset);
 	if (err) {
 		a->tss_offset = MT_PY_NONE;
@@ -185,6 +188,8 @@ void pyattach_check(struct mt_pyattach *a, uint32_t pid, uint64_t now_ns)
 		warn_once(a, pid, comm, msg);
 		return;
 	}
+	if (a->wrong_offsets)
+		o.frame_code += 8;
 	slot = slot_of(a, &o);
 	if (slot < 0) {
 		warn_once(a, pid, comm, "too many different interpreter builds at once");

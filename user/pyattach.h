@@ -17,9 +17,12 @@ struct mt_pyattach;
 
 /*
  * glibc's layout of thread-specific data is measured here, in the tracer, once; with no_tss
- * (MEMTRACE_BPF_PY_THREAD=list) it is not used and threads are found in the list only.
+ * (MEMTRACE_BPF_PY_THREAD=list) it is not used and threads are found in the list only. With
+ * wrong_offsets (MEMTRACE_BPF_PY_OFFSETS=wrong) a frame's code object is read a word off, so
+ * that the check of its type fails as it would on an interpreter the offsets do not describe.
  */
-struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, bool no_tss);
+struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, bool no_tss,
+				 bool wrong_offsets);
 void pyattach_free(struct mt_pyattach *a);
 
 /* A process to look at now: a target, or one that has just exec'd. */

@@ -285,6 +285,9 @@ void pyprof_on_sample(struct mt_pyprof *p, const struct mt_py_sample *e)
 		pr->v.has_oom = true;
 		return;
 	}
+	/* frames read with offsets that do not fit this interpreter: nothing of them is true */
+	if (e->flags & MT_PYF_BAD_CODE)
+		return;
 	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
 		if (deltas[i] > 0)
 			grown += (uint64_t)deltas[i];

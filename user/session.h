@@ -61,6 +61,7 @@ struct mt_session {
 	struct mt_pyattach *pyattach;
 	FILE *lines_file, *folded_file;
 	bool py_no_tss, py_no_thread_list; /* MEMTRACE_BPF_PY_THREAD */
+	bool py_wrong_offsets;		    /* MEMTRACE_BPF_PY_OFFSETS=wrong */
 };
 
 /* Where the loop's epoll events come from (epoll_event.data.u32). */

@@ -46,7 +46,17 @@ int setup_check_privileges(void)
 int setup_read_refusals(struct mt_session *s)
 {
 	const char *thread = getenv("MEMTRACE_BPF_PY_THREAD");
+	const char *offsets = getenv("MEMTRACE_BPF_PY_OFFSETS");
 	char err[1024];
+
+	/* and the check that the offsets fit the interpreter, made to fail */
+	if (offsets && *offsets) {
+		if (strcmp(offsets, "wrong")) {
+			mt_err("MEMTRACE_BPF_PY_OFFSETS='%s': expected wrong", offsets);
+			return -1;
+		}
+		s->py_wrong_offsets = true;
+	}
 
 	/* a diagnostic aid too: each of --python's two ways to a thread's state alone */
 	if (thread && *thread) {
@@ -189,7 +199,7 @@ int setup_start_tracing(struct mt_session *s)
 		s->pyprof = pyprof_new();
 		if (bpfobj_start(&s->bpf, &topts, on_record_python, s))
 			return -1;
-		s->pyattach = pyattach_new(&s->bpf, s->pyprof, s->py_no_tss);
+		s->pyattach = pyattach_new(&s->bpf, s->pyprof, s->py_no_tss, s->py_wrong_offsets);
 		if (!s->pyattach) {
 			mt_err("out of memory");
 			return -1;

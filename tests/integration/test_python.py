@@ -335,6 +335,29 @@ def test_bad_thread_way_is_a_usage_error():
     assert "MEMTRACE_BPF_PY_THREAD='gil': expected tss or list" in proc.stderr
 
 
+def test_offsets_that_do_not_fit_one_warning(tmp_path, python):
+    """The BPF side checks every frame's code object is a PyCode: offsets that do not describe
+    the interpreter (read a word off here) stop the walk, one warning names the process, its
+    reading stops, and its rows go on."""
+    script = tmp_path / "known.py"
+    script.write_text(KNOWN)
+    lines = tmp_path / "lines.txt"
+    proc, rows = trace(tmp_path, ["--lines", str(lines), "--", python, str(script)],
+                       env=dict(os.environ, MEMTRACE_BPF_PY_OFFSETS="wrong"))
+    assert proc.returncode == 0, proc.stderr
+    warnings = [l for l in proc.stderr.splitlines() if "warning: --python" in l]
+    assert len(warnings) == 1, proc.stderr
+    assert "frames do not match the offsets" in warnings[0] and "not reported" in warnings[0]
+    assert f"Filename: {script}" not in lines.read_text()
+    assert rows[-1]["event"] == "exit" and rows[-1]["peak_rss_bytes"] >= 290 * MIB
+
+
+def test_bad_offsets_way_is_a_usage_error():
+    proc = run(["--python", "--", "/bin/true"], env=dict(os.environ, MEMTRACE_BPF_PY_OFFSETS="x"))
+    assert proc.returncode == 2, proc.stderr
+    assert "MEMTRACE_BPF_PY_OFFSETS='x': expected wrong" in proc.stderr
+
+
 def test_flame_graph_from_folded(tmp_path):
     python = interpreter("/usr/bin/python3.11")
     script = tmp_path / "known.py"
