@@ -168,8 +168,6 @@ struct mt_py_offsets {
 	__u32 interp_threads_head; /* threads.head */
 	/* PyThreadState */
 	__u32 ts_next;
-	__u32 ts_interp;
-	__u32 ts_thread_id;	   /* unsigned long: pthread_self() of its thread */
 	__u32 ts_native_thread_id; /* unsigned long: its kernel tid */
 	__u32 ts_cframe;	   /* 3.11, 3.12: the _PyCFrame pointer; MT_PY_NONE from 3.13 */
 	__u32 cframe_current_frame; /* in _PyCFrame */
@@ -182,7 +180,6 @@ struct mt_py_offsets {
 	__u32 owner_cstack; /* owner value of the C-stack shim frames, skipped; MT_PY_NONE in 3.11 */
 	/* PyCodeObject */
 	__u32 code_filename;
-	__u32 code_name;
 	__u32 code_qualname;
 	__u32 code_firstlineno; /* int */
 	__u32 code_linetable;	/* a bytes object (the location table of 3.11+) */

@@ -160,45 +160,60 @@ const struct elfsym_seg *elfsym_segments(const struct elfsym_file *f, size_t *n)
 	return f->segs;
 }
 
-/* name among the defined symbols of the first section of type sh_type: 1 found, 0 not, -errno */
-static int lookup_in(struct elfsym_file *f, Elf64_Word sh_type, const char *name,
-		     struct elfsym_sym *out)
+/*
+ * The first section of type sh_type, its header in *sh and its data in *data: 1, 0 when there
+ * is none, -errno (said) when it cannot be read. A file has one symbol table of each type and
+ * one dynamic section.
+ */
+static int section_of_type(struct elfsym_file *f, Elf64_Word sh_type, GElf_Shdr *sh,
+			   Elf_Data **data)
 {
 	Elf_Scn *scn = NULL;
 
 	while ((scn = elf_nextscn(f->elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh))
+		if (!gelf_getshdr(scn, sh))
 			return fail(f, -EINVAL, "section header unreadable: %s", elf_why());
-		if (sh.sh_type != sh_type)
+		if (sh->sh_type != sh_type)
 			continue;
-		if (!sh.sh_entsize)
-			return fail(f, -EINVAL, "symbol table with entries of size 0");
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			return fail(f, -EINVAL, "symbol table unreadable: %s", elf_why());
-		size_t count = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 1; i < count; i++) {
-			GElf_Sym sym;
-			const char *sym_name;
+		*data = elf_getdata(scn, NULL);
+		if (!*data)
+			return fail(f, -EINVAL, "section of type %u unreadable: %s", sh_type,
+				    elf_why());
+		return 1;
+	}
+	return 0;
+}
 
-			if (!gelf_getsym(data, (int)i, &sym))
-				break;
-			if (sym.st_shndx == SHN_UNDEF || !sym.st_name)
-				continue;
-			sym_name = elf_strptr(f->elf, sh.sh_link, sym.st_name);
-			if (!sym_name || strcmp(sym_name, name))
-				continue;
-			*out = (struct elfsym_sym){
-				.value = sym.st_value,
-				.size = sym.st_size,
-				.shndx = sym.st_shndx,
-			};
-			return 1;
-		}
-		return 0; /* one table of each type */
+/* name among the defined symbols of the section of type sh_type: 1 found, 0 not, -errno */
+static int lookup_in(struct elfsym_file *f, Elf64_Word sh_type, const char *name,
+		     struct elfsym_sym *out)
+{
+	GElf_Shdr sh;
+	Elf_Data *data;
+	int found = section_of_type(f, sh_type, &sh, &data);
+
+	if (found <= 0)
+		return found;
+	if (!sh.sh_entsize)
+		return fail(f, -EINVAL, "symbol table with entries of size 0");
+	size_t count = sh.sh_size / sh.sh_entsize;
+	for (size_t i = 1; i < count; i++) {
+		GElf_Sym sym;
+		const char *sym_name;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (sym.st_shndx == SHN_UNDEF || !sym.st_name)
+			continue;
+		sym_name = elf_strptr(f->elf, sh.sh_link, sym.st_name);
+		if (!sym_name || strcmp(sym_name, name))
+			continue;
+		*out = (struct elfsym_sym){
+			.value = sym.st_value,
+			.size = sym.st_size,
+			.shndx = sym.st_shndx,
+		};
+		return 1;
 	}
 	return 0;
 }
@@ -270,35 +285,26 @@ ssize_t elfsym_read_initial(struct elfsym_file *f, const struct elfsym_sym *sym,
 int elfsym_for_each_needed(struct elfsym_file *f, bool (*fn)(void *ctx, const char *name),
 			   void *ctx)
 {
-	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf_Data *data;
+	int found = section_of_type(f, SHT_DYNAMIC, &sh, &data);
 
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
+	if (found <= 0)
+		return found;
+	size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Dyn dyn;
+		const char *name;
 
-		if (!gelf_getshdr(scn, &sh))
-			return fail(f, -EINVAL, "section header unreadable: %s", elf_why());
-		if (sh.sh_type != SHT_DYNAMIC)
+		if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+			break;
+		if (dyn.d_tag != DT_NEEDED)
 			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			return fail(f, -EINVAL, "dynamic section unreadable: %s", elf_why());
-		size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
-		for (size_t i = 0; i < count; i++) {
-			GElf_Dyn dyn;
-			const char *name;
-
-			if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag == DT_NULL)
-				break;
-			if (dyn.d_tag != DT_NEEDED)
-				continue;
-			name = elf_strptr(f->elf, sh.sh_link, dyn.d_un.d_val);
-			if (!name)
-				return fail(f, -EINVAL, "DT_NEEDED name unreadable: %s", elf_why());
-			if (!fn(ctx, name))
-				return 0;
-		}
-		return 0;
+		name = elf_strptr(f->elf, sh.sh_link, dyn.d_un.d_val);
+		if (!name)
+			return fail(f, -EINVAL, "DT_NEEDED name unreadable: %s", elf_why());
+		if (!fn(ctx, name))
+			return 0;
 	}
 	return 0;
 }

@@ -14,7 +14,7 @@
 /* How long a process that needs libpython is looked at again, and how often. */
 #define RETRY_FOR_NS 2000000000ull
 #define RETRY_EVERY_NS 1000000ull
-/* The process's identity over a warning: one per pid (a reused pid is a new process). */
+/* Processes warned about and still alive: one warning each (a pid leaves at its exit). */
 #define MAX_WARNED 4096
 
 struct waiting {
@@ -34,6 +34,7 @@ struct mt_pyattach {
 	uint64_t next_retry_ns;
 	uint32_t warned[MAX_WARNED];
 	unsigned nwarned;
+	unsigned warnings; /* all told */
 };
 
 struct mt_pyattach *pyattach_new(struct mt_bpfobj *bpf, struct mt_pyprof *prof, bool no_tss,
@@ -83,12 +84,13 @@ static void warn_once(struct mt_pyattach *a, uint32_t pid, const char *comm, con
 		return;
 	if (a->nwarned < MAX_WARNED)
 		a->warned[a->nwarned++] = pid;
+	a->warnings++;
 	mt_warn("--python: pid %u (%s): %s; its Python lines are not reported", pid, comm, why);
 }
 
 unsigned pyattach_warned(const struct mt_pyattach *a)
 {
-	return a->nwarned;
+	return a->warnings;
 }
 
 /* The slot of these offsets in the BPF side's table, added if new; -1 when it is full. */
@@ -224,6 +226,13 @@ void pyattach_exited(struct mt_pyattach *a, uint32_t pid)
 {
 	forget_waiting(a, pid);
 	bpfobj_py_remove(a->bpf, pid);
+	/* a process that reuses the pid is told about on its own */
+	for (unsigned i = 0; i < a->nwarned; i++) {
+		if (a->warned[i] == pid) {
+			a->warned[i] = a->warned[--a->nwarned];
+			break;
+		}
+	}
 }
 
 void pyattach_sampled(struct mt_pyattach *a, const struct mt_py_sample *e)

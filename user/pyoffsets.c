@@ -169,8 +169,6 @@ int py_offsets_from_debug(const void *runtime, size_t len, struct mt_py_offsets 
 	TAKE(runtime_interp_head, d.runtime_state.interpreters_head, d.runtime_state.size);
 	TAKE(interp_threads_head, d.interpreter_state.threads_head, d.interpreter_state.size);
 	TAKE(ts_next, d.thread_state.next, d.thread_state.size);
-	TAKE(ts_interp, d.thread_state.interp, d.thread_state.size);
-	TAKE(ts_thread_id, d.thread_state.thread_id, d.thread_state.size);
 	TAKE(ts_native_thread_id, d.thread_state.native_thread_id, d.thread_state.size);
 	TAKE(ts_current_frame, d.thread_state.current_frame, d.thread_state.size);
 	TAKE(frame_previous, d.interpreter_frame.previous, d.interpreter_frame.size);
@@ -178,7 +176,6 @@ int py_offsets_from_debug(const void *runtime, size_t len, struct mt_py_offsets 
 	TAKE(frame_instr, d.interpreter_frame.instr_ptr, d.interpreter_frame.size);
 	TAKE(frame_owner, d.interpreter_frame.owner, d.interpreter_frame.size);
 	TAKE(code_filename, d.code_object.filename, d.code_object.size);
-	TAKE(code_name, d.code_object.name, d.code_object.size);
 	TAKE(code_qualname, d.code_object.qualname, d.code_object.size);
 	TAKE(code_firstlineno, d.code_object.firstlineno, d.code_object.size);
 	TAKE(code_linetable, d.code_object.linetable, d.code_object.size);

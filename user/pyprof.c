@@ -89,12 +89,17 @@ static struct proc *find_proc(struct mt_pyprof *p, uint32_t pid, bool make)
 	return pr;
 }
 
+static void close_dirs(int root_fd, int cwd_fd)
+{
+	if (root_fd >= 0)
+		close(root_fd);
+	if (cwd_fd >= 0)
+		close(cwd_fd);
+}
+
 static void set_dirs(struct proc *pr, int root_fd, int cwd_fd)
 {
-	if (pr->v.root_fd >= 0)
-		close(pr->v.root_fd);
-	if (pr->v.cwd_fd >= 0)
-		close(pr->v.cwd_fd);
+	close_dirs(pr->v.root_fd, pr->v.cwd_fd);
 	pr->v.root_fd = root_fd;
 	pr->v.cwd_fd = cwd_fd;
 }
@@ -122,7 +127,7 @@ void pyprof_forked(struct mt_pyprof *p, uint32_t pid, uint32_t parent, int root_
 	struct proc *pa = find_proc(p, parent, false);
 
 	if (!pa || !pa->v.python) {
-		set_dirs(&(struct proc){ .v = { .root_fd = -1, .cwd_fd = -1 } }, root_fd, cwd_fd);
+		close_dirs(root_fd, cwd_fd);
 		return;
 	}
 	/* the parent may be gone by the report: the child keeps its own copies of everything */

@@ -222,6 +222,28 @@ int setup_start_tracing(struct mt_session *s)
 	return 0;
 }
 
+/*
+ * A report made whole in memory, then written: the write that fails is then this one, and its
+ * errno says why (a stream that failed while a report was being made keeps no errno).
+ */
+static int write_report(struct mt_pyprof *p, int (*make)(struct mt_pyprof *, FILE *), FILE *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	int err;
+
+	if (!mem)
+		return -errno;
+	err = make(p, mem);
+	if (fclose(mem) && !err)
+		err = -errno;
+	if (!err && (fwrite(buf, 1, len, out) != len || fflush(out)))
+		err = -errno;
+	free(buf);
+	return err;
+}
+
 /* --python: the report files, the summary's part, and one word if nothing ran Python. */
 static int end_python(struct mt_session *s)
 {
@@ -237,7 +259,7 @@ static int end_python(struct mt_session *s)
 		if (!files[i])
 			continue;
 		if (s->pyprof && s->traced)
-			err = write[i](s->pyprof, files[i]);
+			err = write_report(s->pyprof, write[i], files[i]);
 		if (fclose(files[i]) && !err)
 			err = -errno;
 		if (err) {

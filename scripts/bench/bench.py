@@ -213,21 +213,23 @@ class Bench:
                 [PY, "-c", PY_WORKLOAD.format(n=10 ** a.py_exp)],
         }
         cs = self.contenders()
-        res = {}
-        for wname, cmd in workloads.items():
-            wall = {c: [] for c in cs}
-            cpu = {c: [] for c in cs}
-            self.run_once("untraced", cmd)  # warm-up: caches, page tables, CPU frequency
-            for r in range(a.rounds):
-                order = cs[r % len(cs):] + cs[:r % len(cs)]
-                for c in order:
-                    w, u = self.run_once(c, cmd)
-                    wall[c].append(w)
-                    cpu[c].append(u)
-                log(f"{wname}: round {r + 1}/{a.rounds}: " +
-                    ", ".join(f"{c} {cpu[c][-1]:.3f}s cpu/{wall[c][-1]:.3f}s" for c in cs))
-            res[wname] = {"cpu": cpu, "wall": wall}
-        self.results["overhead"] = res
+        self.results["overhead"] = {wname: self.interleaved(wname, cmd, cs, a.rounds)
+                                    for wname, cmd in workloads.items()}
+
+    def interleaved(self, wname, cmd, cs, rounds):
+        """cmd under every contender, round by round, the first contender rotated each round;
+        {"cpu": {contender: [s...]}, "wall": {...}}."""
+        wall = {c: [] for c in cs}
+        cpu = {c: [] for c in cs}
+        self.run_once("untraced", cmd)  # warm-up: caches, page tables, CPU frequency
+        for r in range(rounds):
+            for c in cs[r % len(cs):] + cs[:r % len(cs)]:
+                w, u = self.run_once(c, cmd)
+                wall[c].append(w)
+                cpu[c].append(u)
+            log(f"{wname}: round {r + 1}/{rounds}: " +
+                ", ".join(f"{c} {cpu[c][-1]:.3f}s cpu/{wall[c][-1]:.3f}s" for c in cs))
+        return {"cpu": cpu, "wall": wall}
 
     def python_cost(self):
         """--python against tracing without it, memory_profiler's @profile beside them."""
@@ -256,17 +258,7 @@ class Bench:
                 # @profile traces every line event, the comprehension's 10**7 included: over a
                 # minute a run, so it is timed on the line-heavy loop only
                 wcs = [c for c in cs if c != "memory_profiler @profile" or "line-heavy" in wname]
-                wall = {c: [] for c in wcs}
-                cpu = {c: [] for c in wcs}
-                self.run_once("untraced", cmd)
-                for r in range(rounds):
-                    for c in wcs[r % len(wcs):] + wcs[:r % len(wcs)]:
-                        w, u = self.run_once(c, cmd)
-                        wall[c].append(w)
-                        cpu[c].append(u)
-                    log(f"--python, {wname}: round {r + 1}/{rounds}: " +
-                        ", ".join(f"{c} {cpu[c][-1]:.3f}s cpu" for c in wcs))
-                res[wname] = {"cpu": cpu, "wall": wall}
+                res[wname] = self.interleaved(f"--python, {wname}", cmd, wcs, rounds)
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
         self.results["python"] = res

@@ -69,8 +69,6 @@ int main(void)
 	o.interp_threads_head = offsetof(PyInterpreterState, threads.head);
 
 	o.ts_next = offsetof(PyThreadState, next);
-	o.ts_interp = offsetof(PyThreadState, interp);
-	o.ts_thread_id = offsetof(PyThreadState, thread_id);
 	o.ts_native_thread_id = offsetof(PyThreadState, native_thread_id);
 #if PY_VERSION_HEX < 0x030d0000
 	/* 3.11 and 3.12 reach the innermost frame through the thread's _PyCFrame */
@@ -95,7 +93,6 @@ int main(void)
 #endif
 
 	o.code_filename = offsetof(PyCodeObject, co_filename);
-	o.code_name = offsetof(PyCodeObject, co_name);
 	o.code_qualname = offsetof(PyCodeObject, co_qualname);
 	o.code_firstlineno = offsetof(PyCodeObject, co_firstlineno);
 	o.code_linetable = offsetof(PyCodeObject, co_linetable);
@@ -139,8 +136,6 @@ int main(void)
 	F(runtime_interp_head);
 	F(interp_threads_head);
 	F(ts_next);
-	F(ts_interp);
-	F(ts_thread_id);
 	F(ts_native_thread_id);
 	F(ts_cframe);
 	F(cframe_current_frame);
@@ -151,7 +146,6 @@ int main(void)
 	F(frame_owner);
 	F(owner_cstack);
 	F(code_filename);
-	F(code_name);
 	F(code_qualname);
 	F(code_firstlineno);
 	F(code_linetable);

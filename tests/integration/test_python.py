@@ -358,6 +358,34 @@ def test_bad_offsets_way_is_a_usage_error():
     assert "MEMTRACE_BPF_PY_OFFSETS='x': expected wrong" in proc.stderr
 
 
+def test_quiet_keeps_the_python_summary_off_stderr(tmp_path):
+    """-q: nothing on stderr but errors, --python's summary and warnings included; the report
+    files are still written."""
+    python = interpreter("/usr/bin/python3.11")
+    script = tmp_path / "exits.py"
+    script.write_text(EXITS)
+    lines = tmp_path / "lines.txt"
+    proc, _ = trace(tmp_path, ["-q", "--lines", str(lines), "--", python, str(script)])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert f"Filename: {script}" in lines.read_text()
+    proc, _ = trace(tmp_path, ["-q", "--python", "--", "/bin/true"])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+@pytest.mark.parametrize("option", ["--lines", "--folded"])
+def test_report_that_cannot_be_written_fails_the_run(tmp_path, option):
+    """A report file that cannot be written at the end: one error line, status 1."""
+    python = interpreter("/usr/bin/python3.11")
+    script = tmp_path / "exits.py"
+    script.write_text(EXITS)
+    proc, rows = trace(tmp_path, [option, "/dev/full", "--", python, str(script)])
+    assert proc.returncode == 1, proc.stderr
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("memtrace-bpf: ")
+              and "writing to '/dev/full' failed" in l]
+    assert len(errors) == 1 and "No space left on device" in errors[0], proc.stderr
+    assert rows[-1]["event"] == "exit"
+
+
 def test_flame_graph_from_folded(tmp_path):
     python = interpreter("/usr/bin/python3.11")
     script = tmp_path / "known.py"

@@ -30,14 +30,13 @@ static void check_plausible(const struct mt_py_offsets *o)
 {
 	CHECK(o->runtime_interp_head < 4096);
 	CHECK(o->interp_threads_head < 16384);
-	CHECK(o->ts_next < 256 && o->ts_interp < 256);
-	CHECK(o->ts_native_thread_id == o->ts_thread_id + 8);
+	CHECK(o->ts_next < 256);
+	CHECK(o->ts_native_thread_id < 512);
 	CHECK(o->frame_previous < 128);
 	CHECK(o->frame_code < 128);
 	CHECK(o->frame_instr < 128);
 	CHECK(o->frame_owner < 128);
-	CHECK(o->code_filename < o->code_name);
-	CHECK(o->code_name < o->code_qualname);
+	CHECK(o->code_filename < o->code_qualname);
 	CHECK(o->code_qualname < o->code_linetable);
 	CHECK(o->code_firstlineno < o->code_filename);
 	CHECK(o->code_adaptive > o->code_linetable);
@@ -212,8 +211,6 @@ TEST(debug_313_matches_headers)
 	SAME(runtime_interp_head);
 	SAME(interp_threads_head);
 	SAME(ts_next);
-	SAME(ts_interp);
-	SAME(ts_thread_id);
 	SAME(ts_native_thread_id);
 	SAME(ts_cframe);
 	SAME(cframe_current_frame);
@@ -224,7 +221,6 @@ TEST(debug_313_matches_headers)
 	SAME(frame_owner);
 	SAME(owner_cstack);
 	SAME(code_filename);
-	SAME(code_name);
 	SAME(code_qualname);
 	SAME(code_firstlineno);
 	SAME(code_linetable);
