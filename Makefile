@@ -52,9 +52,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # modules the unit tests link against (no BPF, no main)
-UNIT_MODS := units strbuf csv jsonl mprof formats cli log fileio cgroupfs cglimit cgtarget oom \
+UNIT_MODS := units strbuf json csv jsonl mprof formats cli log fileio cgroupfs cglimit cgtarget oom \
 	writer live btfscan programs text procfs summary sampler pyoffsets pylinetable pyprof pyreport \
-	elfsym pyfind
+	elfsym pyfind stats runlog bisect
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
@@ -310,10 +310,10 @@ FUZZ_TARGETS := fuzz_cli fuzz_units fuzz_csv fuzz_jsonl fuzz_pyprof
 FUZZ_SECONDS ?= 300
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
 FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c user/text.c user/formats.c user/csv.c \
-	user/jsonl.c user/mprof.c user/writer.c user/strbuf.c
+	user/json.c user/jsonl.c user/mprof.c user/writer.c user/strbuf.c
 FUZZ_SRCS_fuzz_units := user/units.c
 FUZZ_SRCS_fuzz_csv := user/strbuf.c user/csv.c user/writer.c
-FUZZ_SRCS_fuzz_jsonl := user/strbuf.c user/writer.c user/jsonl.c user/mprof.c user/text.c
+FUZZ_SRCS_fuzz_jsonl := user/strbuf.c user/writer.c user/json.c user/jsonl.c user/mprof.c user/text.c
 FUZZ_SRCS_fuzz_pyprof := user/pyprof.c user/pyreport.c user/pylinetable.c user/units.c
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -g -O1 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \

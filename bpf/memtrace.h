@@ -59,7 +59,9 @@ struct proc_stats {
 	__u64 stime_ns;
 	/* wait(2) status: exit code << 8, or the terminating signal */
 	__s32 exit_status;
-	__u32 pad;
+	/* the kernel's own high-water mark of the mm (hiwater_rss, pages), read at exit: the
+	 * summary's cross-check of the traced peak */
+	__u32 hiwater_pages;
 	char comm[MT_COMM_LEN];
 };
 

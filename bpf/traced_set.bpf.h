@@ -204,8 +204,12 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	s->utime_ns = BPF_CORE_READ(sig, utime) + task->utime;
 	s->stime_ns = BPF_CORE_READ(sig, stime) + task->stime;
 	mm = BPF_CORE_READ(task, mm);
-	if (mm && !(s->flags & MT_PROC_PRE_EXEC))
+	if (mm && !(s->flags & MT_PROC_PRE_EXEC)) {
 		account_rss_read(s, mm);
+		/* updated lazily (before an unmap shrinks the RSS), so /proc's VmHWM is
+		 * max(hiwater_rss, RSS): user space takes the max with the exit row's RSS */
+		s->hiwater_pages = (__u32)BPF_CORE_READ(mm, hiwater_rss);
+	}
 	if (python_on)
 		bpf_map_delete_elem(&py_procs, &tgid);
 

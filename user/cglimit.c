@@ -206,10 +206,14 @@ static int set_limit(struct mt_cgroup *cg, uint64_t limit_bytes)
 	const char *limit_file = cg->version == MT_CG_V2 ? "memory.max" : "memory.limit_in_bytes";
 	const char *swap_file = cg->version == MT_CG_V2 ? "memory.swap.max"
 							: "memory.memsw.limit_in_bytes";
+	bool unlimited = limit_bytes == MT_CG_NO_LIMIT;
 	char value[32];
 	int err;
 
-	snprintf(value, sizeof(value), "%" PRIu64, limit_bytes);
+	if (unlimited)
+		snprintf(value, sizeof(value), "%s", cg->version == MT_CG_V2 ? "max" : "-1");
+	else
+		snprintf(value, sizeof(value), "%" PRIu64, limit_bytes);
 	err = cgroupfs_write(cg->dir, limit_file, value);
 	if (err == -EBUSY || err == -EINVAL) {
 		mt_err("the kernel does not accept a memory limit of %s bytes in %s/%s (%s): give "
@@ -232,8 +236,10 @@ static int set_limit(struct mt_cgroup *cg, uint64_t limit_bytes)
 		mt_warn("cannot forbid swap in %s/%s: %s: the command may swap instead of reaching "
 			"the limit",
 			cg->dir, swap_file, strerror(-err));
-	err = cgroupfs_read_u64(cg->dir, limit_file, &cg->limit_bytes);
-	if (err) {
+	err = unlimited ? 0 : cgroupfs_read_u64(cg->dir, limit_file, &cg->limit_bytes);
+	if (unlimited) {
+		cg->limit_bytes = MT_CG_NO_LIMIT;
+	} else if (err) {
 		mt_debug("cannot read %s/%s back: %s", cg->dir, limit_file, strerror(-err));
 		cg->limit_bytes = limit_bytes;
 	}
@@ -403,6 +409,37 @@ static size_t move_out(struct mt_cgroup *cg)
 	count = moved.nr;
 	free(moved.pids);
 	return count;
+}
+
+/* One pass over cgroup.procs; returns how many were sent the signal. */
+static size_t signal_members(const struct mt_cgroup *cg, int sig)
+{
+	char *text, *p, *end;
+	size_t sent = 0;
+
+	if (cgroupfs_read(cg->dir, "cgroup.procs", &text))
+		return 0;
+	for (p = text;; p = end) {
+		long pid;
+
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (end == p || errno || pid <= 0)
+			break;
+		sent += kill((pid_t)pid, sig) == 0;
+	}
+	free(text);
+	return sent;
+}
+
+void cgroup_kill_all(const struct mt_cgroup *cg)
+{
+	/* v2 kills the whole cgroup in one write (5.14+); elsewhere pass by pass, as a fork
+	 * may add a member behind the pass */
+	if (cg->version == MT_CG_V2 && !cgroupfs_write(cg->dir, "cgroup.kill", "1"))
+		return;
+	for (int pass = 0; pass < CG_MOVE_ROUNDS && signal_members(cg, SIGKILL); pass++)
+		sleep_ms(10);
 }
 
 int cgroup_destroy(struct mt_cgroup *cg)

@@ -42,6 +42,10 @@ struct mt_cgroup {
  * is safe on it whatever this returned.
  */
 int cgroup_create_limited(struct mt_cgroup *cg, uint64_t limit_bytes);
+/* The limit_bytes of a cgroup created to be measured, not limited (its peak is read). */
+#define MT_CG_NO_LIMIT UINT64_MAX
+/* SIGKILL every process in the cgroup (--trial-timeout), until none is left. */
+void cgroup_kill_all(const struct mt_cgroup *cg);
 /* Move pid into the cgroup (cgroup.procs). Returns 0 or -errno. */
 int cgroup_attach(const struct mt_cgroup *cg, pid_t pid);
 /*

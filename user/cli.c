@@ -21,6 +21,12 @@ enum {
 	OPT_PYTHON,
 	OPT_LINES,
 	OPT_FOLDED,
+	OPT_REPEAT,
+	OPT_WARMUP,
+	OPT_SUMMARY_JSON,
+	OPT_FIND_MIN_LIMIT,
+	OPT_RESOLUTION,
+	OPT_TRIAL_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -41,6 +47,12 @@ static const struct option long_options[] = {
 	{ "python", no_argument, NULL, OPT_PYTHON },
 	{ "lines", required_argument, NULL, OPT_LINES },
 	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
+	{ "find-min-limit", no_argument, NULL, OPT_FIND_MIN_LIMIT },
+	{ "resolution", required_argument, NULL, OPT_RESOLUTION },
+	{ "trial-timeout", required_argument, NULL, OPT_TRIAL_TIMEOUT },
 	{ "user", required_argument, NULL, 'u' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -81,6 +93,8 @@ void mt_print_usage(FILE *out)
 	      "      --live               a live top-like view on stderr, refreshed every interval\n"
 	      "                           (on by default for -p, -a and -G when stderr is a\n"
 	      "                           terminal and the time series goes elsewhere)\n"
+	      "      --summary-json FILE  the summary (runs, statistics, cross-checks, OOM kills,\n"
+	      "                           losses) as one JSON document\n"
 	      "  -q, --quiet              nothing on stderr but errors\n"
 	      "  -v, --verbose            diagnostics: hooks chosen, map sizes, libbpf messages,\n"
 	      "                           and what the BPF programs cost (bpf_stats) at the end\n"
@@ -106,6 +120,19 @@ void mt_print_usage(FILE *out)
 	      "\n"
 	      "Command mode:\n"
 	      "  -u, --user USER          run COMMAND as USER (default: the user who ran sudo)\n"
+	      "      --repeat N           run COMMAND N times (each in a fresh -m cgroup), one\n"
+	      "                           BPF load for all: the rows get a 'run' column, the\n"
+	      "                           summary median, min, max and standard deviation\n"
+	      "      --warmup K           with it, K runs first that are traced but neither\n"
+	      "                           written nor counted\n"
+	      "      --find-min-limit     find the least memory limit under which COMMAND still\n"
+	      "                           completes: a run without a limit, then a bisection over\n"
+	      "                           -m, each trial in a fresh cgroup without swap\n"
+	      "      --resolution SIZE    with it, stop when the bracket is this narrow (default:\n"
+	      "                           1%% of the unlimited run's peak, at least 1M)\n"
+	      "      --trial-timeout DUR  with it, a trial running longer counts as too little\n"
+	      "                           memory and is killed (default: 10x the unlimited run,\n"
+	      "                           at least 10s)\n"
 	      "\n"
 	      "  -h, --help               this help\n"
 	      "  -V, --version            version\n"
@@ -121,9 +148,12 @@ void mt_print_usage(FILE *out)
 	      "  sudo memtrace-bpf -a -i 1s -o host.csv          (whole host, live view on stderr)\n"
 	      "  sudo memtrace-bpf -G /sys/fs/cgroup/system.slice/nginx.service -F jsonl\n"
 	      "  sudo memtrace-bpf -F mprof -o run.dat -- python3 train.py && mprof plot run.dat\n"
+	      "  sudo memtrace-bpf --repeat 5 --summary-json s.json -o runs.csv -- ./experiment\n"
+	      "  sudo memtrace-bpf --find-min-limit -- python3 -c 'sum([i for i in range(10**7)])'\n"
 	      "\n"
-	      "Exit status: COMMAND's own status (128+N if killed by signal N); otherwise 0,\n"
-	      "1 if tracing could not be set up, 2 on a usage error.\n",
+	      "Exit status: COMMAND's own status (128+N if killed by signal N; with --repeat the\n"
+	      "first run's that was not 0; with --find-min-limit 0 once a limit was found);\n"
+	      "otherwise 0, 1 if tracing could not be set up, 2 on a usage error.\n",
 	      out);
 }
 
@@ -306,6 +336,35 @@ static enum mt_args_result parse_option(int c, char **argv, struct mt_config *cf
 		*(c == OPT_LINES ? &cfg->lines_path : &cfg->folded_path) = optarg;
 		cfg->python = true;
 		return MT_ARGS_OK;
+	case OPT_REPEAT:
+	case OPT_WARMUP:
+		if (parse_count(optarg, c == OPT_REPEAT ? &cfg->repeat : &cfg->warmup) ||
+		    (c == OPT_REPEAT && !cfg->repeat) ||
+		    (c == OPT_REPEAT ? cfg->repeat : cfg->warmup) > MT_MAX_RUNS)
+			return usage_error("invalid %s '%s': expected a number of runs from %d to %d",
+					   c == OPT_REPEAT ? "--repeat" : "--warmup", optarg,
+					   c == OPT_REPEAT ? 1 : 0, MT_MAX_RUNS);
+		return MT_ARGS_OK;
+	case OPT_SUMMARY_JSON:
+		if (!*optarg)
+			return usage_error("--summary-json needs a file name ('-' for stdout)");
+		cfg->summary_json_path = optarg;
+		return MT_ARGS_OK;
+	case OPT_FIND_MIN_LIMIT:
+		cfg->find_min_limit = true;
+		return MT_ARGS_OK;
+	case OPT_RESOLUTION:
+		if (mt_parse_size(optarg, &cfg->resolution_bytes) || !cfg->resolution_bytes)
+			return usage_error("invalid --resolution '%s': expected a size such as 1M "
+					   "or 512K",
+					   optarg);
+		return MT_ARGS_OK;
+	case OPT_TRIAL_TIMEOUT:
+		if (mt_parse_duration(optarg, &cfg->trial_timeout_ns) || !cfg->trial_timeout_ns)
+			return usage_error("invalid --trial-timeout '%s': expected a duration such "
+					   "as 30s or 5m",
+					   optarg);
+		return MT_ARGS_OK;
 	case 'u':
 		if (!*optarg)
 			return usage_error("-u needs a user name or uid");
@@ -336,6 +395,41 @@ static enum mt_args_result parse_option(int c, char **argv, struct mt_config *cf
 	return MT_ARGS_OK;
 }
 
+/* Many runs of one COMMAND: what goes with --repeat, --warmup and --find-min-limit. */
+static enum mt_args_result check_runs(const struct mt_config *cfg)
+{
+	bool repeated = cfg->repeat || cfg->warmup;
+	const char *which = cfg->find_min_limit ? "--find-min-limit"
+			    : cfg->repeat	    ? "--repeat"
+						    : "--warmup";
+
+	if ((cfg->resolution_bytes || cfg->trial_timeout_ns) && !cfg->find_min_limit)
+		return usage_error("%s only applies with --find-min-limit",
+				   cfg->resolution_bytes ? "--resolution" : "--trial-timeout");
+	if (!repeated && !cfg->find_min_limit)
+		return MT_ARGS_OK;
+	if (cfg->target != MT_TARGET_COMMAND)
+		return usage_error("%s only applies to a COMMAND (it runs the command itself, "
+				   "again and again)",
+				   which);
+	if (cfg->find_min_limit && repeated)
+		return usage_error("--find-min-limit and %s cannot go together: each trial is "
+				   "one run",
+				   cfg->repeat ? "--repeat" : "--warmup");
+	if (cfg->find_min_limit && cfg->memory_limit)
+		return usage_error("--find-min-limit sets the memory limit of every trial itself: "
+				   "leave out -m");
+	if (cfg->duration_ns)
+		return usage_error("-d cannot go with %s: every run goes to its end%s", which,
+				   cfg->find_min_limit ? " (see --trial-timeout)" : "");
+	if (cfg->python)
+		return usage_error("--python reports one run: it cannot go with %s", which);
+	if (!mt_format_holds_runs(cfg->format))
+		return usage_error("-F %s holds one run: %s needs csv or jsonl",
+				   mt_format_name(cfg->format), which);
+	return MT_ARGS_OK;
+}
+
 /* After the options: the COMMAND, and what the options together must make sense as. */
 static enum mt_args_result check_config(int argc, char **argv, struct mt_config *cfg)
 {
@@ -357,6 +451,8 @@ static enum mt_args_result check_config(int argc, char **argv, struct mt_config 
 	if (cfg->kill_signal && !cfg->rss_limit)
 		return usage_error("--kill needs -L/--rss-limit SIZE: the RSS at which to send "
 				   "the signal");
+	if (check_runs(cfg) != MT_ARGS_OK)
+		return MT_ARGS_USAGE;
 	if (cfg->quiet && cfg->live)
 		return usage_error("-q and --live contradict each other: give one");
 	if (cfg->quiet && cfg->verbose)

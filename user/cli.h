@@ -41,6 +41,12 @@ struct mt_config {
 	bool python;	       /* --python (also implied by --lines, --folded) */
 	const char *lines_path;	 /* --lines FILE: the line report */
 	const char *folded_path; /* --folded FILE: folded stacks */
+	uint32_t repeat;	 /* --repeat N: counted runs; 0: one run and no run column */
+	uint32_t warmup;	 /* --warmup K: runs before them, traced, neither written nor counted */
+	const char *summary_json_path; /* --summary-json FILE */
+	bool find_min_limit;	       /* --find-min-limit */
+	uint64_t resolution_bytes;     /* --resolution; 0: the default */
+	uint64_t trial_timeout_ns;     /* --trial-timeout; 0: the default */
 };
 
 enum mt_args_result {
@@ -56,6 +62,7 @@ void mt_print_usage(FILE *out);
 #define MT_DEFAULT_INTERVAL_NS 100000000ULL
 #define MT_MIN_INTERVAL_NS 1000000ULL
 #define MT_MIN_MEMORY_LIMIT (1ULL << 20)
+#define MT_MAX_RUNS 10000
 #define MT_DEFAULT_MAX_PROCS 32768u
 #define MT_MIN_MAX_PROCS 16u
 #define MT_MAX_MAX_PROCS (1u << 22) /* the kernel's largest pid_max */

@@ -31,7 +31,9 @@ void csv_add_field(struct strbuf *sb, const char *field, size_t len)
 static void csv_header(struct mt_writer *w)
 {
 	sb_adds(&w->buf, "unix_time,elapsed_s,pid,ppid,comm,event,rss_bytes,anon_bytes,file_bytes,"
-			 "shmem_bytes,peak_rss_bytes,rss_delta_bytes,faults,pages_alloc,detail\n");
+			 "shmem_bytes,peak_rss_bytes,rss_delta_bytes,faults,pages_alloc,detail");
+	/* a column only when there are runs: a single run's table stays as it always was */
+	sb_adds(&w->buf, w->run_column ? ",run\n" : "\n");
 }
 
 static void csv_row(struct mt_writer *w, const struct mt_row *r)
@@ -50,6 +52,8 @@ static void csv_row(struct mt_writer *w, const struct mt_row *r)
 		(unsigned long long)r->faults, (unsigned long long)r->pages_alloc);
 	if (r->detail)
 		csv_add_field(sb, r->detail, strlen(r->detail));
+	if (w->run_column)
+		sb_addf(sb, ",%u", w->run);
 	sb_add(sb, "\n", 1);
 }
 
@@ -58,6 +62,7 @@ const struct mt_format_ops mt_csv_format = {
 	.quoted_newlines = true,
 	.header_record = true,
 	.records_are_rows = true,
+	.holds_runs = true,
 	.header = csv_header,
 	.row = csv_row,
 };

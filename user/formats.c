@@ -5,6 +5,7 @@
 #include "formats.h"
 #include "jsonl.h"
 #include "mprof.h"
+#include "writer.h"
 
 /* the default first */
 static const struct mt_format_ops *const formats[] = {
@@ -26,6 +27,16 @@ const struct mt_format_ops *mt_format_by_name(const char *name)
 const struct mt_format_ops *mt_format_default(void)
 {
 	return formats[0];
+}
+
+bool mt_format_holds_runs(const struct mt_format_ops *ops)
+{
+	return ops->holds_runs;
+}
+
+const char *mt_format_name(const struct mt_format_ops *ops)
+{
+	return ops->name;
 }
 
 const char *mt_format_names(void)

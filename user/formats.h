@@ -13,6 +13,9 @@ struct mt_format_ops;
 const struct mt_format_ops *mt_format_by_name(const char *name);
 /* The format when -F is not given. */
 const struct mt_format_ops *mt_format_default(void);
+/* Whether its rows can say which run they belong to (--repeat), and its name. */
+bool mt_format_holds_runs(const struct mt_format_ops *ops);
+const char *mt_format_name(const struct mt_format_ops *ops);
 /* Every name, for a message: "csv, jsonl or mprof". */
 const char *mt_format_names(void);
 

@@ -5,45 +5,8 @@
  * switch between the two without a mapping.
  */
 #include <string.h>
+#include "json.h"
 #include "jsonl.h"
-#include "text.h"
-
-/*
- * A JSON string (RFC 8259) from untrusted bytes: '"', '\\' and control characters escaped,
- * well-formed UTF-8 kept as it is, and every byte that is not part of well-formed UTF-8 written
- * as \u00XX (the byte read as Latin-1), so the line is valid UTF-8 and valid JSON whatever the
- * kernel hands us. DEL is escaped too: harmless for JSON, kinder to terminals.
- */
-static void json_add_string(struct strbuf *sb, const char *text, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)text;
-
-	sb_add(sb, "\"", 1);
-	for (size_t i = 0; i < len;) {
-		unsigned char c = s[i];
-		size_t n = mt_utf8_len((const char *)s + i, len - i);
-
-		if (c == '"' || c == '\\') {
-			char esc[2] = { '\\', (char)c };
-
-			sb_add(sb, esc, 2);
-		} else if (c == '\n') {
-			sb_adds(sb, "\\n");
-		} else if (c == '\r') {
-			sb_adds(sb, "\\r");
-		} else if (c == '\t') {
-			sb_adds(sb, "\\t");
-		} else if (c < 0x20 || c == 0x7f || !n) {
-			sb_addf(sb, "\\u%04x", c);
-		} else {
-			sb_add(sb, (const char *)s + i, n);
-			i += n;
-			continue;
-		}
-		i++;
-	}
-	sb_add(sb, "\"", 1);
-}
 
 /* no header: every line is one self-describing object */
 static void jsonl_header(struct mt_writer *w)
@@ -73,12 +36,15 @@ static void jsonl_row(struct mt_writer *w, const struct mt_row *r)
 		(unsigned long long)r->pages_alloc);
 	/* already percent-encoded ASCII; escaped all the same, it costs nothing */
 	json_add_string(sb, r->detail ? r->detail : "", r->detail ? strlen(r->detail) : 0);
+	if (w->run_column)
+		sb_addf(sb, ",\"run\":%u", w->run);
 	sb_adds(sb, "}\n");
 }
 
 const struct mt_format_ops mt_jsonl_format = {
 	.name = "jsonl",
 	.records_are_rows = true,
+	.holds_runs = true,
 	.header = jsonl_header,
 	.row = jsonl_row,
 };

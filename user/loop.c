@@ -11,6 +11,7 @@
 static volatile sig_atomic_t pending[NSIG];
 static volatile sig_atomic_t pending_from_user[NSIG];
 static volatile sig_atomic_t sigint_count;
+static bool interrupted;
 
 static const int held_signals[] = { SIGINT, SIGTERM, SIGHUP };
 #define NR_HELD (sizeof(held_signals) / sizeof(held_signals[0]))
@@ -53,6 +54,7 @@ static bool handle_signals(struct mt_session *s, int *status)
 		if (!pending[sig])
 			continue;
 		pending[sig] = 0;
+		interrupted = true;
 		if (s->cfg.target != MT_TARGET_COMMAND || s->child.reaped) {
 			stop = true;
 			s->stop_reason = NULL;
@@ -103,6 +105,18 @@ static void scan_record(void *ctx, uint32_t pid, const struct proc_stats *st)
 		mt_debug("cannot remove pid %u from the traced set", pid);
 }
 
+/* COMMAND: what a sampler polling at this tick would have read of the command's RSS. */
+static void imitate_samplers(struct mt_session *s, uint64_t now)
+{
+	const struct mt_root *root = s->sampler.sum.nroots ? &s->sampler.sum.roots[0] : NULL;
+
+	if (s->cfg.target != MT_TARGET_COMMAND || !root || root->exited ||
+	    (root->stats.flags & MT_PROC_PRE_EXEC))
+		return;
+	crosscheck_tick(&s->xcheck, s->cfg.interval_ns, now - s->start_mono_ns,
+			mt_rss_bytes(&root->stats));
+}
+
 /* A tick: the records, then the traced set, into rows, written out. */
 static int finish_tick(struct mt_session *s, uint64_t now, bool final)
 {
@@ -114,6 +128,8 @@ static int finish_tick(struct mt_session *s, uint64_t now, bool final)
 	bool all = sampler_scan_begin(&s->sampler, now, final, notify_frame_due(s, now));
 	err = bpfobj_for_each(&s->bpf, scan_record, s, all);
 	sampler_scan_end(&s->sampler, s->bpf.entries);
+	if (!final)
+		imitate_samplers(s, now);
 	if (err)
 		mt_warn("reading the traced processes failed: %s", strerror(-err));
 	report_new_drops(s);
@@ -130,6 +146,21 @@ static int output_failed(struct mt_session *s, int err)
 	mt_err("writing to %s failed: %s%s", s->writer.path, strerror(-err),
 	       stopped ? "; the command was stopped" : "");
 	return 1;
+}
+
+bool loop_interrupted(void)
+{
+	sigset_t waiting;
+
+	if (interrupted)
+		return true;
+	/* held between two runs: it waits, blocked, for the next run's loop */
+	if (sigpending(&waiting))
+		return false;
+	for (size_t i = 0; i < NR_HELD; i++)
+		if (sigismember(&waiting, held_signals[i]))
+			return true;
+	return false;
 }
 
 int loop_run(struct mt_session *s)
@@ -152,6 +183,8 @@ int loop_run(struct mt_session *s)
 
 		if (deadline && deadline < wake)
 			wake = deadline;
+		if (s->kill_at_ns && !s->timed_out && s->kill_at_ns < wake)
+			wake = s->kill_at_ns;
 		if (s->pyattach && pyattach_next_retry(s->pyattach) &&
 		    pyattach_next_retry(s->pyattach) < wake)
 			wake = pyattach_next_retry(s->pyattach);
@@ -162,6 +195,8 @@ int loop_run(struct mt_session *s)
 		now = mt_clock_ns(CLOCK_MONOTONIC);
 
 		stop = handle_signals(s, &status);
+		if (s->kill_at_ns && now >= s->kill_at_ns)
+			targets_time_out(s);
 		targets_reap(s);
 		if (s->cfg.target == MT_TARGET_COMMAND && s->child.reaped)
 			stop = true;

@@ -7,6 +7,7 @@
 #ifndef MT_LOOP_H
 #define MT_LOOP_H
 
+#include <stdbool.h>
 #include "session.h"
 
 /*
@@ -17,5 +18,7 @@ void loop_catch_signals(void);
 /* Runs until tracing stops; the last scan gives every process a final row. Returns the exit
  * status so far (128 + SIGINT after a second Ctrl-C, 1 when the output failed). */
 int loop_run(struct mt_session *s);
+/* Whether SIGINT, SIGTERM or SIGHUP came (during a run, or since): no further run then. */
+bool loop_interrupted(void);
 
 #endif

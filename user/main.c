@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memtrace-bpf: the order of one run, and nothing else. Each step is a module's job: the
- * session (user/session.h) holds what they share, the targets say what is traced, the loop
- * feeds the sampler from the BPF side until the target ends, the report says what it came to.
+ * memtrace-bpf: the order of things, and nothing else. Each step is a module's job: the
+ * session (user/session.h) holds what they share, the targets say what is traced, the runs
+ * trace it (a COMMAND once or many times) with the loop feeding the sampler from the BPF side,
+ * and the end of the set-up says what it came to.
  */
 #include <stdio.h>
 #include "cli.h"
 #include "log.h"
 #include "loop.h"
-#include "notify.h"
+#include "runs.h"
 #include "session.h"
 #include "setup.h"
 #include "targets.h"
@@ -29,19 +30,14 @@ static int run(struct mt_session *s)
 	if (targets_resolve(s) || setup_open_output(s))
 		return 1;
 	/* before libbpf and the kernel's BTF are loaded: see targets_spawn */
+	runs_init(s);
 	int status = targets_spawn(s);
 	if (status)
 		return status;
 	loop_catch_signals();
 	if (setup_start_tracing(s))
 		return 1;
-	status = targets_start(s, s->start_mono_ns);
-	if (status)
-		return status;
-	setup_python_targets(s);
-	notify_live_start(s);
-	s->traced = true;
-	return targets_finish(s, loop_run(s));
+	return runs_execute(s);
 }
 
 int main(int argc, char **argv)
@@ -61,6 +57,6 @@ int main(int argc, char **argv)
 		break;
 	}
 	/* a report file that could not be written fails a run that did not fail otherwise */
-	int end = setup_end(&session);
+	int end = setup_end(&session, status);
 	return status ? status : end;
 }

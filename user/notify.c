@@ -20,7 +20,9 @@ static void tell_oom_kill(void *ctx, const struct mt_oom_report *o, const struct
 {
 	struct mt_session *s = ctx;
 
-	report_oom(o, hist, s->start_mono_ns);
+	/* --find-min-limit's trials are OOM-killed on purpose: the trial table tells them */
+	if (!s->cfg.find_min_limit)
+		report_oom(o, hist, s->start_mono_ns);
 	if (s->pyprof && !mt_quiet)
 		pyreport_oom(s->pyprof, stderr, o->pid, o->trigger_pid);
 	if (s->live) {

@@ -123,7 +123,7 @@ static void summarize_cgroup(const struct mt_report_cgroup *cg)
 }
 
 /* What was lost, and why tracing stopped early; nothing lost is said too. */
-static void summarize_losses(const struct mt_summary *s, const struct mt_writer *w,
+void report_losses(const struct mt_summary *s, const struct mt_writer *w,
 			     const struct mt_report_totals *totals)
 {
 	uint64_t lost = totals->drops[MT_DROP_RINGBUF] + totals->drops[MT_DROP_MAP_FULL] +
@@ -157,8 +157,8 @@ static void summarize_losses(const struct mt_summary *s, const struct mt_writer 
 			"of up to 64 pages: RSS and peaks can read up to 256 KiB per thread low");
 }
 
-void report_summary(const struct mt_summary *s, const struct mt_writer *w,
-		    const struct mt_report_totals *totals, uint64_t now_mono_ns)
+void report_summary_body(const struct mt_summary *s, const struct mt_report_totals *totals,
+			 uint64_t now_mono_ns)
 {
 	if (mt_quiet)
 		return;
@@ -171,7 +171,15 @@ void report_summary(const struct mt_summary *s, const struct mt_writer *w,
 	if (s->untraced_oom_kills)
 		mt_info("  untraced processes OOM-killed by an OOM a traced one triggered: %llu",
 			(unsigned long long)s->untraced_oom_kills);
-	summarize_losses(s, w, totals);
+}
+
+void report_summary(const struct mt_summary *s, const struct mt_writer *w,
+		    const struct mt_report_totals *totals, uint64_t now_mono_ns)
+{
+	if (mt_quiet)
+		return;
+	report_summary_body(s, totals, now_mono_ns);
+	report_losses(s, w, totals);
 }
 
 char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, size_t len)

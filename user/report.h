@@ -46,5 +46,11 @@ char *report_sparkline(const uint64_t *values, size_t n, bool utf8, char *buf, s
 
 void report_summary(const struct mt_summary *s, const struct mt_writer *w,
 		    const struct mt_report_totals *totals, uint64_t now_mono_ns);
+/* All of it but the last part (the roots, the target, the cgroup); then: */
+void report_summary_body(const struct mt_summary *s, const struct mt_report_totals *totals,
+			 uint64_t now_mono_ns);
+/* Its last part alone: rows written, events lost, why tracing stopped early. */
+void report_losses(const struct mt_summary *s, const struct mt_writer *w,
+		   const struct mt_report_totals *totals);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include "bisect.h"
 #include "cglimit.h"
 #include "cgtarget.h"
 #include "cli.h"
@@ -19,6 +20,7 @@
 #include "pyprof.h"
 #include "pyreport.h"
 #include "report.h"
+#include "runlog.h"
 #include "sampler.h"
 #include "units.h"
 #include "bpfobj.h"
@@ -62,6 +64,15 @@ struct mt_session {
 	FILE *lines_file, *folded_file;
 	bool py_no_tss, py_no_thread_list; /* MEMTRACE_BPF_PY_THREAD */
 	bool py_wrong_offsets;		    /* MEMTRACE_BPF_PY_OFFSETS=wrong */
+	/* COMMAND: its runs (one, --repeat's, --find-min-limit's trials), one BPF load for all */
+	struct mt_runlog runs;
+	uint64_t run_limit_bytes;    /* the next command's cgroup limit: 0 none, MT_CG_NO_LIMIT */
+	uint64_t kill_at_ns;	     /* --trial-timeout: the run's command is killed then; 0 never */
+	bool timed_out;		     /* and it was */
+	struct mt_crosscheck xcheck; /* the run under way: what samplers would have seen */
+	struct mt_bisect bisect;     /* --find-min-limit */
+	uint64_t trial_timeout_ns;   /* --find-min-limit: as given, or derived from the baseline */
+	FILE *summary_json;	     /* --summary-json */
 };
 
 /* Where the loop's epoll events come from (epoll_event.data.u32). */

@@ -9,6 +9,8 @@
 #include <linux/capability.h>
 #include "log.h"
 #include "procfs.h"
+#include "runreport.h"
+#include "sumjson.h"
 #include "notify.h"
 #include "setup.h"
 #include "targets.h"
@@ -117,6 +119,17 @@ int setup_open_output(struct mt_session *s)
 	}
 	if (open_python_reports(s))
 		return -1;
+	/* --summary-json: a path that cannot be written stops it before anything runs */
+	if (s->cfg.summary_json_path) {
+		bool out = !strcmp(s->cfg.summary_json_path, "-");
+
+		s->summary_json = out ? stdout : fopen(s->cfg.summary_json_path, "we");
+		if (!s->summary_json) {
+			mt_err("cannot write to '%s': %s", s->cfg.summary_json_path,
+			       strerror(errno));
+			return -1;
+		}
+	}
 	/* the command when there is one, else how memtrace-bpf was asked */
 	mt_shell_quote_argv(s->cfg.target == MT_TARGET_COMMAND ? s->cfg.argv : s->argv,
 			    s->cmdline, sizeof(s->cmdline));
@@ -282,7 +295,86 @@ static int end_python(struct mt_session *s)
 	return status;
 }
 
-int setup_end(struct mt_session *s)
+static const char *target_name(enum mt_target t)
+{
+	switch (t) {
+	case MT_TARGET_PIDS:
+		return "pids";
+	case MT_TARGET_ALL:
+		return "all";
+	case MT_TARGET_CGROUP:
+		return "cgroup";
+	case MT_TARGET_COMMAND:
+	case MT_TARGET_NONE:
+		break;
+	}
+	return "command";
+}
+
+/* --summary-json: made whole in memory, then written; 0, or 1 when it could not be. */
+static int write_summary_json(struct mt_session *s, const struct mt_report_totals *totals,
+			      int exit_status)
+{
+	const bool command = s->cfg.target == MT_TARGET_COMMAND;
+	const struct mt_sumjson_input in = {
+		.target = target_name(s->cfg.target),
+		.command = s->cmdline,
+		.label = s->target_label[0] ? s->target_label : NULL,
+		.interval_ns = s->cfg.interval_ns,
+		.exit_status = exit_status,
+		.runs = command ? &s->runs : NULL,
+		.summary = &s->sampler.sum,
+		.totals = totals,
+		.rows = s->writer.rows,
+		.output = s->writer.path,
+		.bisect = s->cfg.find_min_limit && s->runs.n ? &s->bisect : NULL,
+		.trial_timeout_ns = s->trial_timeout_ns,
+	};
+	struct strbuf sb = {};
+	FILE *f = s->summary_json;
+	int err = 0;
+
+	s->summary_json = NULL;
+	if (!f)
+		return 0;
+	if (s->traced) {
+		sumjson_make(&in, &sb);
+		if (fwrite(sb.data, 1, sb.len, f) != sb.len || fflush(f))
+			err = errno;
+	}
+	sb_free(&sb);
+	if (f != stdout && fclose(f) && !err)
+		err = errno;
+	if (!err)
+		return 0;
+	mt_err("writing to '%s' failed: %s", s->cfg.summary_json_path, strerror(err));
+	return 1;
+}
+
+/* The summary on stderr: one run's, or the runs' of --repeat and --find-min-limit. */
+static void report_end(struct mt_session *s, const struct mt_report_totals *totals)
+{
+	bool runs = s->cfg.repeat || s->cfg.warmup || s->cfg.find_min_limit;
+	char label[300];
+
+	if (mt_quiet)
+		return;
+	if (!runs) {
+		report_summary_body(&s->sampler.sum, totals, mt_clock_ns(CLOCK_MONOTONIC));
+		if (s->runs.n)
+			runreport_crosschecks(&s->runs.runs[s->runs.n - 1]);
+		report_losses(&s->sampler.sum, &s->writer, totals);
+		return;
+	}
+	snprintf(label, sizeof(label), "%.290s", s->cmdline);
+	if (s->cfg.find_min_limit)
+		runreport_trials(&s->runs, &s->bisect, label);
+	else
+		runreport_repeats(&s->runs, label);
+	report_losses(&s->sampler.sum, &s->writer, totals);
+}
+
+int setup_end(struct mt_session *s, int exit_status)
 {
 	struct mt_report_totals totals = {};
 	int status;
@@ -303,8 +395,11 @@ int setup_end(struct mt_session *s)
 	totals.cgroup = &s->cgroup_report;
 	writer_close(&s->writer);
 	if (s->traced)
-		report_summary(&s->sampler.sum, &s->writer, &totals, mt_clock_ns(CLOCK_MONOTONIC));
+		report_end(s, &totals);
 	status = end_python(s);
+	if (write_summary_json(s, &totals, exit_status ? exit_status : status))
+		status = 1;
+	runlog_free(&s->runs);
 	sampler_free(&s->sampler);
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);

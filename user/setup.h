@@ -22,7 +22,8 @@ int setup_open_output(struct mt_session *s);
 int setup_start_tracing(struct mt_session *s);
 /* --python: the processes traced already (-p, -a, -G) looked at for an interpreter. */
 void setup_python_targets(struct mt_session *s);
-/* Undo everything, in order; the summary when tracing ran; the configuration freed. */
-int setup_end(struct mt_session *s);
+/* Undo everything, in order; the summary when tracing ran (exit_status: the run's, for
+ * --summary-json); the configuration freed. Returns 1 when a report could not be written. */
+int setup_end(struct mt_session *s, int exit_status);
 
 #endif

@@ -33,7 +33,7 @@ static int limit_command(struct mt_session *s)
 {
 	int err;
 
-	if (cgroup_create_limited(&s->cgroup, s->cfg.memory_limit))
+	if (cgroup_create_limited(&s->cgroup, s->run_limit_bytes))
 		return -1;
 	cgroup_guard_start(&s->cgroup);
 	err = cgroup_attach(&s->cgroup, s->launcher.pid);
@@ -42,7 +42,7 @@ static int limit_command(struct mt_session *s)
 		return -1;
 	}
 	mt_debug("command limited to %llu bytes in cgroup v%d %s",
-		 (unsigned long long)s->cgroup.limit_bytes, s->cgroup.version == MT_CG_V1 ? 1 : 2,
+		 (unsigned long long)(s->cgroup.limit_bytes == MT_CG_NO_LIMIT ? 0 : s->cgroup.limit_bytes), s->cgroup.version == MT_CG_V1 ? 1 : 2,
 		 s->cgroup.dir);
 	return 0;
 }
@@ -57,7 +57,7 @@ int targets_spawn(struct mt_session *s)
 	if (err)
 		return err == -2 ? 2 : 1;
 	/* -m: the command, not the tracer, goes into a fresh limited cgroup before exec */
-	if (s->cfg.memory_limit && limit_command(s)) {
+	if (s->run_limit_bytes && limit_command(s)) {
 		launcher_abort(&s->launcher);
 		cgroup_guard_stop(&s->cgroup, cgroup_destroy(&s->cgroup) == 0);
 		return 1;
@@ -335,6 +335,18 @@ bool targets_stop_command(struct mt_session *s)
 	return true;
 }
 
+void targets_time_out(struct mt_session *s)
+{
+	if (s->cfg.target != MT_TARGET_COMMAND || s->child.reaped || s->timed_out)
+		return;
+	s->timed_out = true;
+	mt_debug("the command ran past --trial-timeout: killed");
+	/* its whole tree, where a cgroup holds it: a trial leaves nothing running behind */
+	if (s->cgroup.created)
+		cgroup_kill_all(&s->cgroup);
+	kill(s->launcher.pid, SIGKILL);
+}
+
 void targets_signal(uint32_t pid, uint64_t start_ns, int sig)
 {
 	/* the pidfd pins the process: once it is checked, the pid cannot be reused under us */
@@ -399,6 +411,19 @@ static void finish_cgroup(struct mt_session *s)
 	cr->peak_known = !cgroup_read_peak(&s->cgroup, &cr->peak_bytes, &cr->peak_source);
 	cr->oom_kills_known = !cgroup_read_oom_kills(&s->cgroup, &cr->oom_kills);
 	cgroup_guard_stop(&s->cgroup, cgroup_destroy(&s->cgroup) == 0);
+}
+
+void targets_next_run(struct mt_session *s)
+{
+	targets_release(s);
+	memset(&s->launcher, 0, sizeof(s->launcher));
+	s->launcher.go_fd = s->launcher.exec_fd = -1;
+	memset(&s->child, 0, sizeof(s->child));
+	s->child.pidfd = -1;
+	memset(&s->cgroup, 0, sizeof(s->cgroup));
+	memset(&s->cgroup_report, 0, sizeof(s->cgroup_report));
+	s->timed_out = false;
+	s->kill_at_ns = 0;
 }
 
 void targets_release(struct mt_session *s)

@@ -222,13 +222,17 @@ static void after_line(struct mt_writer *w)
 
 void writer_header(struct mt_writer *w)
 {
+	/* once per output, however many runs go into it */
+	if (w->header_done)
+		return;
+	w->header_done = true;
 	w->ops->header(w);
 	after_line(w);
 }
 
 void writer_row(struct mt_writer *w, const struct mt_row *row)
 {
-	if (w->error)
+	if (w->error || w->discard)
 		return;
 	w->ops->row(w, row);
 	w->rows++;

@@ -64,6 +64,8 @@ struct mt_format_ops {
 	bool quoted_newlines;
 	bool header_record;
 	bool records_are_rows;
+	/* its rows can carry the number of their run (w->run_column): --repeat */
+	bool holds_runs;
 	void (*header)(struct mt_writer *w);
 	void (*row)(struct mt_writer *w, const struct mt_row *row);
 	/* Optional: the sampler finished one interval at mono_ns (every row of it written). */
@@ -88,6 +90,13 @@ struct mt_writer {
 	uint64_t start_real_ns;
 	/* what is traced, as a command line (mprof's CMDLINE); set before writer_header */
 	const char *cmdline;
+	/* --repeat, --find-min-limit: every row says which run it belongs to, and elapsed_s counts
+	 * from that run's start (the time base is moved at each run) */
+	bool run_column;
+	unsigned run;
+	/* a warm-up run: traced, but its rows are not written */
+	bool discard;
+	bool header_done;
 	void *state; /* the format's own, freed by ops->free */
 };
 
