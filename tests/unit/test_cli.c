@@ -136,6 +136,104 @@ static void expect_usage_at(char **argv, char *err, size_t err_len, const char *
 #define EXPECT_USAGE(argv) expect_usage_at((argv), NULL, 0, __FILE__, __LINE__)
 #define EXPECT_USAGE_MSG(argv, buf) expect_usage_at((argv), (buf), sizeof(buf), __FILE__, __LINE__)
 
+/* ---- many runs of a COMMAND ---- */
+
+TEST(repeat_and_warmup)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("--repeat", "5", "--warmup", "2", "true"), &cfg));
+	CHECK_EQ_U64(cfg.repeat, 5);
+	CHECK_EQ_U64(cfg.warmup, 2);
+	CHECK(!cfg.find_min_limit);
+	mt_config_free(&cfg);
+	/* --warmup alone: one counted run after the warm-ups */
+	REQUIRE(EXPECT_OK(ARGV("--warmup", "1", "true"), &cfg));
+	CHECK_EQ_U64(cfg.repeat, 0);
+	CHECK_EQ_U64(cfg.warmup, 1);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("--repeat", "3", "-m", "100M", "-F", "jsonl", "true"), &cfg));
+	CHECK_EQ_U64(cfg.repeat, 3);
+	mt_config_free(&cfg);
+}
+
+TEST(repeat_invalid)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("--repeat", "0", "true"), err);
+	CHECK(strstr(err, "invalid --repeat '0'") != NULL);
+	EXPECT_USAGE(ARGV("--repeat", "x", "true"));
+	EXPECT_USAGE(ARGV("--repeat", "-1", "true"));
+	EXPECT_USAGE(ARGV("--repeat", "10001", "true"));
+	EXPECT_USAGE(ARGV("--warmup", "10001", "true"));
+	EXPECT_USAGE(ARGV("--warmup", "", "true"));
+	EXPECT_USAGE(ARGV("--repeat"));
+}
+
+TEST(repeat_needs_a_command)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("--repeat", "3", "-p", "1"), err);
+	CHECK(strstr(err, "--repeat only applies to a COMMAND") != NULL);
+	EXPECT_USAGE(ARGV("--repeat", "3", "-a"));
+	EXPECT_USAGE(ARGV("--warmup", "1", "-G", "/sys/fs/cgroup"));
+	EXPECT_USAGE(ARGV("--find-min-limit", "-a"));
+}
+
+TEST(repeat_does_not_go_with)
+{
+	char err[512];
+
+	EXPECT_USAGE_MSG(ARGV("--repeat", "2", "-d", "1s", "true"), err);
+	CHECK(strstr(err, "-d cannot go with --repeat") != NULL);
+	EXPECT_USAGE_MSG(ARGV("--repeat", "2", "-F", "mprof", "true"), err);
+	CHECK(strstr(err, "-F mprof holds one run") != NULL);
+	EXPECT_USAGE_MSG(ARGV("--repeat", "2", "--python", "true"), err);
+	CHECK(strstr(err, "--python reports one run") != NULL);
+	EXPECT_USAGE(ARGV("--repeat", "2", "--lines", "x.txt", "true"));
+}
+
+TEST(find_min_limit_options)
+{
+	struct mt_config cfg;
+	char err[512];
+
+	REQUIRE(EXPECT_OK(ARGV("--find-min-limit", "--resolution", "2M", "--trial-timeout", "30s",
+			       "true"),
+			  &cfg));
+	CHECK(cfg.find_min_limit);
+	CHECK_EQ_U64(cfg.resolution_bytes, 2 << 20);
+	CHECK_EQ_U64(cfg.trial_timeout_ns, 30000000000ULL);
+	mt_config_free(&cfg);
+	EXPECT_USAGE_MSG(ARGV("--find-min-limit", "-m", "1G", "true"), err);
+	CHECK(strstr(err, "leave out -m") != NULL);
+	EXPECT_USAGE_MSG(ARGV("--find-min-limit", "--repeat", "2", "true"), err);
+	CHECK(strstr(err, "cannot go together") != NULL);
+	EXPECT_USAGE_MSG(ARGV("--find-min-limit", "-d", "5s", "true"), err);
+	CHECK(strstr(err, "--trial-timeout") != NULL);
+	EXPECT_USAGE_MSG(ARGV("--resolution", "1M", "true"), err);
+	CHECK(strstr(err, "--resolution only applies with --find-min-limit") != NULL);
+	EXPECT_USAGE_MSG(ARGV("--trial-timeout", "1s", "true"), err);
+	CHECK(strstr(err, "--trial-timeout only applies") != NULL);
+	EXPECT_USAGE(ARGV("--find-min-limit", "--resolution", "0", "true"));
+	EXPECT_USAGE(ARGV("--find-min-limit", "--resolution", "lots", "true"));
+	EXPECT_USAGE(ARGV("--find-min-limit", "--trial-timeout", "0", "true"));
+	EXPECT_USAGE(ARGV("--find-min-limit", "--trial-timeout", "soon", "true"));
+}
+
+TEST(summary_json_option)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("--summary-json", "s.json", "-p", "1"), &cfg));
+	CHECK_STREQ(cfg.summary_json_path, "s.json");
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("--summary-json", "", "true"));
+	EXPECT_USAGE(ARGV("--summary-json"));
+}
+
 /* ---- targets ---- */
 
 TEST(defaults)
@@ -1002,6 +1100,12 @@ int main(int argc, char **argv)
 		UT(kill_with_a_signal),
 		UT(kill_unknown_signal),
 		UT(kill_signal_as_separate_word_is_the_command),
+		UT(repeat_and_warmup),
+		UT(repeat_invalid),
+		UT(repeat_needs_a_command),
+		UT(repeat_does_not_go_with),
+		UT(find_min_limit_options),
+		UT(summary_json_option),
 		UT(all_target),
 		UT(cgroup_target),
 		UT(one_target_only),
