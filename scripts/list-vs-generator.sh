@@ -2,21 +2,29 @@
 # The classic experiment: sum([i for i in range(N)]) against sum(i for i in range(N)), each
 # under memtrace-bpf in a fresh cgroup with a hard memory limit. The list comprehension builds
 # all N ints at once and, for a large N, gets OOM-killed; the generator runs in constant memory.
-# Writes both CSV time series and one PNG with both curves, and prints a verdict.
+# Writes both CSV time series and one PNG with both curves, and prints a verdict. With -r N each
+# is run N times (memtrace-bpf --repeat N) and drawn as its median with a min-max band.
 set -euo pipefail
 
 prog=list-vs-generator
 usage() {
 	cat <<EOF
-usage: $0 [-n EXPR] [-m LIMIT] [-o DIR] [-b BINARY]
+usage: $0 [-n EXPR] [-m LIMIT] [-r N] [-o DIR] [-b BINARY]
 
 Runs sum([i for i in range(N)]) and sum(i for i in range(N)) under
 memtrace-bpf -m LIMIT, writes list-comprehension.csv, generator.csv and
 list-vs-generator.png into DIR, and says which was OOM-killed, at what RSS, each
 one's peak RSS and run time. Needs root (BPF, cgroups).
 
+With -r N, each is run N times (memtrace-bpf --repeat N, the summaries in
+list-comprehension.summary.json and generator.summary.json): the plot draws
+each one's median RSS with a band from its minimum to its maximum, and the
+verdict says how many runs of each were OOM-killed, its median peak RSS and its
+median run time.
+
   -n EXPR     N, a Python integer expression           (default: 10**8)
   -m LIMIT    memory limit of each run (512M, 1G, ...)  (default: 512M)
+  -r N        runs of each, N >= 1 (--repeat N)         (default: one, no --repeat)
   -o DIR      output directory                          (default: .output/experiment)
   -b BINARY   memtrace-bpf binary                       (default: ./memtrace-bpf)
   -h          this help
@@ -53,10 +61,16 @@ n='10**8'
 limit=512M
 outdir=.output/experiment
 bin=./memtrace-bpf
-while getopts ':n:m:o:b:h' opt; do
+repeat= # empty: a single run, without --repeat
+while getopts ':n:m:r:o:b:h' opt; do
 	case "$opt" in
 	n) n=$OPTARG ;;
 	m) limit=$OPTARG ;;
+	r)
+		[[ $OPTARG =~ ^[1-9][0-9]{0,5}$ ]] ||
+			usage_error "-r $OPTARG: give a number of runs, 1 or more"
+		repeat=$OPTARG
+		;;
 	o) outdir=$(from_caller "$OPTARG") ;;
 	b) bin=$(from_caller "$OPTARG") ;;
 	h)
@@ -90,14 +104,23 @@ files=(list-comprehension generator)
 codes=("sum([i for i in range($n)])" "sum(i for i in range($n))")
 statuses=()
 csvs=()
+summaries=() # with -r: memtrace-bpf --summary-json of each
 ok=1
+each=
+[ -z "$repeat" ] || each=", $repeat runs of each"
 
-echo "$prog: N=$n, memory limit $limit, output in $outdir"
+echo "$prog: N=$n, memory limit $limit$each, output in $outdir"
 for i in 0 1; do
 	csv=$outdir/${files[$i]}.csv
 	csvs+=("$csv")
 	rm -f "$csv"
-	cmd=("$bin" -m "$limit" -o "$csv" -- "$python" -c "${codes[$i]}")
+	cmd=("$bin" -m "$limit")
+	if [ -n "$repeat" ]; then
+		summaries+=("$outdir/${files[$i]}.summary.json")
+		rm -f "${summaries[$i]}"
+		cmd+=(--repeat "$repeat" --summary-json "${summaries[$i]}")
+	fi
+	cmd+=(-o "$csv" -- "$python" -c "${codes[$i]}")
 	echo
 	echo "$prog: ${names[$i]}:"
 	show "${cmd[@]}"
@@ -116,7 +139,7 @@ png=$outdir/list-vs-generator.png
 if [ "$ran" = 1 ]; then
 	plot=("$python" scripts/memtrace-plot "${csvs[@]}" -o "$png"
 		--label "${names[@]}" --limit "$limit"
-		--title "sum() of range($n): list comprehension vs generator, memory limit $limit")
+		--title "sum() of range($n): list comprehension vs generator, memory limit $limit$each")
 	echo
 	show "${plot[@]}"
 	if ! "${plot[@]}"; then
@@ -130,8 +153,32 @@ fi
 
 # the verdict, from the CSVs (RFC 4180: parsed with Python's csv module, not with cut)
 echo
-echo "$prog: verdict (N=$n, memory limit $limit):"
+echo "$prog: verdict (N=$n, memory limit $limit$each):"
 for i in 0 1; do
+	if [ -n "$repeat" ]; then
+		# from the summary: the runs (not the warmups), each one's root process
+		"$python" - "${names[$i]}" "${statuses[$i]}" "${summaries[$i]}" <<'EOF' || ok=0
+import json, statistics, sys
+
+name, status, path = sys.argv[1], sys.argv[2], sys.argv[3]
+MIB = 1024 * 1024
+try:
+    with open(path) as f:
+        runs = [r for r in json.load(f)["runs"] if not r.get("warmup")]
+    killed = sum(any(root.get("oom_killed") for root in r["roots"]) for r in runs)
+    peaks = [max(root["peak_rss_bytes"] for root in r["roots"]) for r in runs]
+    times = [max(root["wall_s"] for root in r["roots"]) for r in runs]
+    line = (f"{len(runs)} run{'' if len(runs) == 1 else 's'}, {killed} OOM-killed; "
+            f"median peak RSS {statistics.median(peaks) / MIB:.1f} MiB; "
+            f"median run time {statistics.median(times):.2f} s")
+except (OSError, ValueError, LookupError, TypeError, AttributeError,
+        statistics.StatisticsError) as e:
+    sys.exit(f"  {name + ':':<19} no usable summary in {path} ({type(e).__name__}: {e}; "
+             f"memtrace-bpf status {status})")
+print(f"  {name + ':':<19} {line}")
+EOF
+		continue
+	fi
 	[ -s "${csvs[$i]}" ] || {
 		printf '  %-19s no time series (memtrace-bpf status %s)\n' "${names[$i]}:" "${statuses[$i]}"
 		continue
@@ -173,12 +220,15 @@ if [ "$ran" = 1 ]; then
 			killed+=("${names[$i]}")
 		fi
 	done
+	inruns=
+	[ -z "$repeat" ] || inruns=" (in at least one run)"
 	case ${#killed[@]} in
 	0) echo "  neither was killed: N=$n fits in $limit both ways (raise -n or lower -m)" ;;
-	1) echo "  only the ${killed[0]} was killed under $limit" ;;
-	2) echo "  both were killed under $limit" ;;
+	1) echo "  only the ${killed[0]} was killed under $limit$inruns" ;;
+	2) echo "  both were killed under $limit$inruns" ;;
 	esac
 	echo "  time series: ${csvs[*]}"
+	[ -z "$repeat" ] || echo "  summaries: ${summaries[*]}"
 	[ -z "$png" ] || echo "  plot: $png"
 else
 	echo "  no verdict: memtrace-bpf did not write both time series (see its messages above)"
