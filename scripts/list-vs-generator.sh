@@ -156,7 +156,7 @@ echo
 echo "$prog: verdict (N=$n, memory limit $limit$each):"
 for i in 0 1; do
 	if [ -n "$repeat" ]; then
-		# from the summary: the runs (not the warmups), each one's root process
+		# from the summary: the runs (not the warmups), each one's command
 		"$python" - "${names[$i]}" "${statuses[$i]}" "${summaries[$i]}" <<'EOF' || ok=0
 import json, statistics, sys
 
@@ -165,9 +165,9 @@ MIB = 1024 * 1024
 try:
     with open(path) as f:
         runs = [r for r in json.load(f)["runs"] if not r.get("warmup")]
-    killed = sum(any(root.get("oom_killed") for root in r["roots"]) for r in runs)
-    peaks = [max(root["peak_rss_bytes"] for root in r["roots"]) for r in runs]
-    times = [max(root["wall_s"] for root in r["roots"]) for r in runs]
+    killed = sum(r["outcome"] == "oom_killed" for r in runs)
+    peaks = [r["root"]["peak_rss_bytes"] for r in runs]
+    times = [r["wall_s"] for r in runs]
     line = (f"{len(runs)} run{'' if len(runs) == 1 else 's'}, {killed} OOM-killed; "
             f"median peak RSS {statistics.median(peaks) / MIB:.1f} MiB; "
             f"median run time {statistics.median(times):.2f} s")

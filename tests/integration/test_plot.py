@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, trace, workload
+from conftest import BIN, ROOT, trace, workload
 
 PLOT = os.path.join(ROOT, "scripts", "memtrace-plot")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -400,7 +400,7 @@ def summary(**find_min_limit):
     fml.update(find_min_limit)
     return {"schema": "memtrace-bpf/summary/1",
             "command": "python3 -c 'sum([i for i in range(10**7)])'", "target": "command",
-            "runs": [{"run": 1, "warmup": False, "roots": [{"pid": 9, "wall_s": 1.5}]}],
+            "runs": [{"run": 1, "warmup": False, "wall_s": 1.5, "root": {"pid": 9, "wall_s": 1.5}}],
             "find_min_limit": fml}
 
 
@@ -522,15 +522,18 @@ for run in range(1, max(repeat, 1) + 1):
                     "constraint=memcg")
     rows.append(f"0,{wall:.6f},{run},1,python3,exit,0,0,0,0,{rss},{-rss},0,0,")
     lines += [row + (f",{run}" if repeat else "") for row in rows]
-    runs.append({"run": run, "warmup": False,
-                 "roots": [{"pid": run, "wall_s": wall, "peak_rss_bytes": rss,
-                            "exit_status": 137 if listing else 0, "oom_killed": listing}]})
+    runs.append({"run": run, "warmup": False, "wall_s": wall,
+                 "outcome": "oom_killed" if listing else "ok",
+                 "root": {"pid": run, "wall_s": wall, "peak_rss_bytes": rss,
+                          "exit_code": None if listing else 0, "oom_killed": listing}})
 with open(opt("-o"), "w") as f:
     f.write("\n".join(lines) + "\n")
 if opt("--summary-json") and not os.environ.get("FAKE_NO_SUMMARY"):
     with open(opt("--summary-json"), "w") as f:
         json.dump({"schema": "memtrace-bpf/summary/1", "target": "command",
-                   "runs": [{"run": 0, "warmup": True, "roots": []}] + runs,
+                   "runs": [{"run": 0, "warmup": True, "wall_s": 9.0, "outcome": "ok",
+                             "root": {"pid": 99, "wall_s": 9.0, "peak_rss_bytes": 1,
+                                      "oom_killed": False}}] + runs,
                    "find_min_limit": None}, f)
 sys.exit(137 if listing else 0)
 '''
@@ -588,3 +591,23 @@ def test_experiment_repeat_verdict(tmp_path):
     assert all("--repeat" not in c and "--summary-json" not in c for c in calls), calls
     assert "list comprehension: OOM-killed (status 137) at RSS 100.0 MiB" in proc.stdout
     assert "only the list comprehension was killed under 512M\n" in proc.stdout, proc.stdout
+
+
+def test_real_repeated_runs_and_trials_from_the_tracer(tmp_path):
+    """The tracer's own --repeat CSV as a band, its --find-min-limit summary as trials."""
+    out, js = tmp_path / "runs.csv", tmp_path / "runs.json"
+    proc = subprocess.run([BIN, "--repeat", "3", "-o", str(out), "--", workload("touch"), "40",
+                           "--hold", "200"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    png = tmp_path / "band.png"
+    p = plot(out, "-o", png)
+    assert p.returncode == 0, p.stderr
+    assert check_png(png) == (WIDTH, HEIGHT)
+    proc = subprocess.run([BIN, "--find-min-limit", "-o", str(tmp_path / "t.csv"),
+                           "--summary-json", str(js), "--", workload("touch"), "40"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    png = tmp_path / "trials.png"
+    p = plot("--trials", js, "-o", png)
+    assert p.returncode == 0, p.stderr
+    assert check_png(png) == (WIDTH, HEIGHT)
