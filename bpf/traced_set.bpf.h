@@ -204,7 +204,9 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	s->utime_ns = BPF_CORE_READ(sig, utime) + task->utime;
 	s->stime_ns = BPF_CORE_READ(sig, stime) + task->stime;
 	mm = BPF_CORE_READ(task, mm);
-	if (mm && !(s->flags & MT_PROC_PRE_EXEC))
+	/* --exact: the entry holds each counter as its last change left it, exact; a folded
+	 * read now would put the per-CPU lag back into the exit row */
+	if (mm && !(s->flags & MT_PROC_PRE_EXEC) && !rss_exact)
 		account_rss_read(s, mm);
 	if (python_on)
 		bpf_map_delete_elem(&py_procs, &tgid);
