@@ -54,7 +54,7 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # modules the unit tests link against (no BPF, no main)
 UNIT_MODS := units strbuf json csv jsonl mprof formats cli log fileio cgroupfs cglimit cgtarget oom \
 	writer live btfscan programs text procfs summary sampler pyoffsets pylinetable pyprof pyreport \
-	elfsym pyfind stats runlog bisect sumjson
+	elfsym pyfind tracefs stats runlog bisect sumjson
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))

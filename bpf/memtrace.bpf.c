@@ -31,6 +31,8 @@ const volatile bool python_on = false;
 /* --python: a thread's state may be searched for in the interpreter's list of threads (off
  * only to test the thread-specific-data path alone: MEMTRACE_BPF_PY_THREAD=tss) */
 const volatile bool py_thread_list = true;
+/* --exact: RSS from the classic rss_stat record's exact sums (rss.bpf.h) */
+const volatile bool rss_exact = false;
 
 /* What the iterators (iterators.bpf.h) and user space pass each other around each run. */
 /* processes the seeding iterator added (-a, -G) */

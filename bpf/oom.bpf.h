@@ -97,7 +97,8 @@ static __always_inline void oom_victim_task(struct mt_oom_event *e, struct task_
 	}
 	if (s && !(s->flags & MT_PROC_PRE_EXEC)) {
 		o->flags |= MT_OOM_TRACED;
-		if (mm)
+		/* --exact: the entry's counters are exact already, a folded read is not */
+		if (mm && !rss_exact)
 			account_rss_read(s, mm);
 		__builtin_memcpy(st, s, sizeof(*st));
 	} else {

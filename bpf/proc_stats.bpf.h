@@ -39,17 +39,10 @@ static __always_inline void set_rss(struct proc_stats *s, __u64 file, __u64 anon
 }
 
 /*
- * The hot path (rss_stat): all three counters re-read from the tracepoint's trusted mm, not a
- * delta, so a missed event cannot skew later values.
+ * All three counters re-read, not a delta, so a missed event cannot skew later values. The
+ * cold paths (fork, exec, exit, OOM, seeding): mm read with BPF_CORE_READ (see
+ * mm_counter_pages_read); rss_stat reads its trusted mm directly (rss_changed).
  */
-static __always_inline void account_rss(struct proc_stats *s, struct mm_struct *mm)
-{
-	set_rss(s, (__u64)mm_counter_pages(mm, MT_MM_FILEPAGES) << page_shift,
-		(__u64)mm_counter_pages(mm, MT_MM_ANONPAGES) << page_shift,
-		(__u64)mm_counter_pages(mm, MT_MM_SHMEMPAGES) << page_shift);
-}
-
-/* The cold paths: mm read with BPF_CORE_READ (see mm_counter_pages_read). */
 static __always_inline void account_rss_read(struct proc_stats *s, struct mm_struct *mm)
 {
 	set_rss(s, (__u64)mm_counter_pages_read(mm, MT_MM_FILEPAGES) << page_shift,

@@ -205,7 +205,10 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	s->stime_ns = BPF_CORE_READ(sig, stime) + task->stime;
 	mm = BPF_CORE_READ(task, mm);
 	if (mm && !(s->flags & MT_PROC_PRE_EXEC)) {
-		account_rss_read(s, mm);
+		/* --exact: the entry holds each counter as its last change left it, exact; a
+		 * folded read now would put the per-CPU lag back into the exit row */
+		if (!rss_exact)
+			account_rss_read(s, mm);
 		/* updated lazily (before an unmap shrinks the RSS), so /proc's VmHWM is
 		 * max(hiwater_rss, RSS): user space takes the max with the exit row's RSS */
 		s->hiwater_pages = (__u32)BPF_CORE_READ(mm, hiwater_rss);

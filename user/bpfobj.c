@@ -7,12 +7,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "memtrace.skel.h"
 #include "log.h"
 #include "bpfobj.h"
+#include "tracefs.h"
 #include "units.h"
 
 /* The program libbpf's latest warning named: when a load fails, the one the kernel refused. */
@@ -129,6 +132,7 @@ static int open_object(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts)
 	skel->rodata->target_cgroup_v1 = opts->cgroup_v1;
 	skel->rodata->python_on = opts->python;
 	skel->rodata->py_thread_list = !opts->py_no_thread_list;
+	skel->rodata->rss_exact = opts->exact;
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.events, t->ringbuf_bytes);
 	return 0;
@@ -190,6 +194,36 @@ static void close_map_reader(struct mt_bpfobj *t)
 	t->read_buf = NULL;
 }
 
+/*
+ * A classic tracepoint by its id (user/tracefs.c): libbpf's own attach would read the id from
+ * a tracefs mounted at one of two fixed places, which --exact does not need. One perf event,
+ * on any one CPU, runs the program for the tracepoint on every CPU. The link owns the event.
+ */
+static int attach_tracepoint_id(struct mt_bpfobj *t, enum mt_prog p, int id)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = (uint64_t)id,
+		.sample_period = 1,
+		.wakeup_events = 1,
+	};
+	struct bpf_link *link;
+	int pfd, err;
+
+	pfd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	link = bpf_program__attach_perf_event(t->progs[p], pfd);
+	if (!link) {
+		err = -errno;
+		close(pfd);
+		return err;
+	}
+	*t->links[p] = link;
+	return 0;
+}
+
 /* Attach p. MEMTRACE_BPF_REFUSE=NAME@attach: the loader takes EPERM without asking the kernel. */
 static int attach_prog(struct mt_bpfobj *t, enum mt_prog p)
 {
@@ -197,6 +231,8 @@ static int attach_prog(struct mt_bpfobj *t, enum mt_prog p)
 		return -EPERM;
 	if (p == MT_PROG_READ)
 		return attach_map_reader(t);
+	if (p == MT_PROG_RSS_EXACT)
+		return attach_tracepoint_id(t, p, t->exact_tp_id);
 	*t->links[p] = bpf_program__attach(t->progs[p]);
 	return *t->links[p] ? 0 : -errno;
 }
@@ -216,7 +252,7 @@ static int attach_all(struct mt_bpfobj *t)
 		err = attach_prog(t, p);
 		if (!err)
 			continue;
-		if (mt_progs[p].essential)
+		if (mt_plan_essential(&t->plan, p))
 			return mt_prog_refused_error(p, err, "attach");
 		if (mt_plan_refuse(&t->plan, p, err, true))
 			return 1;
@@ -252,7 +288,7 @@ static int load_and_attach(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opt
 			close_object(t);
 			if (p == MT_PROG_NONE || !t->plan.load[p])
 				return mt_load_error(err);
-			if (mt_progs[p].essential)
+			if (mt_plan_essential(&t->plan, p))
 				return mt_prog_refused_error(p, err, "load");
 			mt_plan_refuse(&t->plan, p, err, false);
 			continue;
@@ -268,6 +304,38 @@ static int load_and_attach(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opt
 	}
 	mt_err("the kernel refused the BPF programs again and again; run with -v for details");
 	return -1;
+}
+
+/*
+ * --exact: the classic rss_stat record, whose id is in tracefs. Before 6.2 the kernel counts RSS
+ * in per-thread batches of up to 64 pages, so no record of it is exact: asking for exact
+ * values there is an error, not a warning, because what comes out would not be what was asked.
+ */
+static int find_exact_rss(struct mt_bpfobj *t, struct mt_kernel *kernel)
+{
+	int id;
+
+	if (kernel->rss_batched) {
+		mt_err("--exact needs Linux 6.2 or later: before it the kernel counts RSS in "
+		       "per-thread batches of up to 64 pages, and none of its records is exact");
+		return -1;
+	}
+	id = mt_tracepoint_id("kmem", "rss_stat", &t->exact_tp_via);
+	if (id == -ENOENT) {
+		mt_err("--exact: this kernel has no kmem/rss_stat tracepoint in tracefs "
+		       "(CONFIG_TRACING is needed)");
+		return -1;
+	}
+	if (id < 0) {
+		mt_err("--exact: cannot find the kmem/rss_stat tracepoint (%s): tracefs is not "
+		       "mounted and could not be opened; mount it (mount -t tracefs nodev "
+		       "/sys/kernel/tracing) or run as root",
+		       strerror(-id));
+		return -1;
+	}
+	t->exact_tp_id = id;
+	kernel->present[MT_PROG_RSS_EXACT] = true;
+	return 0;
 }
 
 /*
@@ -302,6 +370,8 @@ int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_even
 		return -1;
 	t->percpu_lookup = kernel.percpu_lookup;
 	t->rss_batched = kernel.rss_batched;
+	if (opts->exact && find_exact_rss(t, &kernel))
+		return -1;
 	mt_plan_init(&t->plan, opts->mode, kernel.present);
 
 	t_btf = ms_now();
@@ -332,9 +402,17 @@ int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_even
 		 t_btf - t0, t->open_ms, t->load_ms, t->attach_ms, t->loads,
 		 t->loads == 1 ? "" : "s: the kernel refused a program");
 
-	mt_debug("attached: rss_stat=tp_btf/rss_stat (RSS read from the mm's counters, as /proc "
-		 "shows them), faults=%s, page allocations=%s, fork/exec/exit=tp_btf, renames=%s, "
-		 "OOM kills=%s",
+	if (opts->exact)
+		mt_debug("exact RSS (--exact): a process's own changes from the rss_stat record "
+			 "(tp/kmem/rss_stat, id %d from %s: the kernel's exact sums over the CPUs), "
+			 "changes made from elsewhere (reclaim, exit, another process) from the folded "
+			 "counters (tp_btf/rss_stat)",
+			 t->exact_tp_id, t->exact_tp_via);
+	mt_debug("attached: rss_stat=%s, faults=%s, page allocations=%s, fork/exec/exit=tp_btf, "
+		 "renames=%s, OOM kills=%s",
+		 opts->exact ? "tp/kmem/rss_stat + tp_btf/rss_stat (exact: the rss_stat record)"
+			     : "tp_btf/rss_stat (RSS read from the mm's counters, as /proc shows "
+			       "them)",
 		 mt_plan_hook(&t->plan, MT_PROG_FAULT), mt_plan_hook(&t->plan, MT_PROG_PAGE_ALLOC), mt_plan_hook(&t->plan, MT_PROG_RENAME),
 		 mt_plan_hook(&t->plan, MT_PROG_OOM));
 	mt_debug("maps: procs %u entries x %zu bytes, ring buffer %u KiB, children %s",

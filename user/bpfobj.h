@@ -33,6 +33,9 @@ struct mt_bpfobj {
 	uint32_t max_procs;
 	uint32_t ringbuf_bytes;
 	bool rss_batched;	/* rss_stat(mm, member, count): RSS counted in per-thread batches */
+	/* --exact: kmem/rss_stat's id (perf_event_open attaches by it) and where it was read */
+	int exact_tp_id;
+	const char *exact_tp_via;
 	/* which programs run: the kernel's hooks, less what it refused (user/programs.h) */
 	struct mt_load_plan plan;
 	/* MEMTRACE_BPF_REFUSE: refusals the loader meets on purpose */
@@ -70,6 +73,8 @@ struct mt_bpfobj_opts {
 	/* --python: RSS changes charged to Python stacks (MT_EV_PY_* records) */
 	bool python;
 	bool py_no_thread_list; /* MEMTRACE_BPF_PY_THREAD=tss: no search of the thread list */
+	/* --exact: RSS from the classic rss_stat record's exact sums (Linux 6.2+) */
+	bool exact;
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */

@@ -27,6 +27,7 @@ enum {
 	OPT_FIND_MIN_LIMIT,
 	OPT_RESOLUTION,
 	OPT_TRIAL_TIMEOUT,
+	OPT_EXACT,
 };
 
 static const struct option long_options[] = {
@@ -39,6 +40,7 @@ static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'F' },
 	{ "every", no_argument, NULL, OPT_EVERY },
+	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ "live", no_argument, NULL, OPT_LIVE },
 	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
 	{ "memory-limit", required_argument, NULL, 'm' },
@@ -90,6 +92,9 @@ void mt_print_usage(FILE *out)
 	      "  -d, --duration DUR       stop after DUR (default: when the targets exit, or at\n"
 	      "                           Ctrl-C for -a and -G)\n"
 	      "      --every              a row for every live process at every interval\n"
+	      "      --exact              RSS and peaks exact to the page at every change (the\n"
+	      "                           kernel's sums over the CPUs, not its folded counters:\n"
+	      "                           more work per RSS change; Linux 6.2 or later)\n"
 	      "      --live               a live top-like view on stderr, refreshed every interval\n"
 	      "                           (on by default for -p, -a and -G when stderr is a\n"
 	      "                           terminal and the time series goes elsewhere)\n"
@@ -324,6 +329,9 @@ static enum mt_args_result parse_option(int c, char **argv, struct mt_config *cf
 		return MT_ARGS_OK;
 	case OPT_EVERY:
 		cfg->every = true;
+		return MT_ARGS_OK;
+	case OPT_EXACT:
+		cfg->exact = true;
 		return MT_ARGS_OK;
 	case OPT_PYTHON:
 		cfg->python = true;

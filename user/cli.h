@@ -29,6 +29,7 @@ struct mt_config {
 	const char *output;   /* NULL or "-": stdout */
 	const struct mt_format_ops *format; /* -F, one of the table's (formats.h) */
 	bool every;
+	bool exact;	       /* --exact: RSS exact to the page (the rss_stat record's sums) */
 	bool live;	       /* --live: the live view even when stderr is not a terminal */
 	const char *cgroup;    /* -G PATH */
 	uint32_t max_procs;    /* --max-procs: processes traced at once */

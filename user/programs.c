@@ -22,6 +22,12 @@ const struct mt_prog_info mt_progs[MT_PROG_NR] = {
 		.name = "on_rss_stat", .hook = "tp_btf/rss_stat", .essential = true, .modes = ALL,
 		.twin = MT_PROG_NONE, .gives = "RSS and its exact peak",
 	},
+	/* --exact: present only when asked for (bpfobj.c finds its tracepoint's id) */
+	[MT_PROG_RSS_EXACT] = {
+		.name = "tp_rss_exact", .hook = "tp/kmem/rss_stat", .on_request = true,
+		.modes = ALL, .twin = MT_PROG_NONE,
+		.gives = "RSS exact to the page, asked for with --exact",
+	},
 	[MT_PROG_FORK] = {
 		.name = "on_fork", .hook = "tp_btf/sched_process_fork", .essential = true,
 		.modes = ALL, .twin = MT_PROG_NONE,
@@ -243,6 +249,11 @@ enum mt_prog mt_plan_chosen(const struct mt_load_plan *plan, enum mt_prog head)
 	return MT_PROG_NONE;
 }
 
+bool mt_plan_essential(const struct mt_load_plan *plan, enum mt_prog p)
+{
+	return mt_progs[p].essential || (mt_progs[p].on_request && plan->present[p]);
+}
+
 bool mt_plan_has(const struct mt_load_plan *plan, enum mt_prog head)
 {
 	return mt_plan_chosen(plan, head) != MT_PROG_NONE;
@@ -380,6 +391,8 @@ static void find_hooks(bool present[MT_PROG_NR])
 	present[MT_PROG_CGROUP_ATTACH] = has_btf_tracepoint("cgroup_attach_task");
 	present[MT_PROG_SEED] = true;
 	present[MT_PROG_READ] = true;
+	/* asked for with --exact only: bpfobj_start sets it once it has the tracepoint's id */
+	present[MT_PROG_RSS_EXACT] = false;
 }
 
 int mt_kernel_probe(struct mt_kernel *k)
@@ -484,7 +497,8 @@ void mt_plan_report(const struct mt_load_plan *plan)
 	for (int i = 0; i < MT_PROG_NR; i++) {
 		enum mt_prog head = (enum mt_prog)i, refused = MT_PROG_NONE;
 
-		if (mt_progs[head].is_twin || mt_progs[head].essential ||
+		/* an option's program is not a loss when not asked for, and an error when it is */
+		if (mt_progs[head].is_twin || mt_progs[head].essential || mt_progs[head].on_request ||
 		    !(mt_progs[head].modes & plan->mode_bit) || mt_plan_has(plan, head))
 			continue;
 		for (enum mt_prog q = head; q != MT_PROG_NONE; q = mt_progs[q].twin)

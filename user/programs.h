@@ -16,6 +16,7 @@
 
 enum mt_prog {
 	MT_PROG_RSS_STAT,
+	MT_PROG_RSS_EXACT,
 	MT_PROG_FORK,
 	MT_PROG_EXEC,
 	MT_PROG_EXIT,
@@ -41,6 +42,9 @@ struct mt_prog_info {
 	const char *name; /* the program's name in the BPF object (and, cut to 15 bytes, in bpftool) */
 	const char *hook; /* what it attaches to, as a person would look it up */
 	bool essential;
+	/* loaded only when an option asks for it (present only then), and then as essential as
+	 * the essential ones: what was asked for cannot be gone without */
+	bool on_request;
 	unsigned modes;	    /* MT_IN_MODE bits: the modes that load it */
 	enum mt_prog twin;  /* tried in its place when it is refused or absent (MT_PROG_NONE) */
 	bool is_twin;	    /* the second choice of another program: not a feature of its own */
@@ -99,6 +103,9 @@ enum mt_prog mt_prog_feature(enum mt_prog p);
 
 /* Whether the run has the feature head, through head or one of its twins. */
 bool mt_plan_has(const struct mt_load_plan *plan, enum mt_prog head);
+
+/* Whether the run cannot go on without p: an essential program, or one asked for. */
+bool mt_plan_essential(const struct mt_load_plan *plan, enum mt_prog p);
 
 /* The program of head's chain that the plan loads, or MT_PROG_NONE. */
 enum mt_prog mt_plan_chosen(const struct mt_load_plan *plan, enum mt_prog head);

@@ -200,6 +200,7 @@ int setup_start_tracing(struct mt_session *s)
 		.refuse = s->refuse,
 		.python = s->cfg.python,
 		.py_no_thread_list = s->py_no_thread_list,
+		.exact = s->cfg.exact,
 	};
 	const struct mt_sampler_opts sopts = {
 		.every = s->cfg.every,

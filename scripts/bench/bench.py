@@ -134,6 +134,8 @@ class Bench:
             args += ["-a"] if contender == "memtrace -a" else ["-p", str(pid)]
             if contender.endswith("--python"):
                 args.append("--python")
+            if contender.endswith("--exact"):
+                args.append("--exact")
             p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
             read_until(p.stdout, r"^[0-9]", 30, contender)
@@ -262,6 +264,41 @@ class Bench:
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
         self.results["python"] = res
+
+    def exact_cost(self):
+        """--exact against the default (folded counters) and untraced, on the fault loop and
+        the Python seed; and what its two rss_stat programs cost per run (bpf_stats). The
+        kernel's own summing for the classic record is not in bpf_stats: only in the run
+        times."""
+        a = self.a
+        workloads = {
+            f"page faults ({a.fault_mib} MiB x {a.fault_rounds}, 4 KiB pages)":
+                [self.faultloop, str(a.fault_mib), str(a.fault_rounds)],
+            f"Python sum([i for i in range(10**{a.py_exp})])":
+                [PY, "-c", PY_WORKLOAD.format(n=10 ** a.py_exp)],
+        }
+        cs = ["untraced", "memtrace -p", "memtrace -p --exact"]
+        rounds = max(2, min(a.rounds, 7))
+        res = {wname: self.interleaved(f"--exact, {wname}", cmd, cs, rounds)
+               for wname, cmd in workloads.items()}
+        progs = {}
+        for exact in (False, True):
+            w = subprocess.Popen(workloads[next(iter(workloads))], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE)
+            args = [self.memtrace, "-v", "-p", str(w.pid), "-o", "/dev/null"]
+            t = subprocess.Popen(args + ["--exact"] if exact else args, stderr=subprocess.PIPE)
+            read_until(t.stderr, r"after launch", 30, "memtrace-bpf")
+            w.stdin.write(b"go\n")
+            w.stdin.close()
+            w.stdout.read()
+            w.wait()
+            err = t.stderr.read().decode(errors="replace")
+            t.wait(timeout=60)
+            found = {m.group(1): {"runs": int(m.group(2)), "ns": float(m.group(3))}
+                     for m in re.finditer(r"BPF cost: (\S+): ([0-9]+) runs, ([0-9.]+) ns", err)}
+            progs["exact" if exact else "default"] = {
+                k: v for k, v in found.items() if k in ("on_rss_stat", "tp_rss_exact")}
+        self.results["exact"] = {"runs": res, "bpf_cost": progs}
 
     # ---- start-up ---------------------------------------------------------------------
 
@@ -434,6 +471,32 @@ def fmt_ratio(x):
     return f"{x:.3f}×"
 
 
+def exact_lines(ex):
+    """The --exact table: medians, and paired ratios to untraced and to the default run."""
+    lines = ["## --exact: RSS exact to the page, against the folded counters", "",
+             "| workload | contender | CPU time (median) | vs untraced (paired) | vs memtrace -p "
+             "(paired) | elapsed (median) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for wname, both in ex["runs"].items():
+        cpu, wall = both["cpu"], both["wall"]
+        for c, ts in cpu.items():
+            vs_u = median([t / u for t, u in zip(ts, cpu["untraced"])])
+            vs_p = median([t / u for t, u in zip(ts, cpu["memtrace -p"])])
+            lines.append(f"| {wname} | {c} | {median(ts):.3f} s | {fmt_ratio(vs_u)} | "
+                         f"{fmt_ratio(vs_p)} | {median(wall[c]):.3f} s |")
+    lines.append("")
+    cost = ex.get("bpf_cost", {})
+    if cost:
+        lines += ["Per run on the fault loop (bpf_stats; the kernel's summing over the CPUs for "
+                  "the classic record comes before the program and is only in the run times):",
+                  ""]
+        for who, progs in cost.items():
+            lines.append(f"- {who}: " + ", ".join(f"{k} {v['ns']:.0f} ns x {v['runs']:,}"
+                                                    for k, v in progs.items()))
+        lines.append("")
+    return lines
+
+
 def report(b):
     r = b.results
     a = b.a
@@ -497,6 +560,8 @@ def report(b):
             budgets.append((f"--python / without, {wname}", "≤ 1.15×", fmt_ratio(ratio),
                             ratio <= 1.15))
         add("")
+    if r.get("exact"):
+        lines.extend(exact_lines(r["exact"]))
     s = r["startup"]
     add("## Start-up")
     add("")
@@ -614,6 +679,8 @@ def main():
     ap.add_argument("--py-exp", type=int, default=7)
     ap.add_argument("--spike-runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="fewer rounds and processes (a check)")
+    ap.add_argument("--exact-only", action="store_true",
+                    help="only --exact's cost against the default, printed, nothing kept")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (BPF); run: sudo make bench")
@@ -624,10 +691,15 @@ def main():
     r["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     r["kernel"] = platform.release()
     r["machine"] = f"{os.cpu_count()} CPUs, {platform.machine()}"
+    if a.exact_only:
+        b.exact_cost()
+        sys.stdout.write("\n".join(exact_lines(r["exact"])) + "\n")
+        return
     b.setup()
     try:
         b.overhead()
         b.python_cost()
+        b.exact_cost()
         b.startup(3 if a.quick else 11)
         r["footprint"] = {}
         for n, secs in ((1000, 10), (10000, 5)):

@@ -11,7 +11,7 @@
 # COMMAND and its own arguments.
 
 _memtrace_bpf_long_opts=(--pid --all --cgroup --no-children --max-procs --output --format
-    --interval --duration --every --live --quiet --verbose --memory-limit --rss-limit --kill
+    --interval --duration --every --exact --live --quiet --verbose --memory-limit --rss-limit --kill
     --user --python --lines --folded --help --version)
 _memtrace_bpf_short_opts=(-p -a -G -o -F -i -d -q -v -m -L -u -h -V)
 # long options whose argument is required (in the next word, or after '=')

@@ -265,7 +265,7 @@ def test_command_not_executable(tmp_path):
 # ---------------------------------------------------------------- --help, --version
 
 RELEASE_OPTIONS = ["-p", "--pid", "--no-children", "-i", "--interval", "-d", "--duration",
-                   "-o", "--output", "--every", "-u", "--user", "-q", "--quiet", "-v",
+                   "-o", "--output", "--every", "--exact", "-u", "--user", "-q", "--quiet", "-v",
                    "--verbose", "-h", "--help", "-V", "--version"]
 
 

@@ -20,6 +20,8 @@ from conftest import (BIN, MIB, TOOLS, details, read_csv, release, remove_cgroup
 from test_host import check_processes, make_cgroup, own_cgroup_dir
 
 ESSENTIAL = ["on_rss_stat", "on_fork", "on_exec", "on_exit"]
+# loaded only when an option asks for it, and then essential (test_exact.py refuses it)
+ON_REQUEST = {"tp_rss_exact": "--exact"}
 # every optional program, what -v says takes its place, and whether the user is warned
 OPTIONAL = {
     "on_fault": ("the faults column stays 0", True),
@@ -71,7 +73,7 @@ def test_every_program_is_classified():
     """The object's programs are exactly the table's (a new program must say whether it is
     essential and what replaces it): an unclassified one is an internal error at start."""
     from conftest import bpf_program_names
-    assert sorted(bpf_program_names()) == sorted(ESSENTIAL + list(OPTIONAL))
+    assert sorted(bpf_program_names()) == sorted(ESSENTIAL + list(OPTIONAL) + list(ON_REQUEST))
 
 
 @pytest.mark.parametrize("prog", ESSENTIAL)

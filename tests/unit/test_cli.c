@@ -247,6 +247,7 @@ TEST(defaults)
 	CHECK_EQ_U64(cfg.duration_ns, 0);
 	CHECK(cfg.output == NULL);
 	CHECK(!cfg.every);
+	CHECK(!cfg.exact);
 	CHECK(!cfg.quiet);
 	CHECK_EQ_INT(cfg.verbose, 0);
 	CHECK(cfg.user == NULL);
@@ -525,6 +526,20 @@ TEST(flag_every)
 	REQUIRE(EXPECT_OK(ARGV("--every", "-p", "1"), &cfg));
 	CHECK(cfg.every);
 	mt_config_free(&cfg);
+}
+
+TEST(flag_exact)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("--exact", "-p", "1"), &cfg));
+	CHECK(cfg.exact);
+	mt_config_free(&cfg);
+	/* a COMMAND's own --exact is its own */
+	REQUIRE(EXPECT_OK(ARGV("--", "prog", "--exact"), &cfg));
+	CHECK(!cfg.exact);
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("--exact=1", "-p", "1"));
 }
 
 TEST(flag_no_children)
@@ -1079,6 +1094,7 @@ int main(int argc, char **argv)
 		UT(output_file),
 		UT(output_empty_is_usage),
 		UT(flag_every),
+		UT(flag_exact),
 		UT(flag_no_children),
 		UT(flag_quiet),
 		UT(flag_verbose_counts),

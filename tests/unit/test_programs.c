@@ -31,6 +31,9 @@ TEST(table_is_whole_and_consistent)
 		if (i->essential) {
 			essential++;
 			CHECK(i->twin == MT_PROG_NONE && !i->is_twin);
+		} else if (i->on_request) {
+			/* asked for, it is essential: nothing replaces it */
+			CHECK(i->twin == MT_PROG_NONE && !i->is_twin);
 		} else if (!i->is_twin) {
 			/* every optional feature says what replaces it */
 			CHECK(i->without != NULL);
@@ -64,6 +67,27 @@ TEST(plan_loads_what_the_mode_needs)
 	CHECK(plan.load[MT_PROG_SEED] && !plan.load[MT_PROG_CGROUP_ATTACH]);
 	mt_plan_init(&plan, MT_MODE_CGROUP, present);
 	CHECK(plan.load[MT_PROG_SEED] && plan.load[MT_PROG_CGROUP_ATTACH]);
+}
+
+/* --exact's program: loaded only when asked for (present), and then the run needs it */
+TEST(plan_loads_a_program_on_request_only)
+{
+	bool present[MT_PROG_NR];
+	struct mt_load_plan plan;
+
+	all_present(present);
+	present[MT_PROG_RSS_EXACT] = false;
+	mt_plan_init(&plan, MT_MODE_PIDS, present);
+	CHECK(!plan.load[MT_PROG_RSS_EXACT] && plan.load[MT_PROG_RSS_STAT]);
+	CHECK(!mt_plan_essential(&plan, MT_PROG_RSS_EXACT));
+	CHECK(mt_plan_essential(&plan, MT_PROG_RSS_STAT));
+	CHECK(!mt_plan_essential(&plan, MT_PROG_FAULT));
+
+	present[MT_PROG_RSS_EXACT] = true;
+	mt_plan_init(&plan, MT_MODE_ALL, present);
+	CHECK(plan.load[MT_PROG_RSS_EXACT] && plan.load[MT_PROG_RSS_STAT]);
+	CHECK(mt_plan_essential(&plan, MT_PROG_RSS_EXACT));
+	CHECK(!mt_progs[MT_PROG_RSS_EXACT].essential);
 }
 
 TEST(plan_takes_the_twin_of_an_absent_hook)
@@ -183,6 +207,7 @@ int main(int argc, char **argv)
 	static const struct ut_test tests[] = {
 		UT(table_is_whole_and_consistent),
 		UT(plan_loads_what_the_mode_needs),
+		UT(plan_loads_a_program_on_request_only),
 		UT(plan_takes_the_twin_of_an_absent_hook),
 		UT(refusal_costs_one_feature),
 		UT(libbpf_names_the_failed_program),
