@@ -12,11 +12,13 @@
 
 _memtrace_bpf_long_opts=(--pid --all --cgroup --no-children --max-procs --output --format
     --interval --duration --every --exact --live --quiet --verbose --memory-limit --rss-limit --kill
-    --user --python --lines --folded --help --version)
+    --user --python --lines --folded --repeat --warmup --summary-json --find-min-limit
+    --resolution --trial-timeout --help --version)
 _memtrace_bpf_short_opts=(-p -a -G -o -F -i -d -q -v -m -L -u -h -V)
 # long options whose argument is required (in the next word, or after '=')
 _memtrace_bpf_long_arg=' --pid --cgroup --max-procs --output --format --interval --duration '
-_memtrace_bpf_long_arg+='--memory-limit --rss-limit --user --lines --folded '
+_memtrace_bpf_long_arg+='--memory-limit --rss-limit --user --lines --folded --repeat --warmup '
+_memtrace_bpf_long_arg+='--summary-json --resolution --trial-timeout '
 # short options whose argument is required (attached, or in the next word)
 _memtrace_bpf_short_arg='pGoFidmLu'
 
@@ -189,12 +191,14 @@ _memtrace_bpf_value()
     case $opt in
         -p | --pid) _memtrace_bpf_pids "$prefix" "$word" ;;
         -G | --cgroup) _memtrace_bpf_cgroups "$prefix" "$word" ;;
-        -o | --output | --lines | --folded) _memtrace_bpf_files "$prefix" "$word" ;;
+        -o | --output | --lines | --folded | --summary-json) _memtrace_bpf_files "$prefix" "$word" ;;
         -F | --format) _memtrace_bpf_add "$prefix" "$word" csv jsonl mprof ;;
         -u | --user) mapfile -t COMPREPLY < <(compgen -P "$prefix" -u -- "$word") ;;
         --kill) _memtrace_bpf_signals "$prefix" "$word" ;;
-        -i | --interval | -d | --duration) _memtrace_bpf_units "$prefix" "$word" ms s m h ;;
-        -m | --memory-limit | -L | --rss-limit) _memtrace_bpf_units "$prefix" "$word" K M G T ;;
+        -i | --interval | -d | --duration | --trial-timeout)
+            _memtrace_bpf_units "$prefix" "$word" ms s m h ;;
+        -m | --memory-limit | -L | --rss-limit | --resolution)
+            _memtrace_bpf_units "$prefix" "$word" K M G T ;;
     esac
 }
 
