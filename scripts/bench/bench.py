@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -401,18 +402,24 @@ class Bench:
             r["spikes"].append(sp)
             r["caught"] += peak >= sp["bytes"] and abs(peak - sp["vmhwm"]) <= 0.01 * sp["vmhwm"]
 
+        rng = random.Random(15)
         with tempfile.TemporaryDirectory() as d:
             for _ in range(runs):
+                # the spike at a random phase of a 100 ms sampler's period: with a fixed delay
+                # mprof's samples, which start with the process, land in it at the same phase
+                # every run (in the hold, as it happens here, with a 50 ms delay)
+                delay = ["--delay", str(rng.randrange(50, 250))]
                 out = os.path.join(d, "spike.csv")
-                p = subprocess.run([self.memtrace, "-i", "1s", "-q", "-o", out, "--", *cmd],
-                                   check=True, stdout=subprocess.PIPE)
+                p = subprocess.run([self.memtrace, "-i", "1s", "-q", "-o", out, "--", cmd[0],
+                                    *delay, *cmd[1:]], check=True, stdout=subprocess.PIPE)
                 with open(out) as f:
                     rows = [line.split(",") for line in f.read().splitlines()[1:]]
                 record("memtrace", max(int(r[10]) for r in rows if r[5] == "exit"),
                        self.spike_line(p.stdout.decode(), "memtrace-bpf"))
                 if self.mprof:
                     dat = os.path.join(d, "spike.dat")
-                    p = subprocess.run([self.mprof, "run", "--interval", "0.1", "-o", dat, *cmd],
+                    p = subprocess.run([self.mprof, "run", "--interval", "0.1", "-o", dat,
+                                        cmd[0], *delay, *cmd[1:]],
                                        check=True, stdout=subprocess.PIPE,
                                        stderr=subprocess.DEVNULL)
                     with open(dat) as f:
@@ -638,7 +645,8 @@ def report(b):
     lasted = rise + hold + fall
     add("## A 1 GiB spike at -i 1s")
     add("")
-    add(f"`spike {' '.join(sp['cmd'])}`: 1 GiB made resident, held, unmapped. Transparent "
+    add(f"`spike {' '.join(sp['cmd'])}`, after a random 50–250 ms (`--delay`, the same for "
+        "both tracers in a round): 1 GiB made resident, held, unmapped. Transparent "
         f"huge pages here: `{sp['thp']}`; {huge * 100:.0f} % of the spike came as huge pages "
         f"(median), filled by {' and '.join(fills)} in {sps[0]['threads']} threads. The "
         "workload times itself: rise from its first page filled to every page resident, hold "

@@ -1,5 +1,5 @@
-// spike — after 50 ms allocate MIB MiB, make every page resident, hold, munmap, then live on for
-// AFTER_MS. After the munmap it prints one line for tests and the bench to read:
+// spike — after 50 ms (--delay MS) allocate MIB MiB, make every page resident, hold, munmap, then
+// live on for AFTER_MS. After the munmap it prints one line for tests and the bench to read:
 //   spike <bytes> <VmHWM kiB> rise_us=N hold_us=N fall_us=N huge_kib=N fill=F threads=N
 // rise: from the first page filled to every page resident; hold: from then to the munmap; fall:
 // the munmap; huge_kib: how much of it the kernel gave as transparent huge pages; fill: touch
@@ -9,12 +9,15 @@
 // machine where a fault costs 12 µs a 1 GiB rise takes seconds. --huge (MADV_HUGEPAGE, one
 // fault a 2 MiB page where the kernel has THP), --populate (MADV_POPULATE_WRITE, 5.14+: the
 // kernel fills the range in one call, no user fault a page) and --threads N (the region split
-// in N slices filled at once) make the rise short whatever a fault costs.
+// in N slices filled at once) make the rise short whatever a fault costs. --delay sets when the
+// spike comes: a sampler started with the process would otherwise find it at the same phase of
+// its period every run.
 #include <pthread.h>
 #include <stdbool.h>
 
 #define WL_NAME "spike"
-#define WL_USAGE "usage: spike [--huge] [--populate] [--threads N] MIB HOLD_MS [AFTER_MS]\n"
+#define WL_USAGE                                                                                   \
+	"usage: spike [--huge] [--populate] [--threads N] [--delay MS] MIB HOLD_MS [AFTER_MS]\n"
 #include "workload.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -81,13 +84,11 @@ static void *fill(void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"huge", no_argument, NULL, 'u'},
-	    {"populate", no_argument, NULL, 'P'},
-	    {"threads", required_argument, NULL, 'T'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"huge", no_argument, NULL, 'u'},	       {"populate", no_argument, NULL, 'P'},
+	    {"threads", required_argument, NULL, 'T'}, {"delay", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
-	unsigned long mib, hold, after = 1500, nthreads = 1;
+	unsigned long mib, hold, after = 1500, nthreads = 1, delay = 50;
 	bool huge = false, populate = false, populated = true;
 	struct slice slices[64];
 	pthread_t tids[64];
@@ -102,6 +103,8 @@ int main(int argc, char **argv)
 			huge = true;
 		else if (c == 'P')
 			populate = true;
+		else if (c == 'D')
+			delay = wl_ms(optarg, "bad --delay");
 		else if (c == 'T')
 			nthreads = wl_num(optarg, 64, "bad --threads (1 to 64)");
 		else
@@ -116,7 +119,7 @@ int main(int argc, char **argv)
 		after = wl_ms(argv[optind + 2], "bad AFTER_MS");
 	len = (size_t)mib << 20;
 
-	wl_sleep_ms(50);
+	wl_sleep_ms(delay);
 	if (len) {
 		/* 2 MiB-aligned, so that every 2 MiB of it can be one huge page */
 		char *raw = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE,
