@@ -276,10 +276,19 @@ class Bench:
             t0 = time.monotonic_ns()
             p = subprocess.Popen([self.memtrace, "-v", "-o", "/dev/null", "--", self.stamp],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            m = read_until(p.stderr, r"attached ([0-9.]+) ms after launch", 30, "memtrace-bpf")
+            head = b""
+            while True:
+                line = p.stderr.readline()
+                head += line
+                m = re.search(rb"attached ([0-9.]+) ms after launch", line)
+                if m or not line:
+                    break
+            if not m:
+                raise RuntimeError(f"memtrace-bpf -v: no 'attached' line in: {head[-2000:]}")
             attach.append((time.monotonic_ns() - t0) / 1e6)
             attach_self.append(float(m.group(1)))
             out, err = p.communicate(timeout=60)
+            err = head + err
             if p.returncode != 0:
                 raise RuntimeError(f"memtrace-bpf -- stamp exited {p.returncode}: {err}")
             # launch to the traced command's first instruction
