@@ -207,14 +207,19 @@ class Bench:
             cs.append("mprof")
         return cs
 
-    def overhead(self):
+    def workloads(self):
+        """The two workloads every run-time table measures, by their names in the report."""
         a = self.a
-        workloads = {
+        return {
             f"page faults ({a.fault_mib} MiB x {a.fault_rounds}, 4 KiB pages)":
                 [self.faultloop, str(a.fault_mib), str(a.fault_rounds)],
             f"Python sum([i for i in range(10**{a.py_exp})])":
                 [PY, "-c", PY_WORKLOAD.format(n=10 ** a.py_exp)],
         }
+
+    def overhead(self):
+        a = self.a
+        workloads = self.workloads()
         cs = self.contenders()
         self.results["overhead"] = {wname: self.interleaved(wname, cmd, cs, a.rounds)
                                     for wname, cmd in workloads.items()}
@@ -272,12 +277,7 @@ class Bench:
         kernel's own summing for the classic record is not in bpf_stats: only in the run
         times."""
         a = self.a
-        workloads = {
-            f"page faults ({a.fault_mib} MiB x {a.fault_rounds}, 4 KiB pages)":
-                [self.faultloop, str(a.fault_mib), str(a.fault_rounds)],
-            f"Python sum([i for i in range(10**{a.py_exp})])":
-                [PY, "-c", PY_WORKLOAD.format(n=10 ** a.py_exp)],
-        }
+        workloads = self.workloads()
         cs = ["untraced", "memtrace -p", "memtrace -p --exact"]
         rounds = max(2, min(a.rounds, 7))
         res = {wname: self.interleaved(f"--exact, {wname}", cmd, cs, rounds)

@@ -143,4 +143,45 @@ else
 	echo "INFO precision-note absent"
 fi
 
+# --repeat under -m: a cgroup per run (on this guest's cgroup v2), each removed
+"$MT" -q --repeat 2 -m 64M -o "$W/rep.csv" --summary-json "$W/rep.json" -- /bin/sh -c \
+	"grep -c memtrace-bpf- /proc/self/cgroup; exec $BIN/touch 16" >"$W/rep.out" 2>"$W/rep.err"
+st=$?
+runs=$(awk -F, 'NR > 1 { print $16 }' "$W/rep.csv" | sort -u | tr '\n' ' ')
+inside=$(grep -c '^1$' "$W/rep.out")
+cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'memtrace-bpf-*' 2>/dev/null | wc -l)
+peaks=$(grep -o '"cgroup_peak_bytes":[0-9]*' "$W/rep.json" | wc -l)
+ok=0
+[ $st -eq 0 ] && [ "$runs" = "1 2 " ] && [ "$inside" -eq 2 ] && [ "$cg" -eq 0 ] && [ "$peaks" -eq 2 ] && ok=1
+result repeat-cgroups $ok "status=$st runs=[$runs] in_cgroup=$inside cgroups_left=$cg cgroup_peaks=$peaks $(head -1 "$W/rep.err")"
+
+# --find-min-limit: the bisection over fresh v2 cgroups, and a timed-out trial killed with its cgroup
+"$MT" -q --find-min-limit -o "$W/fml.csv" --summary-json "$W/fml.json" -- "$BIN/touch" 50 \
+	>/dev/null 2>"$W/fml.err"
+st=$?
+answer=$(grep -o '"min_ok_limit_bytes":[0-9]*' "$W/fml.json" | cut -d: -f2)
+ok=0
+[ $st -eq 0 ] && [ "${answer:-0}" -ge $((50 * MIB)) ] && [ "${answer:-0}" -le $((56 * MIB)) ] && ok=1
+result find-min-limit $ok "status=$st answer=$answer $(head -1 "$W/fml.err")"
+"$MT" -q --find-min-limit --trial-timeout 300ms -o /dev/null --summary-json "$W/fmt.json" -- \
+	"$BIN/touch" 8 --hold 1500 >/dev/null 2>"$W/fmt.err"
+st=$?
+timeouts=$(grep -o '"outcome":"timeout"' "$W/fmt.json" | wc -l)
+cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'memtrace-bpf-*' 2>/dev/null | wc -l)
+left=$(pgrep -x touch | wc -l)
+ok=0
+[ $st -eq 1 ] && [ "$timeouts" -ge 5 ] && [ "$cg" -eq 0 ] && [ "$left" -eq 0 ] && ok=1
+result trial-timeout $ok "status=$st timeouts=$timeouts cgroups_left=$cg touch_left=$left"
+
+# --exact before 6.2: the record is not exact there either, so it is refused
+"$MT" --exact -o /dev/null -- /bin/true 2>"$W/exact.err"
+st=$?
+case "$(uname -r)" in
+[0-5].* | 6.[01].* | 6.[01]-*) want=1 ;;
+*) want=0 ;;
+esac
+ok=0
+[ $st -eq $want ] && ok=1
+result exact $ok "status=$st want=$want $(head -1 "$W/exact.err")"
+
 echo "RUNNER DONE $pass $fail"
