@@ -461,6 +461,10 @@ static enum mt_args_result check_config(int argc, char **argv, struct mt_config 
 				   "the signal");
 	if (check_runs(cfg) != MT_ARGS_OK)
 		return MT_ARGS_USAGE;
+	if (cfg->summary_json_path && !strcmp(cfg->summary_json_path, "-") &&
+	    (!cfg->output || !strcmp(cfg->output, "-")))
+		return usage_error("--summary-json - and the time series would share stdout: give "
+				   "one of them a file (-o FILE)");
 	if (cfg->quiet && cfg->live)
 		return usage_error("-q and --live contradict each other: give one");
 	if (cfg->quiet && cfg->verbose)

@@ -338,7 +338,8 @@ static int write_summary_json(struct mt_session *s, const struct mt_report_total
 	s->summary_json = NULL;
 	if (!f)
 		return 0;
-	if (s->traced) {
+	/* a command that could not be run (127, 126) is a run to tell of, too */
+	if (s->traced || s->runs.n) {
 		sumjson_make(&in, &sb);
 		if (fwrite(sb.data, 1, sb.len, f) != sb.len || fflush(f))
 			err = errno;

@@ -253,9 +253,18 @@ def test_repeat_status_is_the_first_failing_runs(tmp_path):
                                   ["--repeat", "0", "true"], ["--repeat", "2", "-d", "1s", "true"],
                                   ["--find-min-limit", "-m", "1G", "true"],
                                   ["--repeat", "2", "-F", "mprof", "true"],
-                                  ["--resolution", "1M", "true"]])
+                                  ["--resolution", "1M", "true"],
+                                  ["--summary-json", "-", "true"]])
 def test_runs_usage_errors(args):
     assert_error(run(args), 2)
+
+
+def test_repeat_of_a_missing_command_stops_at_the_first(tmp_path):
+    proc, rows, summary = runs_of(tmp_path, ["--repeat", "3", "--", "/nonexistent/cmd"])
+    assert proc.returncode == 127, proc.stderr
+    assert "cannot run '/nonexistent/cmd'" in proc.stderr
+    assert len(summary["runs"]) == 1 and not summary["runs"][0]["started"]
+    assert summary["runs"][0]["outcome"] is None and summary["exit_status"] == 127
 
 
 def test_summary_json_unwritable_stops_before_anything_runs(tmp_path):

@@ -232,6 +232,11 @@ TEST(summary_json_option)
 	mt_config_free(&cfg);
 	EXPECT_USAGE(ARGV("--summary-json", "", "true"));
 	EXPECT_USAGE(ARGV("--summary-json"));
+	/* both on stdout would be one stream nobody can split */
+	EXPECT_USAGE(ARGV("--summary-json", "-", "true"));
+	EXPECT_USAGE(ARGV("--summary-json", "-", "-o", "-", "true"));
+	REQUIRE(EXPECT_OK(ARGV("--summary-json", "-", "-o", "t.csv", "true"), &cfg));
+	mt_config_free(&cfg);
 }
 
 /* ---- targets ---- */
