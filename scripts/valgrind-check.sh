@@ -70,6 +70,13 @@ MEMTRACE_BPF_REFUSE=on_rename,on_page_alloc@attach vg_run refused 0 \
 	'[ "$(grep -c "warning: the kernel refused the BPF program" refused.stderr)" -eq 2 ]' \
 	-- "$workloads/grow" 4 20 4
 # --python: stacks and code objects from a real interpreter, the line report and folded stacks
+# many runs: the sampler set up again per run, the run log, a cgroup per run, the JSON summary;
+# and the bisection's trials
+vg_run repeat 0 '[ "$(cut -d, -f16 repeat.csv | sort -u | tr "\n" " ")" = "1 2 run " ] &&
+	grep -q "\"statistics\"" repeat.json' \
+	--warmup 1 --repeat 2 -m 64M --summary-json "$out/repeat.json" -- "$workloads/grow" 4 20 4
+vg_run trials 0 'grep -q "\"found\":true" trials.json' \
+	--find-min-limit --summary-json "$out/trials.json" -- "$workloads/grow" 16 20 4
 vg_run python 0 'grep -q "^<module> (<string>:4);grow (<string>:3) " python.folded &&
 	grep -q "^Filename: <string>" python.lines' \
 	--lines "$out/python.lines" --folded "$out/python.folded" -- /usr/bin/python3 -c \
