@@ -52,9 +52,10 @@ __u64 entries_seen = 0;
  */
 #include "proc_stats.bpf.h"  /* the per-process entries (the traced set's map), RSS and its peak */
 #include "events.bpf.h"      /* the ring of rare records, the drop counters */
+#include "map_reader.bpf.h"  /* the entries read out every interval: first, see there */
 #include "fault_slots.bpf.h" /* faults, page allocations: per CPU, folded later */
 #include "python.bpf.h"      /* --python: the Python stack behind an RSS change */
 #include "rss.bpf.h"         /* rss_stat: RSS at every change, the -L limit */
 #include "traced_set.bpf.h"  /* who is traced: -a/-G, fork, exec, rename, exit, cgroup moves */
 #include "oom.bpf.h"         /* mark_victim: the OOM report */
-#include "iterators.bpf.h"   /* the running processes seeded, the entries read out */
+#include "iterators.bpf.h"   /* the running processes seeded */
