@@ -39,6 +39,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
 GiB = 1 << 30
+REPEAT_RUNS = 10  # start-up: --repeat's runs of `true` under one load
 
 PY_WORKLOAD = (
     "import sys, time\n"
@@ -342,15 +343,21 @@ class Bench:
             f.stdin.close()
             f.wait()
 
+        def timed(args):
+            t0 = time.monotonic_ns()
+            subprocess.run([self.memtrace, "-q", "-o", "/dev/null"] + args, check=True)
+            return (time.monotonic_ns() - t0) / 1e6
+
+        # --repeat pays the start-up once: RUNS runs of `true` in one call against one alone
+        repeated = []
         for i in range(n):
             for run in ((memtrace_run, floor_run) if i % 2 == 0 else (floor_run, memtrace_run)):
                 run()
-            t0 = time.monotonic_ns()
-            subprocess.run([self.memtrace, "-q", "-o", "/dev/null", "--", "/bin/true"],
-                           check=True)
-            whole.append((time.monotonic_ns() - t0) / 1e6)
+            whole.append(timed(["--", "/bin/true"]))
+            repeated.append(timed(["--repeat", str(REPEAT_RUNS), "--", "/bin/true"]))
         self.results["startup"] = {"attach_ms": attach, "attach_self_ms": attach_self,
                                    "launch_to_command_ms": to_command, "true_run_ms": whole,
+                                   "repeat_true_run_ms": repeated,
                                    "floor_attach_ms": floor_attach, "loads": loads}
         log(f"start-up: attached {median(attach):.1f} ms after launch (the floor "
             f"{median(floor_attach):.1f} ms), command starts {median(to_command):.1f} ms after "
@@ -668,7 +675,9 @@ def report(b):
                        ("attach_self_ms", "memtrace-bpf: its main() to attached (its -v)"),
                        ("launch_to_command_ms",
                         "memtrace-bpf: launch to the traced command's first instruction"),
-                       ("true_run_ms", "memtrace-bpf -- true, whole run")):
+                       ("true_run_ms", "memtrace-bpf -- true, whole run"),
+                       ("repeat_true_run_ms", f"memtrace-bpf --repeat {REPEAT_RUNS} -- true, "
+                                              "whole run (one BPF load for all)")):
         if key in s:
             add(f"| {label} | {median(s[key]):.1f} ms | {min(s[key]):.1f} ms |")
     if s.get("loads"):
