@@ -42,7 +42,9 @@ enum mt_run_outcome run_outcome(const struct mt_run *run)
 	if (run->root.oom_killed || run->root.oom_kills ||
 	    (run->cgroup_oom_known && run->cgroup_oom_kills))
 		return MT_RUN_OOM_KILLED;
-	return run->started && run->exit_status == 0 ? MT_RUN_OK : MT_RUN_FAILED;
+	if (run->started && run->exit_status == 0)
+		return MT_RUN_OK;
+	return run->interrupted ? MT_RUN_INTERRUPTED : MT_RUN_FAILED;
 }
 
 const char *run_outcome_name(enum mt_run_outcome outcome)
@@ -52,6 +54,7 @@ const char *run_outcome_name(enum mt_run_outcome outcome)
 		[MT_RUN_OOM_KILLED] = "oom_killed",
 		[MT_RUN_TIMEOUT] = "timeout",
 		[MT_RUN_FAILED] = "failed",
+		[MT_RUN_INTERRUPTED] = "interrupted",
 	};
 
 	return names[outcome];

@@ -18,6 +18,7 @@ enum mt_run_outcome {
 	MT_RUN_OOM_KILLED, /* the kernel's OOM killer ended it (or a process of its tree) */
 	MT_RUN_TIMEOUT,	   /* --trial-timeout ran out: killed by us */
 	MT_RUN_FAILED,	   /* any other status: it failed for a reason of its own */
+	MT_RUN_INTERRUPTED, /* a signal to memtrace-bpf (forwarded) cut it short */
 };
 
 /* The samplers a cross-check imitates: what psutil-style polling at 0.1 s and 1 s would see. */
@@ -47,6 +48,7 @@ struct mt_run {
 	struct mt_root root;  /* the command, as the summary saw it */
 	int exit_status;      /* as a shell says it: the exit code, or 128 + the signal */
 	bool timed_out;
+	bool interrupted; /* SIGINT, SIGTERM or SIGHUP came while it ran */
 	uint64_t wall_ns;
 	uint64_t rows; /* rows written for it */
 	bool cgroup_oom_known;

@@ -161,6 +161,7 @@ static int one_run(struct mt_session *s, struct mt_run *run, uint64_t timeout_ns
 		notify_live_start(s);
 	s->traced = true;
 	status = targets_finish(s, loop_run(s));
+	run->interrupted = loop_interrupted();
 	end_run(s, run, status, rows_before);
 	return status;
 }
@@ -280,6 +281,9 @@ static int find_min_limit(struct mt_session *s)
 		say_trial(run);
 		if (!run->started)
 			return status;
+		/* a trial cut short by a signal says nothing of its limit */
+		if (loop_interrupted())
+			break;
 		if (run_outcome(run) == MT_RUN_FAILED) {
 			char a[32];
 

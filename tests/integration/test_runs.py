@@ -226,6 +226,7 @@ def test_sigint_during_the_second_run_stops_with_two_runs_told(tmp_path):
     summary = json.loads(js.read_text())
     validate(summary)
     assert [r["exit_status"] for r in summary["runs"]] == [0, 128 + signal.SIGINT]
+    assert [r["outcome"] for r in summary["runs"]] == ["ok", "interrupted"]
     assert summary["exit_status"] == 128 + signal.SIGINT
     assert "memtrace-bpf: 2 runs of " in err, err
 
@@ -404,3 +405,28 @@ def test_find_min_limit_trial_timeout_kills_and_counts_as_too_little(tmp_path):
     # each limit a quarter above the last
     limits = [t["limit_bytes"] for t in trials[1:]]
     assert all(b > a for a, b in zip(limits, limits[1:])), limits
+
+
+def test_sigint_during_a_trial_stops_the_search(tmp_path):
+    if memory_cgroup() is None:
+        pytest.skip("SKIPPED LOUDLY: no memory cgroup controller on this machine")
+    out, js = tmp_path / "trials.csv", tmp_path / "summary.json"
+    tracer = subprocess.Popen([BIN, "--find-min-limit", "-o", str(out), "--summary-json", str(js),
+                               "--", workload("touch"), "20", "--hold", "1500"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: out.exists() and re.search(r",2\n", out.read_text()),
+                        timeout=30), "trial 2 never started"
+        tracer.send_signal(signal.SIGINT)
+        _, err = tracer.communicate(timeout=30)
+    finally:
+        if tracer.poll() is None:
+            tracer.kill()
+    assert tracer.returncode == 128 + signal.SIGINT, err
+    summary = json.loads(js.read_text())
+    trials = summary["find_min_limit"]["trials"]
+    assert len(trials) == 2 and trials[1]["exit_status"] == 128 + signal.SIGINT, trials
+    assert trials[1]["outcome"] == "interrupted", trials
+    assert not summary["find_min_limit"]["found"]
+    # an interrupted trial is not taken for a command failing on its own
+    assert "reason of its own" not in err and "no least memory limit found" in err, err

@@ -165,6 +165,10 @@ TEST(run_outcomes)
 	CHECK_STREQ(run_outcome_name(run_outcome(&r)), "ok");
 	r.exit_status = 3;
 	CHECK_STREQ(run_outcome_name(run_outcome(&r)), "failed");
+	r.interrupted = true;
+	r.exit_status = 130;
+	CHECK_STREQ(run_outcome_name(run_outcome(&r)), "interrupted");
+	r.interrupted = false;
 	r.exit_status = 137;
 	r.root.oom_killed = true;
 	CHECK_STREQ(run_outcome_name(run_outcome(&r)), "oom_killed");
