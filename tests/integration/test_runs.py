@@ -204,10 +204,11 @@ def test_repeat_with_a_limit_makes_a_cgroup_per_run(tmp_path):
         assert r["cgroup_oom_kills"] == 0
 
 
-def test_sigint_during_the_second_run_stops_with_two_runs_told(tmp_path):
-    out, js = tmp_path / "runs.csv", tmp_path / "summary.json"
-    tracer = subprocess.Popen([BIN, "--repeat", "3", "-o", str(out), "--summary-json", str(js),
-                               "--", workload("touch"), "20", "--hold", "1500"],
+def sigint_in_run_2(args, out, js):
+    """memtrace-bpf ARGS on a 20 MiB toucher held 1.5 s; SIGINT once run 2 has a row.
+    Returns (the finished process, its stderr)."""
+    tracer = subprocess.Popen([BIN] + args + ["-o", str(out), "--summary-json", str(js), "--",
+                                              workload("touch"), "20", "--hold", "1500"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for(lambda: out.exists() and re.search(r",2\n", out.read_text()),
@@ -217,6 +218,12 @@ def test_sigint_during_the_second_run_stops_with_two_runs_told(tmp_path):
     finally:
         if tracer.poll() is None:
             tracer.kill()
+    return tracer, err
+
+
+def test_sigint_during_the_second_run_stops_with_two_runs_told(tmp_path):
+    out, js = tmp_path / "runs.csv", tmp_path / "summary.json"
+    tracer, err = sigint_in_run_2(["--repeat", "3"], out, js)
     # forwarded to the command, which died of it: its status, as COMMAND mode returns it
     assert tracer.returncode == 128 + signal.SIGINT, err
     rows = parse_runs_csv(out.read_text())
@@ -411,17 +418,7 @@ def test_sigint_during_a_trial_stops_the_search(tmp_path):
     if memory_cgroup() is None:
         pytest.skip("SKIPPED LOUDLY: no memory cgroup controller on this machine")
     out, js = tmp_path / "trials.csv", tmp_path / "summary.json"
-    tracer = subprocess.Popen([BIN, "--find-min-limit", "-o", str(out), "--summary-json", str(js),
-                               "--", workload("touch"), "20", "--hold", "1500"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_for(lambda: out.exists() and re.search(r",2\n", out.read_text()),
-                        timeout=30), "trial 2 never started"
-        tracer.send_signal(signal.SIGINT)
-        _, err = tracer.communicate(timeout=30)
-    finally:
-        if tracer.poll() is None:
-            tracer.kill()
+    tracer, err = sigint_in_run_2(["--find-min-limit"], out, js)
     assert tracer.returncode == 128 + signal.SIGINT, err
     summary = json.loads(js.read_text())
     trials = summary["find_min_limit"]["trials"]
