@@ -354,71 +354,19 @@ static bool pid_set_add(struct pid_set *set, pid_t pid)
 	return true;
 }
 
-/* move whatever is left in the cgroup back home; returns how many processes were moved */
-static size_t move_out(struct mt_cgroup *cg)
-{
-	struct pid_set moved = { 0 };
-	int first_err = 0;
-	pid_t failed_pid = 0;
-	size_t count;
-
-	for (int round = 0; round < CG_MOVE_ROUNDS; round++) {
-		bool listed = false, progress = false;
-		char *text, *p, *end;
-		int err;
-
-		err = cgroupfs_read(cg->dir, "cgroup.procs", &text);
-		if (err) {
-			if (err != -ENOENT)
-				mt_debug("cannot read %s/cgroup.procs: %s", cg->dir,
-					 strerror(-err));
-			break;
-		}
-		for (p = text;; p = end) {
-			char value[32];
-			long pid;
-
-			errno = 0;
-			pid = strtol(p, &end, 10);
-			if (end == p || errno || pid <= 0)
-				break;
-			listed = true;
-			snprintf(value, sizeof(value), "%ld", pid);
-			/* one pid per write: the kernel takes one per write(2) */
-			err = cgroupfs_write(cg->home_dir, "cgroup.procs", value);
-			if (!err) {
-				progress = true;
-				pid_set_add(&moved, (pid_t)pid);
-			} else if (err != -ESRCH && !first_err) {
-				first_err = err;
-				failed_pid = (pid_t)pid;
-			}
-		}
-		free(text);
-		if (!listed) {
-			first_err = 0;
-			break;
-		}
-		/* exiting tasks may stay listed a moment and refuse to move: let them go */
-		if (!progress)
-			sleep_ms(10);
-	}
-	if (first_err)
-		mt_warn("cannot move process %d out of cgroup %s into %s: %s", (int)failed_pid,
-			cg->dir, cg->home_dir, strerror(-first_err));
-	count = moved.nr;
-	free(moved.pids);
-	return count;
-}
-
-/* One pass over cgroup.procs; returns how many were sent the signal. */
-static size_t signal_members(const struct mt_cgroup *cg, int sig)
+/*
+ * One pass over the cgroup's members (cgroup.procs), fn called with each pid. Returns how many
+ * it listed, or -errno when the file cannot be read.
+ */
+static long for_each_member(const struct mt_cgroup *cg, void (*fn)(void *ctx, pid_t pid),
+			    void *ctx)
 {
 	char *text, *p, *end;
-	size_t sent = 0;
+	long listed = 0;
+	int err = cgroupfs_read(cg->dir, "cgroup.procs", &text);
 
-	if (cgroupfs_read(cg->dir, "cgroup.procs", &text))
-		return 0;
+	if (err)
+		return err;
 	for (p = text;; p = end) {
 		long pid;
 
@@ -426,10 +374,77 @@ static size_t signal_members(const struct mt_cgroup *cg, int sig)
 		pid = strtol(p, &end, 10);
 		if (end == p || errno || pid <= 0)
 			break;
-		sent += kill((pid_t)pid, sig) == 0;
+		listed++;
+		fn(ctx, (pid_t)pid);
 	}
 	free(text);
-	return sent;
+	return listed;
+}
+
+struct move_pass {
+	const struct mt_cgroup *cg;
+	struct pid_set *moved;
+	bool progress;
+	int first_err;
+	pid_t failed_pid;
+};
+
+static void move_member(void *ctx, pid_t pid)
+{
+	struct move_pass *m = ctx;
+	char value[32];
+	int err;
+
+	snprintf(value, sizeof(value), "%d", (int)pid);
+	/* one pid per write: the kernel takes one per write(2) */
+	err = cgroupfs_write(m->cg->home_dir, "cgroup.procs", value);
+	if (!err) {
+		m->progress = true;
+		pid_set_add(m->moved, pid);
+	} else if (err != -ESRCH && !m->first_err) {
+		m->first_err = err;
+		m->failed_pid = pid;
+	}
+}
+
+/* move whatever is left in the cgroup back home; returns how many processes were moved */
+static size_t move_out(struct mt_cgroup *cg)
+{
+	struct pid_set moved = { 0 };
+	struct move_pass m = { .cg = cg, .moved = &moved };
+	size_t count;
+
+	for (int round = 0; round < CG_MOVE_ROUNDS; round++) {
+		long listed;
+
+		m.progress = false;
+		listed = for_each_member(cg, move_member, &m);
+		if (listed < 0) {
+			if (listed != -ENOENT)
+				mt_debug("cannot read %s/cgroup.procs: %s", cg->dir,
+					 strerror((int)-listed));
+			break;
+		}
+		if (!listed) {
+			m.first_err = 0;
+			break;
+		}
+		/* exiting tasks may stay listed a moment and refuse to move: let them go */
+		if (!m.progress)
+			sleep_ms(10);
+	}
+	if (m.first_err)
+		mt_warn("cannot move process %d out of cgroup %s into %s: %s", (int)m.failed_pid,
+			cg->dir, cg->home_dir, strerror(-m.first_err));
+	count = moved.nr;
+	free(moved.pids);
+	return count;
+}
+
+static void kill_member(void *ctx, pid_t pid)
+{
+	(void)ctx;
+	kill(pid, SIGKILL);
 }
 
 void cgroup_kill_all(const struct mt_cgroup *cg)
@@ -438,7 +453,8 @@ void cgroup_kill_all(const struct mt_cgroup *cg)
 	 * may add a member behind the pass */
 	if (cg->version == MT_CG_V2 && !cgroupfs_write(cg->dir, "cgroup.kill", "1"))
 		return;
-	for (int pass = 0; pass < CG_MOVE_ROUNDS && signal_members(cg, SIGKILL); pass++)
+	for (int pass = 0; pass < CG_MOVE_ROUNDS && for_each_member(cg, kill_member, NULL) > 0;
+	     pass++)
 		sleep_ms(10);
 }
 

@@ -29,12 +29,6 @@ static void describe_end(const struct mt_root *r, char *buf, size_t len)
 	}
 }
 
-/* A counter's growth since base; 0 if it reads lower (a tick-rounded base against ns). */
-static uint64_t since(uint64_t value, uint64_t base)
-{
-	return value > base ? value - base : 0;
-}
-
 /* -a, -G: the trace as a whole (there is no root process to summarise). */
 static void summarize_target(const struct mt_summary *s, const struct mt_report_totals *totals)
 {
@@ -73,20 +67,19 @@ static void summarize_root(const struct mt_root *r, uint64_t now_mono_ns)
 {
 	char a[32], b[32], c[32], d[32], end[640];
 	const struct proc_stats *st = &r->stats;
-	uint64_t until = r->exited && r->end_mono_ns ? r->end_mono_ns : now_mono_ns;
-	uint64_t from = r->start_mono_ns ? r->start_mono_ns : until;
+	uint64_t wall = root_wall_ns(r, now_mono_ns);
 
 	describe_end(r, end, sizeof(end));
 	mt_info("memtrace-bpf: %s (pid %u, %.16s): %s", r->label, r->pid, r->comm, end);
 	/* -p: the CPU the process used while traced, not since it started */
 	if (r->cpu_known)
 		mt_info("  elapsed %s, user %s, sys %s%s",
-			mt_format_duration(until - from, a, sizeof(a)),
-			mt_format_duration(since(r->utime_ns, r->utime_base_ns), b, sizeof(b)),
-			mt_format_duration(since(r->stime_ns, r->stime_base_ns), c, sizeof(c)),
+			mt_format_duration(wall, a, sizeof(a)),
+			mt_format_duration(root_user_ns(r), b, sizeof(b)),
+			mt_format_duration(root_sys_ns(r), c, sizeof(c)),
 			r->launched ? "" : " (CPU time while traced)");
 	else
-		mt_info("  elapsed %s", mt_format_duration(until - from, a, sizeof(a)));
+		mt_info("  elapsed %s", mt_format_duration(wall, a, sizeof(a)));
 	mt_info("  peak RSS %s (anon %s, file %s, shmem %s); RSS at end %s",
 		mt_format_size(st->peak_rss_bytes, a, sizeof(a)),
 		mt_format_size(st->peak_anon_bytes, b, sizeof(b)),

@@ -85,9 +85,9 @@ double run_metric(const struct mt_run *run, enum mt_run_metric metric)
 	case MT_METRIC_WALL:
 		return (double)run->wall_ns / 1e9;
 	case MT_METRIC_USER:
-		return (double)run->root.utime_ns / 1e9;
+		return (double)root_user_ns(&run->root) / 1e9;
 	case MT_METRIC_SYS:
-		return (double)run->root.stime_ns / 1e9;
+		return (double)root_sys_ns(&run->root) / 1e9;
 	case MT_METRIC_PEAK:
 		return (double)st->peak_rss_bytes;
 	case MT_METRIC_PEAK_ANON:

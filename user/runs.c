@@ -70,9 +70,7 @@ static void end_run(struct mt_session *s, struct mt_run *run, int status, uint64
 		uint64_t at_exit = mt_rss_bytes(&root->stats);
 
 		run->root = *root;
-		run->wall_ns = root->end_mono_ns > root->start_mono_ns
-				       ? root->end_mono_ns - root->start_mono_ns
-				       : 0;
+		run->wall_ns = root_wall_ns(root, mt_clock_ns(CLOCK_MONOTONIC));
 		/* the kernel's VmHWM: its high-water mark is brought up to date lazily */
 		x->hiwater_known = root->exited && root->stats.hiwater_pages;
 		x->hiwater_bytes = (uint64_t)root->stats.hiwater_pages * (uint64_t)page;

@@ -330,6 +330,7 @@ static int write_summary_json(struct mt_session *s, const struct mt_report_total
 		.output = s->writer.path,
 		.bisect = s->cfg.find_min_limit && s->runs.n ? &s->bisect : NULL,
 		.trial_timeout_ns = s->trial_timeout_ns,
+		.now_mono_ns = mt_clock_ns(CLOCK_MONOTONIC),
 	};
 	struct strbuf sb = {};
 	FILE *f = s->summary_json;

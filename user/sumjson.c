@@ -97,16 +97,11 @@ static void null(struct jw *j, const char *name)
 	sb_adds(j->sb, "null");
 }
 
-static uint64_t since(uint64_t value, uint64_t base)
-{
-	return value > base ? value - base : 0;
-}
-
 /* A root as the stderr summary tells it: how it ended, its time, memory and tree. */
-static void root_obj(struct jw *j, const char *name, const struct mt_root *r)
+static void root_obj(struct jw *j, const char *name, const struct mt_root *r,
+		     uint64_t now_mono_ns)
 {
 	const struct proc_stats *st = &r->stats;
-	uint64_t end = r->end_mono_ns, begin = r->start_mono_ns;
 	char comm[MT_COMM_LEN + 1], sig[32];
 
 	open_obj(j, name);
@@ -128,11 +123,11 @@ static void root_obj(struct jw *j, const char *name, const struct mt_root *r)
 	boolean(j, "oom_killed", r->oom_killed);
 	str(j, "oom_constraint", r->oom_killed ? oom_constraint_name(r->oom_constraint) : NULL);
 	u64(j, "oom_kills_in_tree", r->oom_kills);
-	num(j, "wall_s", end > begin ? (double)(end - begin) / 1e9 : 0);
+	num(j, "wall_s", (double)root_wall_ns(r, now_mono_ns) / 1e9);
 	if (r->cpu_known) {
 		/* -p: the CPU used while traced, as the stderr summary says */
-		num(j, "user_s", (double)since(r->utime_ns, r->utime_base_ns) / 1e9);
-		num(j, "sys_s", (double)since(r->stime_ns, r->stime_base_ns) / 1e9);
+		num(j, "user_s", (double)root_user_ns(r) / 1e9);
+		num(j, "sys_s", (double)root_sys_ns(r) / 1e9);
 	} else {
 		null(j, "user_s");
 		null(j, "sys_s");
@@ -174,7 +169,8 @@ static void run_obj(struct jw *j, const struct mt_run *r)
 	num(j, "wall_s", (double)r->wall_ns / 1e9);
 	u64(j, "rows", r->rows);
 	u64_or_null(j, "cgroup_oom_kills", r->cgroup_oom_known, r->cgroup_oom_kills);
-	root_obj(j, "root", &r->root);
+	/* a run's command has ended by the run's end: now is never used for it */
+	root_obj(j, "root", &r->root, r->root.end_mono_ns);
 	crosscheck_obj(j, &r->x);
 	close_obj(j);
 }
@@ -312,7 +308,7 @@ void sumjson_make(const struct mt_sumjson_input *in, struct strbuf *out)
 	/* -p: the processes named; the COMMAND's root is its runs' */
 	open_arr(&j, "roots");
 	for (size_t i = 0; !in->runs && i < s->nroots; i++)
-		root_obj(&j, NULL, &s->roots[i]);
+		root_obj(&j, NULL, &s->roots[i], in->now_mono_ns);
 	close_arr(&j);
 	if (in->label)
 		trace_obj(&j, in);

@@ -29,6 +29,7 @@ struct mt_sumjson_input {
 	const char *output;
 	const struct mt_bisect *bisect; /* --find-min-limit; NULL otherwise */
 	uint64_t trial_timeout_ns;
+	uint64_t now_mono_ns; /* the end: the wall time of roots still running */
 };
 
 void sumjson_make(const struct mt_sumjson_input *in, struct strbuf *out);

@@ -45,3 +45,27 @@ bool rss_hist_at(const struct mt_rss_hist *h, uint32_t ms, uint64_t *bytes)
 	}
 	return found;
 }
+
+uint64_t root_wall_ns(const struct mt_root *r, uint64_t now_mono_ns)
+{
+	uint64_t until = r->exited && r->end_mono_ns ? r->end_mono_ns : now_mono_ns;
+	uint64_t from = r->start_mono_ns ? r->start_mono_ns : until;
+
+	return until > from ? until - from : 0;
+}
+
+/* a counter's growth since base; 0 if it reads lower (a tick-rounded base against ns) */
+static uint64_t since(uint64_t value, uint64_t base)
+{
+	return value > base ? value - base : 0;
+}
+
+uint64_t root_user_ns(const struct mt_root *r)
+{
+	return since(r->utime_ns, r->utime_base_ns);
+}
+
+uint64_t root_sys_ns(const struct mt_root *r)
+{
+	return since(r->stime_ns, r->stime_base_ns);
+}

@@ -64,6 +64,12 @@ struct mt_root {
 	unsigned limit_crossings;
 };
 
+/* A root's wall time, from its start to its end or, while it runs, to now_mono_ns. */
+uint64_t root_wall_ns(const struct mt_root *r, uint64_t now_mono_ns);
+/* Its user and sys CPU time: with -p over the traced window, from its base at the start. */
+uint64_t root_user_ns(const struct mt_root *r);
+uint64_t root_sys_ns(const struct mt_root *r);
+
 /* -a, -G: the largest peaks of the whole trace, for the summary */
 #define MT_TOP_PEAKS 5
 struct mt_top_peak {

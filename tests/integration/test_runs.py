@@ -341,6 +341,20 @@ def test_summary_json_of_pids_and_host(tmp_path):
     assert summary["target"] == "pids" and summary["runs"] is None
     assert [r["pid"] for r in summary["roots"]] == [sleeper.pid]
     assert summary["roots"][0]["exit_code"] == 0
+    assert 0.5 < summary["roots"][0]["wall_s"] < 1.6, summary["roots"][0]
+    # a root still running when tracing stops: its wall time so far, as stderr says it
+    sleeper = subprocess.Popen([workload("touch"), "8", "--hold", "3000"])
+    try:
+        js = tmp_path / "d.json"
+        proc = run(["-p", str(sleeper.pid), "-d", "700ms", "-o", str(tmp_path / "d.csv"),
+                    "--summary-json", str(js)], timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    (root,) = json.loads(js.read_text())["roots"]
+    assert not root["exited"] and root["exit_code"] is None and root["signal"] is None, root
+    assert 0.6 <= root["wall_s"] < 2.0, root
     js = tmp_path / "a.json"
     proc = run(["-a", "-d", "500ms", "-o", str(tmp_path / "a.csv"), "--summary-json", "-"],
                timeout=60)
