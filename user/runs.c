@@ -92,41 +92,30 @@ static void end_run(struct mt_session *s, struct mt_run *run, int status, uint64
 }
 
 /* Processes of the last run still traced (descendants that outlived it) are let go, and the
- * sampler starts afresh: the next run's rows and summary are its own. */
+ * sampler starts afresh: the next run's rows and summary are its own. An entry leaves the set
+ * from inside the walk, as the loop's scans take back those of exited processes. */
 struct leftovers {
-	uint32_t *pids;
-	size_t n, cap;
+	struct mt_bpfobj *bpf;
+	size_t n;
 };
 
-static void note_leftover(void *ctx, uint32_t pid, const struct proc_stats *st)
+static void let_go(void *ctx, uint32_t pid, const struct proc_stats *st)
 {
 	struct leftovers *l = ctx;
 
 	(void)st;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		uint32_t *pids = realloc(l->pids, cap * sizeof(*pids));
-
-		if (!pids)
-			return;
-		l->pids = pids;
-		l->cap = cap;
-	}
-	l->pids[l->n++] = pid;
+	l->n += bpfobj_remove(l->bpf, pid) == 0;
 }
 
 static void clear_for_next_run(struct mt_session *s)
 {
 	struct mt_sampler_opts opts = s->sampler.opts;
-	struct leftovers l = { 0 };
+	struct leftovers l = { .bpf = &s->bpf };
 
 	targets_next_run(s);
-	bpfobj_for_each(&s->bpf, note_leftover, &l, true);
-	for (size_t i = 0; i < l.n; i++)
-		bpfobj_remove(&s->bpf, l.pids[i]);
+	bpfobj_for_each(&s->bpf, let_go, &l, true);
 	if (l.n)
 		mt_debug("%zu processes of the last run still running: no longer traced", l.n);
-	free(l.pids);
 	sampler_free(&s->sampler);
 	sampler_init(&s->sampler, &s->writer, &opts);
 }

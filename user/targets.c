@@ -41,9 +41,13 @@ static int limit_command(struct mt_session *s)
 		mt_err("cannot move the command into cgroup %s: %s", s->cgroup.dir, strerror(-err));
 		return -1;
 	}
-	mt_debug("command limited to %llu bytes in cgroup v%d %s",
-		 (unsigned long long)(s->cgroup.limit_bytes == MT_CG_NO_LIMIT ? 0 : s->cgroup.limit_bytes), s->cgroup.version == MT_CG_V1 ? 1 : 2,
-		 s->cgroup.dir);
+	if (s->cgroup.limit_bytes == MT_CG_NO_LIMIT)
+		mt_debug("command measured, not limited, in cgroup v%d %s",
+			 s->cgroup.version == MT_CG_V1 ? 1 : 2, s->cgroup.dir);
+	else
+		mt_debug("command limited to %llu bytes in cgroup v%d %s",
+			 (unsigned long long)s->cgroup.limit_bytes,
+			 s->cgroup.version == MT_CG_V1 ? 1 : 2, s->cgroup.dir);
 	return 0;
 }
 

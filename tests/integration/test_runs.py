@@ -441,3 +441,18 @@ def test_sigint_during_a_trial_stops_the_search(tmp_path):
     assert not summary["find_min_limit"]["found"]
     # an interrupted trial is not taken for a command failing on its own
     assert "reason of its own" not in err and "no least memory limit found" in err, err
+
+
+def test_a_process_outliving_its_run_is_let_go_before_the_next(tmp_path):
+    script = f"{workload('touch')} 4 --hold 1500 --name straggler & exit 0"
+    proc, rows, summary = runs_of(tmp_path, ["-v", "--repeat", "2", "--", "/bin/sh", "-c",
+                                             script])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("1 processes of the last run still running: no longer traced") == 1
+    roots = {r["root"]["pid"] for r in summary["runs"]}
+    for n in (1, 2):
+        # the run's own straggler: in its run's rows only, its last row a sample, no exit
+        others = {r["pid"] for r in rows if r["run"] == n} - roots
+        assert len(others) == 1, rows
+        mine = [r for r in rows if r["pid"] in others]
+        assert {r["run"] for r in mine} == {n} and mine[-1]["event"] == "sample", mine
