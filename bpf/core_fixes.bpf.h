@@ -159,4 +159,18 @@ static __always_inline struct cgroup_subsys_state *task_memcg_css(struct task_st
 	return css;
 }
 
+/*
+ * The kernfs id (the directory's inode number) of the cgroup a task's memory is charged to:
+ * its memory controller's, else its cgroup2 one. User space turns it into a path once per
+ * cgroup, so a process that exits before anyone looks still has its cgroup.
+ */
+static __always_inline __u64 task_memcg_id(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = task_memcg_css(task);
+
+	if (css)
+		return BPF_CORE_READ(css, cgroup, kn, id);
+	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+}
+
 #endif /* CORE_FIXES_BPF_H */

@@ -62,6 +62,9 @@ struct proc_stats {
 	/* the kernel's own high-water mark of the mm (hiwater_rss, pages), read at exit: the
 	 * summary's cross-check of the traced peak */
 	__u32 hiwater_pages;
+	/* the cgroup its memory is charged to (kernfs id), read at fork, exec and when seeded;
+	 * 0 for an entry user space made (a -p root): user space asks /proc then */
+	__u64 memcg_id;
 	char comm[MT_COMM_LEN];
 };
 

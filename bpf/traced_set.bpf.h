@@ -66,6 +66,7 @@ static __always_inline struct proc_stats *track_task(struct task_struct *task, b
 		return NULL;
 	init.start_ns = BPF_CORE_READ(leader, start_boottime);
 	init.ppid = BPF_CORE_READ(leader, real_parent, tgid);
+	init.memcg_id = task_memcg_id(task);
 	BPF_CORE_READ_INTO(&init.comm, leader, comm);
 	account_rss_read(&init, mm);
 	err = bpf_map_update_elem(&procs, &tgid, &init, BPF_NOEXIST);
@@ -108,6 +109,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	init.start_ns = child->start_boottime;
 	init.ppid = ptgid;
+	init.memcg_id = task_memcg_id(child);
 	bpf_probe_read_kernel(init.comm, sizeof(init.comm), child->comm);
 	mm = BPF_CORE_READ(child, mm);
 	if (mm)
@@ -139,6 +141,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	s->gen++;
 	bpf_probe_read_kernel(s->comm, sizeof(s->comm), p->comm);
+	/* a runtime moves its child into the job's cgroup between fork and exec */
+	s->memcg_id = task_memcg_id(p);
 	/* the old image's counts stay its own (before the COMMAND's exec nothing is counted) */
 	if (!(s->flags & MT_PROC_PRE_EXEC))
 		sweep_pending(s, tgid, false);

@@ -421,17 +421,11 @@ int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_even
 	return 0;
 }
 
-/*
- * -v: what our programs cost, from the kernel's own accounting (bpf_stats): runs, time per
- * run, and the CPU time in all against the time traced.
- */
-static void report_bpf_cost(struct mt_bpfobj *t)
+void bpfobj_prog_stats(struct mt_bpfobj *t, mt_prog_stats_fn fn, void *ctx)
 {
-	double traced_s = (ms_now() - t->attached_ms) / 1e3;
 	struct bpf_program *prog;
-	uint64_t total_ns = 0;
 
-	if (!t->skel || t->stats_fd < 0)
+	if (!t->skel)
 		return;
 	bpf_object__for_each_program(prog, t->skel->obj) {
 		struct bpf_prog_info info = {};
@@ -440,13 +434,32 @@ static void report_bpf_cost(struct mt_bpfobj *t)
 
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
-		total_ns += info.run_time_ns;
-		if (!info.run_cnt)
-			continue;
-		mt_debug("BPF cost: %s: %llu runs, %.0f ns per run, %.1f ms in all",
-			 bpf_program__name(prog), (unsigned long long)info.run_cnt,
-			 (double)info.run_time_ns / info.run_cnt, info.run_time_ns / 1e6);
+		fn(ctx, bpf_program__name(prog), info.run_cnt, info.run_time_ns);
 	}
+}
+
+static void tell_prog_cost(void *ctx, const char *name, uint64_t runs, uint64_t run_ns)
+{
+	uint64_t *total_ns = ctx;
+
+	*total_ns += run_ns;
+	if (runs)
+		mt_debug("BPF cost: %s: %llu runs, %.0f ns per run, %.1f ms in all", name,
+			 (unsigned long long)runs, (double)run_ns / runs, run_ns / 1e6);
+}
+
+/*
+ * -v: what our programs cost, from the kernel's own accounting (bpf_stats): runs, time per
+ * run, and the CPU time in all against the time traced.
+ */
+static void report_bpf_cost(struct mt_bpfobj *t)
+{
+	double traced_s = (ms_now() - t->attached_ms) / 1e3;
+	uint64_t total_ns = 0;
+
+	if (!t->skel || t->stats_fd < 0)
+		return;
+	bpfobj_prog_stats(t, tell_prog_cost, &total_ns);
 	mt_debug("BPF cost in all: %.1f ms of CPU over %.3f s traced (%.3f%% of one CPU; timing "
 		 "each run adds a few ns to it)",
 		 total_ns / 1e6, traced_s, traced_s > 0 ? total_ns / 1e7 / traced_s : 0.0);

@@ -119,5 +119,11 @@ bool bpfobj_py_has(struct mt_bpfobj *t, uint32_t pid);
 
 /* Sum of the per-CPU loss counters. */
 void bpfobj_drops(struct mt_bpfobj *t, uint64_t drops[MT_DROP_NR]);
+/*
+ * Each loaded program's runs and run time as the kernel counts them (bpf_stats: only while
+ * they are enabled, by kernel.bpf_stats_enabled or -v).
+ */
+typedef void (*mt_prog_stats_fn)(void *ctx, const char *name, uint64_t runs, uint64_t run_ns);
+void bpfobj_prog_stats(struct mt_bpfobj *t, mt_prog_stats_fn fn, void *ctx);
 
 #endif

@@ -28,6 +28,8 @@ enum {
 	OPT_RESOLUTION,
 	OPT_TRIAL_TIMEOUT,
 	OPT_EXACT,
+	OPT_PROMETHEUS,
+	OPT_OOM_LOG,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +57,8 @@ static const struct option long_options[] = {
 	{ "find-min-limit", no_argument, NULL, OPT_FIND_MIN_LIMIT },
 	{ "resolution", required_argument, NULL, OPT_RESOLUTION },
 	{ "trial-timeout", required_argument, NULL, OPT_TRIAL_TIMEOUT },
+	{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+	{ "oom-log", required_argument, NULL, OPT_OOM_LOG },
 	{ "user", required_argument, NULL, 'u' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -85,7 +89,8 @@ void mt_print_usage(FILE *out)
 	      "                           counted and reported, never silently dropped)\n"
 	      "\n"
 	      "Output:\n"
-	      "  -o, --output FILE        write the time series to FILE ('-': stdout, the default)\n"
+	      "  -o, --output FILE        write the time series to FILE ('-': stdout, the default\n"
+	      "                           unless --prometheus)\n"
 	      "  -F, --format FMT         csv (default), jsonl, or mprof (memory_profiler's .dat:\n"
 	      "                           'mprof plot FILE' draws it)\n"
 	      "  -i, --interval DUR       sampling interval (default 100ms; e.g. 1s, 2.5s)\n"
@@ -100,6 +105,8 @@ void mt_print_usage(FILE *out)
 	      "                           terminal and the time series goes elsewhere)\n"
 	      "      --summary-json FILE  the summary (runs, statistics, cross-checks, OOM kills,\n"
 	      "                           losses) as one JSON document\n"
+	      "      --oom-log FILE       append every OOM kill's forensic report to FILE as one\n"
+	      "                           JSON object per line\n"
 	      "  -q, --quiet              nothing on stderr but errors\n"
 	      "  -v, --verbose            diagnostics: hooks chosen, map sizes, libbpf messages,\n"
 	      "                           and what the BPF programs cost (bpf_stats) at the end\n"
@@ -139,6 +146,12 @@ void mt_print_usage(FILE *out)
 	      "                           memory and is killed (default: 10x the unlimited run,\n"
 	      "                           at least 10s)\n"
 	      "\n"
+	      "Fleets:\n"
+	      "      --prometheus ADDR    serve /metrics for Prometheus on ADDR while tracing\n"
+	      "                           (:9464 every address, 127.0.0.1:9464, [::1]:9464):\n"
+	      "                           memory per cgroup, OOM kills, peaks at exit, the\n"
+	      "                           tracer's health; without -o no time series is written\n"
+	      "\n"
 	      "  -h, --help               this help\n"
 	      "  -V, --version            version\n"
 	      "\n"
@@ -155,6 +168,7 @@ void mt_print_usage(FILE *out)
 	      "  sudo memtrace-bpf -F mprof -o run.dat -- python3 train.py && mprof plot run.dat\n"
 	      "  sudo memtrace-bpf --repeat 5 --summary-json s.json -o runs.csv -- ./experiment\n"
 	      "  sudo memtrace-bpf --find-min-limit -- python3 -c 'sum([i for i in range(10**7)])'\n"
+	      "  sudo memtrace-bpf -a --prometheus 127.0.0.1:9464 --oom-log /var/log/oom.jsonl\n"
 	      "\n"
 	      "Exit status: COMMAND's own status (128+N if killed by signal N; with --repeat the\n"
 	      "first run's that was not 0; with --find-min-limit 0 once a limit was found);\n"
@@ -373,6 +387,19 @@ static enum mt_args_result parse_option(int c, char **argv, struct mt_config *cf
 					   "as 30s or 5m",
 					   optarg);
 		return MT_ARGS_OK;
+	case OPT_PROMETHEUS: {
+		char why[160];
+
+		if (netaddr_parse(optarg, &cfg->prometheus_addr, why, sizeof(why)))
+			return usage_error("invalid --prometheus address '%s': %s", optarg, why);
+		cfg->prometheus = optarg;
+		return MT_ARGS_OK;
+	}
+	case OPT_OOM_LOG:
+		if (!*optarg)
+			return usage_error("--oom-log needs a file name");
+		cfg->oom_log_path = optarg;
+		return MT_ARGS_OK;
 	case 'u':
 		if (!*optarg)
 			return usage_error("-u needs a user name or uid");
@@ -462,7 +489,7 @@ static enum mt_args_result check_config(int argc, char **argv, struct mt_config 
 	if (check_runs(cfg) != MT_ARGS_OK)
 		return MT_ARGS_USAGE;
 	if (cfg->summary_json_path && !strcmp(cfg->summary_json_path, "-") &&
-	    (!cfg->output || !strcmp(cfg->output, "-")))
+	    ((!cfg->output && !cfg->prometheus) || (cfg->output && !strcmp(cfg->output, "-"))))
 		return usage_error("--summary-json - and the time series would share stdout: give "
 				   "one of them a file (-o FILE)");
 	if (cfg->quiet && cfg->live)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "netaddr.h"
 
 enum mt_target {
 	MT_TARGET_NONE,
@@ -48,6 +49,9 @@ struct mt_config {
 	bool find_min_limit;	       /* --find-min-limit */
 	uint64_t resolution_bytes;     /* --resolution; 0: the default */
 	uint64_t trial_timeout_ns;     /* --trial-timeout; 0: the default */
+	const char *prometheus;	       /* --prometheus ADDR as given; NULL: no exporter */
+	struct mt_netaddr prometheus_addr;
+	const char *oom_log_path;      /* --oom-log FILE */
 };
 
 enum mt_args_result {

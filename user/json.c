@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <string.h>
 #include "json.h"
 #include "text.h"
 
@@ -37,4 +38,91 @@ void json_add_string(struct strbuf *sb, const char *text, size_t len)
 		i++;
 	}
 	sb_add(sb, "\"", 1);
+}
+
+/* Keys and values one at a time; a comma before every member but an object's first. */
+void jw_key(struct json_writer *j, const char *name)
+{
+	if (!j->first)
+		sb_add(j->sb, ",", 1);
+	j->first = false;
+	json_add_string(j->sb, name, strlen(name));
+	sb_add(j->sb, ":", 1);
+}
+
+void jw_open_obj(struct json_writer *j, const char *name)
+{
+	if (name)
+		jw_key(j, name);
+	else if (!j->first)
+		sb_add(j->sb, ",", 1);
+	sb_add(j->sb, "{", 1);
+	j->first = true;
+}
+
+void jw_close_obj(struct json_writer *j)
+{
+	sb_add(j->sb, "}", 1);
+	j->first = false;
+}
+
+void jw_open_arr(struct json_writer *j, const char *name)
+{
+	jw_key(j, name);
+	sb_add(j->sb, "[", 1);
+	j->first = true;
+}
+
+void jw_close_arr(struct json_writer *j)
+{
+	sb_add(j->sb, "]", 1);
+	j->first = false;
+}
+
+void jw_u64(struct json_writer *j, const char *name, uint64_t v)
+{
+	jw_key(j, name);
+	sb_addf(j->sb, "%llu", (unsigned long long)v);
+}
+
+void jw_u64_or_null(struct json_writer *j, const char *name, bool known, uint64_t v)
+{
+	jw_key(j, name);
+	if (known)
+		sb_addf(j->sb, "%llu", (unsigned long long)v);
+	else
+		sb_adds(j->sb, "null");
+}
+
+void jw_i64(struct json_writer *j, const char *name, long long v)
+{
+	jw_key(j, name);
+	sb_addf(j->sb, "%lld", v);
+}
+
+void jw_num(struct json_writer *j, const char *name, double v)
+{
+	jw_key(j, name);
+	sb_addf(j->sb, "%.6f", v);
+}
+
+void jw_boolean(struct json_writer *j, const char *name, bool v)
+{
+	jw_key(j, name);
+	sb_adds(j->sb, v ? "true" : "false");
+}
+
+void jw_str(struct json_writer *j, const char *name, const char *v)
+{
+	jw_key(j, name);
+	if (v)
+		json_add_string(j->sb, v, strlen(v));
+	else
+		sb_adds(j->sb, "null");
+}
+
+void jw_null(struct json_writer *j, const char *name)
+{
+	jw_key(j, name);
+	sb_adds(j->sb, "null");
 }

@@ -3,7 +3,9 @@
 #ifndef MT_JSON_H
 #define MT_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "strbuf.h"
 
 /*
@@ -13,5 +15,29 @@
  * kernel hands us.
  */
 void json_add_string(struct strbuf *sb, const char *text, size_t len);
+
+/*
+ * A JSON document written member by member: a comma goes before every member but an object's
+ * or array's first. name NULL: an array element (an object inside an array).
+ */
+struct json_writer {
+	struct strbuf *sb;
+	bool first;
+};
+
+void jw_key(struct json_writer *j, const char *name);
+void jw_open_obj(struct json_writer *j, const char *name);
+void jw_close_obj(struct json_writer *j);
+void jw_open_arr(struct json_writer *j, const char *name);
+void jw_close_arr(struct json_writer *j);
+void jw_u64(struct json_writer *j, const char *name, uint64_t v);
+void jw_u64_or_null(struct json_writer *j, const char *name, bool known, uint64_t v);
+void jw_i64(struct json_writer *j, const char *name, long long v);
+/* six decimals: seconds to the microsecond */
+void jw_num(struct json_writer *j, const char *name, double v);
+void jw_boolean(struct json_writer *j, const char *name, bool v);
+/* NULL: null */
+void jw_str(struct json_writer *j, const char *name, const char *v);
+void jw_null(struct json_writer *j, const char *name);
 
 #endif

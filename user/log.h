@@ -4,6 +4,7 @@
 #define MT_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 extern int mt_quiet;
 extern int mt_verbose;
@@ -15,6 +16,13 @@ extern int mt_verbose;
 extern void (*mt_log_hook)(void *ctx);
 extern void *mt_log_hook_ctx;
 void mt_log_before_output(void);
+
+/*
+ * Whether stderr is systemd's journal (JOURNAL_STREAM names it): each line then starts with
+ * its priority (<3> error, <4> warning, <7> debug) for journald to file it, and reports that
+ * span lines (the OOM report) come as one line each, so that no entry is a fragment.
+ */
+bool mt_stderr_is_journal(void);
 
 /* One line "memtrace-bpf: ..." on stderr, whatever -q says. */
 void mt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

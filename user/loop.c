@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include "exporter.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -178,7 +179,7 @@ int loop_run(struct mt_session *s)
 	while (!stop) {
 		struct epoll_event evs[4];
 		uint64_t now = mt_clock_ns(CLOCK_MONOTONIC), wake = next_tick;
-		bool records = false;
+		bool records = false, http = false;
 		int timeout_ms, n;
 
 		if (deadline && deadline < wake)
@@ -190,8 +191,10 @@ int loop_run(struct mt_session *s)
 			wake = pyattach_next_retry(s->pyattach);
 		timeout_ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 		n = epoll_pwait(s->epoll_fd, evs, 4, timeout_ms, &unblocked);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			records |= evs[i].data.u32 == MT_WAKE_RECORDS;
+			http |= evs[i].data.u32 == MT_WAKE_HTTP;
+		}
 		now = mt_clock_ns(CLOCK_MONOTONIC);
 
 		stop = handle_signals(s, &status);
@@ -225,7 +228,12 @@ int loop_run(struct mt_session *s)
 				return err == -EPIPE ? 0 : output_failed(s, err);
 			while (next_tick <= now)
 				next_tick += interval;
+			/* at every tick too: connections idle too long are closed then */
+			http = true;
 		}
+		/* after the scan: a scrape reads the newest sums */
+		if (http)
+			exporter_serve(s);
 		if (targets_ended(s))
 			break;
 	}

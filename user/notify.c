@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "live.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
+#include "oomlog.h"
 #include "targets.h"
 #include "units.h"
 
@@ -16,9 +20,30 @@ static double secs_since_start(const struct mt_session *s, uint64_t mono_ns)
 	return mono_ns > s->start_mono_ns ? (mono_ns - s->start_mono_ns) / 1e9 : 0;
 }
 
+/* --oom-log: the report as one JSON line, written at once (a service may be killed next). */
+static void log_oom_kill(struct mt_session *s, const struct mt_oom_report *o,
+			 const struct mt_rss_hist *hist)
+{
+	uint64_t real = mt_clock_ns(CLOCK_REALTIME) - (mt_clock_ns(CLOCK_MONOTONIC) - o->mono_ns);
+	char host[256] = "";
+	struct strbuf sb;
+
+	gethostname(host, sizeof(host) - 1);
+	sb_init(&sb);
+	oomlog_json(o, hist, s->start_mono_ns, real, host, &sb);
+	if (fwrite(sb.data, 1, sb.len, s->oom_log) != sb.len || fflush(s->oom_log))
+		mt_warn("writing to %s failed: %s", s->cfg.oom_log_path, strerror(errno));
+	sb_free(&sb);
+}
+
 static void tell_oom_kill(void *ctx, const struct mt_oom_report *o, const struct mt_rss_hist *hist)
 {
 	struct mt_session *s = ctx;
+
+	if (s->metrics)
+		metrics_oom(s->metrics, o);
+	if (s->oom_log)
+		log_oom_kill(s, o, hist);
 
 	/* --find-min-limit's trials are OOM-killed on purpose: the trial table tells them */
 	if (!s->cfg.find_min_limit)
@@ -48,6 +73,8 @@ static void tell_limit_crossing(void *ctx, const struct mt_event *e)
 	const char *sent = e->signal ? mt_signal_name((int)e->signal, name, sizeof(name)) : "";
 	bool deferred = e->signal && (e->ev_flags & MT_EVF_SIGNAL_DEFERRED);
 
+	if (s->metrics)
+		metrics_limit(s->metrics, e->pid, st);
 	mt_warn("PID %u (%.16s) crossed the RSS limit of %s at %s%s%s%s", e->pid, st->comm,
 		mt_format_size(s->cfg.rss_limit, a, sizeof(a)),
 		mt_format_size(mt_rss_bytes(st), b, sizeof(b)), e->signal ? ": sent " : "", sent,
@@ -69,12 +96,31 @@ static void feed_frame(void *ctx, uint32_t pid, const struct proc_stats *st, uin
 		live_proc(s->live, pid, st, mark);
 }
 
+/* The exporter's sums follow every process's newest statistics. */
+static void count_proc(void *ctx, uint32_t pid, const struct proc_stats *st)
+{
+	struct mt_session *s = ctx;
+
+	if (s->metrics)
+		metrics_proc(s->metrics, pid, st);
+}
+
+static void uncount_proc(void *ctx, uint32_t pid, uint64_t start_ns, const struct proc_stats *final)
+{
+	struct mt_session *s = ctx;
+
+	if (s->metrics)
+		metrics_proc_gone(s->metrics, pid, start_ns, final);
+}
+
 struct mt_sampler_hooks notify_hooks(struct mt_session *s)
 {
 	return (struct mt_sampler_hooks){
 		.limit_crossed = tell_limit_crossing,
 		.oom_killed = tell_oom_kill,
 		.proc_scanned = feed_frame,
+		.proc_updated = count_proc,
+		.proc_gone = uncount_proc,
 		.ctx = s,
 	};
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What a person is told while tracing runs: OOM kills and limit crossings as they happen (and
- * the signal the kernel left to user space), and the live view's frames on stderr.
+ * What is told while tracing runs: to a person, OOM kills and limit crossings as they happen
+ * (and the signal the kernel left to user space), and the live view's frames on stderr; to
+ * --oom-log, each OOM kill as a JSON line; to the exporter's metrics, every process's change.
  */
 #ifndef MT_NOTIFY_H
 #define MT_NOTIFY_H

@@ -123,8 +123,12 @@ void report_losses(const struct mt_summary *s, const struct mt_writer *w,
 			totals->drops[MT_DROP_PY_SAMPLE] + totals->drops[MT_DROP_PY_CODE] +
 			s->exits_unexplained;
 
-	mt_info("  %llu rows written to %s; events lost: %s", (unsigned long long)w->rows,
-		w->path, lost ? "" : "none");
+	if (totals->no_series)
+		mt_info("  no time series written (--prometheus without -o); events lost: %s",
+			lost ? "" : "none");
+	else
+		mt_info("  %llu rows written to %s; events lost: %s", (unsigned long long)w->rows,
+			w->path, lost ? "" : "none");
 	if (totals->drops[MT_DROP_RINGBUF])
 		mt_info("    %llu fork/exec/exit/OOM/limit records did not fit in the ring buffer "
 			"(fork/exec/exit rows came from the map, later)",
@@ -274,6 +278,29 @@ static void report_history(const struct mt_oom_report *o, const struct mt_rss_hi
 	mt_info("  RSS before  %s  %s", spark, line);
 }
 
+/* The journal's form: one line, key=value, the fields of the oom_kill row's detail. */
+static void report_oom_line(const struct mt_oom_report *o, double at)
+{
+	struct strbuf sb;
+	char num[160];
+
+	sb_init(&sb);
+	snprintf(num, sizeof(num),
+		 "elapsed_s=%.3f pid=%u rss_bytes=%llu anon_bytes=%llu file_bytes=%llu "
+		 "shmem_bytes=%llu peak_rss_bytes=%llu traced=%s comm=",
+		 at, o->pid, (unsigned long long)mt_rss_bytes(&o->stats),
+		 (unsigned long long)o->stats.anon_bytes, (unsigned long long)o->stats.file_bytes,
+		 (unsigned long long)o->stats.shmem_bytes,
+		 (unsigned long long)o->stats.peak_rss_bytes, o->traced ? "yes" : "no");
+	sb_adds(&sb, num);
+	detail_add_value(&sb, o->stats.comm, strnlen(o->stats.comm, MT_COMM_LEN));
+	sb_adds(&sb, " ");
+	oom_format_detail(o, &sb);
+	sb_add(&sb, "", 1);
+	mt_warn("OOM kill: %s", sb.data);
+	sb_free(&sb);
+}
+
 void report_oom(const struct mt_oom_report *o, const struct mt_rss_hist *hist,
 		uint64_t start_mono_ns)
 {
@@ -283,6 +310,10 @@ void report_oom(const struct mt_oom_report *o, const struct mt_rss_hist *hist,
 
 	if (mt_quiet)
 		return;
+	if (mt_stderr_is_journal()) {
+		report_oom_line(o, at);
+		return;
+	}
 	if (!hist) {
 		mt_warn("OOM kill of untraced process %u (%.16s, RSS %s, constraint %s, memcg %s), "
 			"triggered by traced process %u (%.16s)",

@@ -31,6 +31,7 @@ struct mt_report_totals {
 	uint32_t max_procs;
 	/* the kernel counts RSS in per-thread batches (before 6.2): RSS and peaks read low */
 	bool rss_batched;
+	bool no_series; /* --prometheus without -o: rows were made but not written */
 };
 
 /*

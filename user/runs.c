@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "notify.h"
 #include "runs.h"
 #include "setup.h"
@@ -49,7 +50,7 @@ static void begin_run(struct mt_session *s, const struct mt_run *run, uint64_t t
 	s->writer.start_real_ns = mt_clock_ns(CLOCK_REALTIME);
 	s->writer.run_column = s->cfg.repeat || s->cfg.find_min_limit;
 	s->writer.run = run->number;
-	s->writer.discard = run->warmup;
+	s->writer.discard = run->warmup || s->no_series;
 	s->stop_reason = NULL;
 	s->kill_at_ns = timeout_ns ? now + timeout_ns : 0;
 	crosscheck_begin(&s->xcheck, s->cfg.interval_ns);
@@ -96,6 +97,7 @@ static void end_run(struct mt_session *s, struct mt_run *run, int status, uint64
  * from inside the walk, as the loop's scans take back those of exited processes. */
 struct leftovers {
 	struct mt_bpfobj *bpf;
+	struct mt_metrics *metrics;
 	size_t n;
 };
 
@@ -103,14 +105,15 @@ static void let_go(void *ctx, uint32_t pid, const struct proc_stats *st)
 {
 	struct leftovers *l = ctx;
 
-	(void)st;
 	l->n += bpfobj_remove(l->bpf, pid) == 0;
+	if (l->metrics)
+		metrics_proc_gone(l->metrics, pid, st->start_ns, NULL);
 }
 
 static void clear_for_next_run(struct mt_session *s)
 {
 	struct mt_sampler_opts opts = s->sampler.opts;
-	struct leftovers l = { .bpf = &s->bpf };
+	struct leftovers l = { .bpf = &s->bpf, .metrics = s->metrics };
 
 	targets_next_run(s);
 	bpfobj_for_each(&s->bpf, let_go, &l, true);

@@ -86,10 +86,13 @@ static struct mt_proc *new_proc(struct mt_sampler *s, uint32_t pid, uint64_t sta
 	return p;
 }
 
-static void drop_proc(struct mt_sampler *s, struct mt_proc *victim)
+/* final: the exit statistics of a process that exited; NULL when it vanished or never ran */
+static void drop_proc(struct mt_sampler *s, struct mt_proc *victim, const struct proc_stats *final)
 {
 	struct mt_proc **pp = &s->buckets[bucket_of(s, victim->pid)];
 
+	if (s->opts.hooks.proc_gone)
+		s->opts.hooks.proc_gone(s->opts.hooks.ctx, victim->pid, victim->start_ns, final);
 	for (; *pp; pp = &(*pp)->next) {
 		if (*pp == victim) {
 			*pp = victim->next;
@@ -211,6 +214,8 @@ static void note_stats(struct mt_sampler *s, struct mt_proc *p, const struct pro
 	struct mt_root *r = root_of(s, p);
 
 	note_top_peak(s, p, st);
+	if (s->opts.hooks.proc_updated)
+		s->opts.hooks.proc_updated(s->opts.hooks.ctx, p->pid, st);
 	if (!r)
 		return;
 	if (p->is_root) {
@@ -270,7 +275,7 @@ static void write_exit(struct mt_sampler *s, struct mt_proc *p, uint64_t mono_ns
 			r->cpu_known = true;
 		}
 	}
-	drop_proc(s, p);
+	drop_proc(s, p, st);
 }
 
 /* A process the table does not know yet: a child whose fork record was not seen. */
@@ -301,7 +306,7 @@ static void retire_vanished(struct mt_sampler *s, struct mt_proc *old, uint64_t 
 		r->exited = true;
 		r->end_mono_ns = mono_ns;
 	}
-	drop_proc(s, old);
+	drop_proc(s, old, NULL);
 }
 
 /*
@@ -458,7 +463,7 @@ void sampler_on_event(void *ctx, const struct mt_event *e)
 			if (r && r->launched) {
 				r->exited = true;
 				r->exit_status = st->exit_status;
-				drop_proc(s, p);
+				drop_proc(s, p, NULL);
 				break;
 			}
 			write_start(s, p, e->ts_ns, st);

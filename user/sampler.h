@@ -25,11 +25,19 @@ typedef void (*mt_oom_fn)(void *ctx, const struct mt_oom_report *o, const struct
 /* Every process a scan reads (all of them when the scan asked for all); mark: see live_proc(). */
 typedef void (*mt_scan_fn)(void *ctx, uint32_t pid, const struct proc_stats *st, uint64_t *mark);
 
-/* Who is told what the rows alone do not say (a person, the live view); any may be NULL. */
+/* A process's newest statistics, from any row or scan (the exporter keeps its sums from them). */
+typedef void (*mt_updated_fn)(void *ctx, uint32_t pid, const struct proc_stats *st);
+/* A process left the table: exited (final: its exit statistics) or vanished (final NULL). */
+typedef void (*mt_gone_fn)(void *ctx, uint32_t pid, uint64_t start_ns, const struct proc_stats *final);
+
+/* Who is told what the rows alone do not say (a person, the live view, the exporter); any
+ * may be NULL. */
 struct mt_sampler_hooks {
 	mt_limit_fn limit_crossed;
 	mt_oom_fn oom_killed;
 	mt_scan_fn proc_scanned;
+	mt_updated_fn proc_updated;
+	mt_gone_fn proc_gone;
 	void *ctx;
 };
 

@@ -27,6 +27,8 @@
 #include "writer.h"
 
 struct mt_live;
+struct mt_exporter;
+struct mt_metrics;
 
 /* COMMAND mode: the launched command, as wait4 gave it back. */
 struct mt_child {
@@ -73,10 +75,15 @@ struct mt_session {
 	struct mt_bisect bisect;     /* --find-min-limit */
 	uint64_t trial_timeout_ns;   /* --find-min-limit: as given, or derived from the baseline */
 	FILE *summary_json;	     /* --summary-json */
+	/* --prometheus: the server, and what it shows of the traced processes (NULL: off) */
+	struct mt_exporter *exporter;
+	struct mt_metrics *metrics;
+	bool no_series;	/* --prometheus without -o: rows are not written anywhere */
+	FILE *oom_log;	/* --oom-log */
 };
 
 /* Where the loop's epoll events come from (epoll_event.data.u32). */
-enum mt_wake { MT_WAKE_RECORDS, MT_WAKE_CHILD };
+enum mt_wake { MT_WAKE_RECORDS, MT_WAKE_CHILD, MT_WAKE_HTTP };
 
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include "exporter.h"
 #include "log.h"
 #include "procfs.h"
 #include "runreport.h"
@@ -103,8 +105,16 @@ int setup_open_output(struct mt_session *s)
 	const struct mt_format_ops *format = s->cfg.format;
 	int err;
 
+	/* --prometheus without -o: no time series, unless asked for (rows are made, for the
+	 * summary, but not written) */
+	const char *path = s->cfg.output;
+
+	s->no_series = s->cfg.prometheus && !path;
+	if (s->no_series)
+		path = "/dev/null";
 	/* the rows' time base is set when tracing starts */
-	err = writer_open(&s->writer, s->cfg.output, format, 0, 0, false);
+	err = writer_open(&s->writer, path, format, 0, 0, false);
+	s->writer.discard = s->no_series;
 	if (err == -ENXIO) {
 		/* nothing is loaded or launched yet: Ctrl-C here just ends it */
 		mt_info("memtrace-bpf: waiting for a process to open the FIFO %s for reading; "
@@ -130,6 +140,20 @@ int setup_open_output(struct mt_session *s)
 			return -1;
 		}
 	}
+	if (s->cfg.oom_log_path) {
+		/* appended to: a service's log outlives its restarts */
+		int fd = open(s->cfg.oom_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+		s->oom_log = fd >= 0 ? fdopen(fd, "a") : NULL;
+		if (!s->oom_log) {
+			mt_err("cannot write to '%s': %s", s->cfg.oom_log_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	}
+	if (exporter_start(s))
+		return -1;
 	/* the command when there is one, else how memtrace-bpf was asked */
 	mt_shell_quote_argv(s->cfg.target == MT_TARGET_COMMAND ? s->cfg.argv : s->argv,
 			    s->cmdline, sizeof(s->cmdline));
@@ -228,6 +252,7 @@ int setup_start_tracing(struct mt_session *s)
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = MT_WAKE_RECORDS };
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, bpfobj_event_fd(&s->bpf), &ev);
+	exporter_watch(s);
 
 	s->start_mono_ns = mt_clock_ns(CLOCK_MONOTONIC);
 	s->writer.start_mono_ns = s->start_mono_ns;
@@ -396,6 +421,7 @@ int setup_end(struct mt_session *s, int exit_status)
 	bpfobj_stop(&s->bpf);
 	targets_release(s);
 	totals.cgroup = &s->cgroup_report;
+	totals.no_series = s->no_series;
 	writer_close(&s->writer);
 	if (s->traced)
 		report_end(s, &totals);
@@ -403,6 +429,10 @@ int setup_end(struct mt_session *s, int exit_status)
 	if (write_summary_json(s, &totals, exit_status ? exit_status : status))
 		status = 1;
 	runlog_free(&s->runs);
+	exporter_stop(s);
+	if (s->oom_log)
+		fclose(s->oom_log);
+	s->oom_log = NULL;
 	sampler_free(&s->sampler);
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);
