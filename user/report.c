@@ -294,8 +294,7 @@ static void report_oom_line(const struct mt_oom_report *o, double at)
 		 (unsigned long long)o->stats.peak_rss_bytes, o->traced ? "yes" : "no");
 	sb_adds(&sb, num);
 	detail_add_value(&sb, o->stats.comm, strnlen(o->stats.comm, MT_COMM_LEN));
-	sb_adds(&sb, " ");
-	oom_format_detail(o, &sb);
+	oom_format_detail(o, &sb); /* a space before each of its pairs */
 	sb_add(&sb, "", 1);
 	mt_warn("OOM kill: %s", sb.data);
 	sb_free(&sb);

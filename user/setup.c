@@ -152,8 +152,6 @@ int setup_open_output(struct mt_session *s)
 			return -1;
 		}
 	}
-	if (exporter_start(s))
-		return -1;
 	/* the command when there is one, else how memtrace-bpf was asked */
 	mt_shell_quote_argv(s->cfg.target == MT_TARGET_COMMAND ? s->cfg.argv : s->argv,
 			    s->cmdline, sizeof(s->cmdline));
@@ -232,6 +230,12 @@ int setup_start_tracing(struct mt_session *s)
 		.hooks = notify_hooks(s),
 	};
 
+	/*
+	 * --prometheus: listening before the BPF load, so a taken port costs nothing; after the
+	 * first run's fork, so its pre-exec copy of this process does not carry libmicrohttpd
+	 */
+	if (exporter_start(s))
+		return -1;
 	sampler_init(&s->sampler, &s->writer, &sopts);
 	if (s->cfg.python) {
 		s->pyprof = pyprof_new();

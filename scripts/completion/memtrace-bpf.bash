@@ -13,12 +13,12 @@
 _memtrace_bpf_long_opts=(--pid --all --cgroup --no-children --max-procs --output --format
     --interval --duration --every --exact --live --quiet --verbose --memory-limit --rss-limit --kill
     --user --python --lines --folded --repeat --warmup --summary-json --find-min-limit
-    --resolution --trial-timeout --help --version)
+    --resolution --trial-timeout --prometheus --oom-log --help --version)
 _memtrace_bpf_short_opts=(-p -a -G -o -F -i -d -q -v -m -L -u -h -V)
 # long options whose argument is required (in the next word, or after '=')
 _memtrace_bpf_long_arg=' --pid --cgroup --max-procs --output --format --interval --duration '
 _memtrace_bpf_long_arg+='--memory-limit --rss-limit --user --lines --folded --repeat --warmup '
-_memtrace_bpf_long_arg+='--summary-json --resolution --trial-timeout '
+_memtrace_bpf_long_arg+='--summary-json --resolution --trial-timeout --prometheus --oom-log '
 # short options whose argument is required (attached, or in the next word)
 _memtrace_bpf_short_arg='pGoFidmLu'
 
@@ -191,7 +191,9 @@ _memtrace_bpf_value()
     case $opt in
         -p | --pid) _memtrace_bpf_pids "$prefix" "$word" ;;
         -G | --cgroup) _memtrace_bpf_cgroups "$prefix" "$word" ;;
-        -o | --output | --lines | --folded | --summary-json) _memtrace_bpf_files "$prefix" "$word" ;;
+        -o | --output | --lines | --folded | --summary-json | --oom-log)
+            _memtrace_bpf_files "$prefix" "$word" ;;
+        --prometheus) _memtrace_bpf_add "$prefix" "$word" 127.0.0.1:9464 '[::1]:9464' :9464 ;;
         -F | --format) _memtrace_bpf_add "$prefix" "$word" csv jsonl mprof ;;
         -u | --user) mapfile -t COMPREPLY < <(compgen -P "$prefix" -u -- "$word") ;;
         --kill) _memtrace_bpf_signals "$prefix" "$word" ;;

@@ -239,6 +239,40 @@ TEST(summary_json_option)
 	mt_config_free(&cfg);
 }
 
+TEST(prometheus_option)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-a", "--prometheus", "127.0.0.1:9464"), &cfg));
+	CHECK_STREQ(cfg.prometheus, "127.0.0.1:9464");
+	CHECK(!cfg.prometheus_addr.any);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("--prometheus", ":0", "-p", "1"), &cfg));
+	CHECK(cfg.prometheus_addr.any);
+	mt_config_free(&cfg);
+	REQUIRE(EXPECT_OK(ARGV("--prometheus", "[::1]:9464", "--", "true"), &cfg));
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("-a", "--prometheus", "9464"));
+	EXPECT_USAGE(ARGV("-a", "--prometheus", "host.example:9464"));
+	EXPECT_USAGE(ARGV("-a", "--prometheus", ":70000"));
+	EXPECT_USAGE(ARGV("-a", "--prometheus"));
+	/* no time series on stdout without -o: the summary JSON may have it */
+	REQUIRE(EXPECT_OK(ARGV("--prometheus", ":0", "--summary-json", "-", "true"), &cfg));
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("--prometheus", ":0", "--summary-json", "-", "-o", "-", "true"));
+}
+
+TEST(oom_log_option)
+{
+	struct mt_config cfg;
+
+	REQUIRE(EXPECT_OK(ARGV("-a", "--oom-log", "/var/log/oom.jsonl"), &cfg));
+	CHECK_STREQ(cfg.oom_log_path, "/var/log/oom.jsonl");
+	mt_config_free(&cfg);
+	EXPECT_USAGE(ARGV("-a", "--oom-log", ""));
+	EXPECT_USAGE(ARGV("-a", "--oom-log"));
+}
+
 /* ---- targets ---- */
 
 TEST(defaults)
@@ -1127,6 +1161,8 @@ int main(int argc, char **argv)
 		UT(repeat_does_not_go_with),
 		UT(find_min_limit_options),
 		UT(summary_json_option),
+		UT(prometheus_option),
+		UT(oom_log_option),
 		UT(all_target),
 		UT(cgroup_target),
 		UT(one_target_only),
