@@ -307,7 +307,7 @@ valgrind: all workloads
 # inputs, logs and the corpora grown at run time go under $(OUTPUT)/fuzz/, seeds come from
 # tests/fuzz/corpus/<target>/.
 .PHONY: fuzz fuzz-short
-FUZZ_TARGETS := fuzz_cli fuzz_units fuzz_csv fuzz_jsonl fuzz_pyprof
+FUZZ_TARGETS := fuzz_cli fuzz_units fuzz_csv fuzz_jsonl fuzz_pyprof fuzz_exporter
 FUZZ_SECONDS ?= 300
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
 FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c user/text.c user/formats.c user/csv.c \
@@ -316,6 +316,8 @@ FUZZ_SRCS_fuzz_units := user/units.c
 FUZZ_SRCS_fuzz_csv := user/strbuf.c user/csv.c user/writer.c
 FUZZ_SRCS_fuzz_jsonl := user/strbuf.c user/writer.c user/json.c user/jsonl.c user/mprof.c user/text.c
 FUZZ_SRCS_fuzz_pyprof := user/pyprof.c user/pyreport.c user/pylinetable.c user/units.c
+FUZZ_SRCS_fuzz_exporter := user/netaddr.c user/promtext.c user/metrics.c user/strbuf.c user/oom.c \
+	user/procfs.c user/fileio.c user/writer.c user/text.c user/log.c
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -g -O1 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser

@@ -13,6 +13,7 @@ packages=(
 	python3-memory-profiler              # mprof, to check -F mprof output (tests)
 	tmux                                 # the live view under a real terminal (tests)
 	procps util-linux                    # ps, setpriv (tests)
+	curl                                 # scrapes of the exporter (valgrind check)
 	groff-base bash-completion           # man page and completion checks (tests)
 	libclang-rt-14-dev                   # libFuzzer and sanitizer runtimes (make fuzz)
 )

@@ -82,6 +82,23 @@ vg_run python 0 'grep -q "^<module> (<string>:4);grow (<string>:3) " python.fold
 	--lines "$out/python.lines" --folded "$out/python.folded" -- /usr/bin/python3 -c \
 	"$(printf 'import sys\ndef grow():\n    return bytearray(b"x") * (40 << 20)\nx = grow()\n')"
 
+# the exporter: libmicrohttpd's server in the loop, scraped while a child is OOM-killed under -m
+# (the metrics' OOM series, the --oom-log JSON line); the scraper keeps the last good answer and
+# goes on until the run ends (valgrind takes long to start)
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(for _ in $(seq 2400); do
+	curl -sf "http://127.0.0.1:$port/metrics" >"$out/exporter.scrape.tmp" &&
+		mv "$out/exporter.scrape.tmp" "$out/exporter.scrape"
+	sleep 0.25
+done) &
+scraper=$!
+vg_run exporter 0 'grep -q "\"schema\":\"memtrace-bpf/oom/1\"" exporter.oom.jsonl &&
+	grep -q "^memtrace_oom_kills_total{.*constraint=\"memcg\",victim=\"grow\"} 1$" exporter.scrape' \
+	--prometheus "127.0.0.1:$port" --oom-log "$out/exporter.oom.jsonl" -m 32M -- /bin/sh -c \
+	'"$1" 8 20 8; sleep 8' sh "$workloads/grow"
+kill "$scraper" 2>/dev/null
+wait "$scraper" 2>/dev/null
+
 # what valgrind could not model, for the record (warnings, not errors: see tests/valgrind-bpf.c)
 grep -ho 'WARNING: unhandled .*' "$out"/*.log | sort | uniq -c | sed 's/^ */valgrind: note: /'
 echo "valgrind: $runs runs, $errors errors"

@@ -184,4 +184,26 @@ ok=0
 [ $st -eq $want ] && ok=1
 result exact $ok "status=$st want=$want $(head -1 "$W/exact.err")"
 
+# --prometheus: scraped while a command runs under -m, then is OOM-killed: the -m cgroup's
+# series (its id named through the hierarchy the memory controller is on: v2 in the guest, v1
+# on this host) and the OOM counter with that cgroup, the constraint and the victim
+ip link set lo up 2>/dev/null
+"$MT" -q --prometheus 127.0.0.1:9464 -m 32M --oom-log "$W/exp.jsonl" -o /dev/null -- /bin/sh -c \
+	"$BIN/touch 8 --hold 4000; $BIN/touch 64; sleep 3" >/dev/null 2>"$W/exp.err" &
+mt=$!
+procs='' kills=''
+for _ in $(seq 40); do
+	sleep 0.5
+	busybox wget -q -O "$W/exp.prom" http://127.0.0.1:9464/metrics 2>/dev/null || continue
+	[ -n "$procs" ] || procs=$(grep '^memtrace_cgroup_processes{cgroup=".*/memtrace-bpf-[0-9]*"} [1-9]' "$W/exp.prom")
+	kills=$(grep '^memtrace_oom_kills_total{cgroup=".*/memtrace-bpf-[0-9]*",constraint="memcg",victim="touch"} 1$' "$W/exp.prom")
+	[ -n "$kills" ] && break
+done
+wait $mt
+st=$?
+logged=$(grep -c '"schema":"memtrace-bpf/oom/1"' "$W/exp.jsonl" 2>/dev/null)
+ok=0
+[ $st -eq 0 ] && [ -n "$procs" ] && [ -n "$kills" ] && [ "${logged:-0}" -eq 1 ] && ok=1
+result exporter $ok "status=$st cgroup_series=[$procs] oom_series=[$kills] oom_log_lines=$logged $(head -1 "$W/exp.err")"
+
 echo "RUNNER DONE $pass $fail"
