@@ -14,6 +14,7 @@ packages=(
 	tmux                                 # the live view under a real terminal (tests)
 	procps util-linux                    # ps, setpriv (tests)
 	groff-base bash-completion           # man page and completion checks (tests)
+	systemd                              # systemd-analyze verify of the unit (tests)
 	libclang-rt-14-dev                   # libFuzzer and sanitizer runtimes (make fuzz)
 	ansible-core                         # the fleet playbooks, run against localhost (tests)
 	python3-prometheus-client prometheus # parse /metrics, promtool check config (tests)
