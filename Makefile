@@ -248,10 +248,12 @@ test-kernels: all workloads
 		$(OUTPUT)/tools
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging root]; make uninstall with the same values.
-# The man page goes in uncompressed (man reads both; packagers compress it).
+# The man page goes in uncompressed (man reads both; packagers compress it). The systemd unit
+# goes in PREFIX/lib/systemd/system (systemd reads /usr/local/lib/systemd/system too), its
+# ExecStart pointed at the binary installed with it; it is installed, not enabled.
 INSTALL ?= install
 INSTALL_FILES := sbin/memtrace-bpf bin/memtrace-plot share/man/man8/memtrace-bpf.8 \
-	share/bash-completion/completions/memtrace-bpf
+	share/bash-completion/completions/memtrace-bpf lib/systemd/system/memtrace-bpf.service
 
 install: all
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
@@ -260,6 +262,10 @@ install: all
 	$(Q)$(INSTALL) -D -m 0644 doc/memtrace-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/memtrace-bpf.8
 	$(Q)$(INSTALL) -D -m 0644 scripts/completion/memtrace-bpf.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/memtrace-bpf
+	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' scripts/systemd/memtrace-bpf.service.in \
+		> $(OUTPUT)/memtrace-bpf.service
+	$(Q)$(INSTALL) -D -m 0644 $(OUTPUT)/memtrace-bpf.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/memtrace-bpf.service
 
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))

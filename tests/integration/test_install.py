@@ -1,6 +1,7 @@
-"""make install / make uninstall into a staging DESTDIR: the binary, memtrace-plot, the man page
-and the bash completion, in place with the right modes, and each of them working from there.
-Nothing here touches the real /usr or /usr/local: every install goes under a tmp DESTDIR."""
+"""make install / make uninstall into a staging DESTDIR: the binary, memtrace-plot, the man page,
+the bash completion and the systemd unit, in place with the right modes, and each of them
+working from there. Nothing here touches the real /usr or /usr/local: every install goes under
+a tmp DESTDIR (or a tmp PREFIX)."""
 import os
 import re
 import shutil
@@ -19,7 +20,9 @@ INSTALLED = {  # path under DESTDIR + PREFIX: mode
     "bin/memtrace-plot": 0o755,
     "share/man/man8/memtrace-bpf.8": 0o644,
     "share/bash-completion/completions/memtrace-bpf": 0o644,
+    "lib/systemd/system/memtrace-bpf.service": 0o644,
 }
+UNIT = "lib/systemd/system/memtrace-bpf.service"
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 
 
@@ -84,7 +87,7 @@ def short_options(help_out):
     return sorted(set(re.findall(r"^\s+(-[a-zA-Z]),", help_out, re.M)))
 
 
-def test_install_puts_the_four_files_in_place(staged):
+def test_install_puts_the_five_files_in_place(staged):
     destdir = staged.parent
     assert files_under(destdir) == {os.path.join(PREFIX.lstrip("/"), p) for p in INSTALLED}
     for path, mode in INSTALLED.items():
@@ -98,6 +101,11 @@ def test_install_puts_the_four_files_in_place(staged):
                           "share/bash-completion/completions/memtrace-bpf")):
         with open(os.path.join(ROOT, source), "rb") as a, open(staged / path, "rb") as b:
             assert a.read() == b.read(), path
+    # the unit: its template with the binary's installed path, and nothing else changed
+    with open(os.path.join(ROOT, "scripts", "systemd", "memtrace-bpf.service.in")) as f:
+        template = f.read()
+    assert template.count("@SBINDIR@") == 1, template
+    assert (staged / UNIT).read_text() == template.replace("@SBINDIR@", f"{PREFIX}/sbin")
 
 
 def test_installed_binary_runs(staged):
@@ -291,10 +299,108 @@ def test_uninstall_removes_what_install_put(tmp_path):
     # something else of the same prefix stays
     other = prefix / "bin" / "other-tool"
     other.write_text("#!/bin/sh\n")
+    assert (prefix / UNIT).is_file()
     assert_only_under(staged_commands("uninstall", destdir), destdir)
     proc = make("uninstall", f"DESTDIR={destdir}", f"PREFIX={PREFIX}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert files_under(destdir) == {os.path.relpath(other, destdir)}
+    assert not (prefix / UNIT).exists()
     # and again: nothing left to remove is no error
     proc = make("uninstall", f"DESTDIR={destdir}", f"PREFIX={PREFIX}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def unit_settings(path):
+    """The unit file's KEY=VALUE settings per section, as lists (keys repeat)."""
+    sections, current = {}, None
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        current.setdefault(key, []).append(value)
+    return sections
+
+
+def test_unit_runs_the_installed_binary(staged):
+    service = unit_settings(staged / UNIT)["Service"]
+    exec_start = service["ExecStart"]
+    assert len(exec_start) == 1, exec_start
+    argv = exec_start[0].split()
+    assert argv[0] == f"{PREFIX}/sbin/memtrace-bpf", argv
+    # host-wide, the exporter on the address the environment gives, OOM kills to its log dir
+    assert argv[1:6] == ["-a", "--prometheus", "${MEMTRACE_BPF_LISTEN}", "--oom-log",
+                         "/var/log/memtrace-bpf/oom.jsonl"], argv
+    assert argv[6:] == ["$MEMTRACE_BPF_OPTS"], argv
+    assert service["Environment"] == ["MEMTRACE_BPF_LISTEN=127.0.0.1:9464"]
+    assert service["EnvironmentFile"] == ["-/etc/default/memtrace-bpf"]
+    assert service["LogsDirectory"] == ["memtrace-bpf"]
+    # a syscall filter would take bpf(2) and perf_event_open(2) away from it
+    assert "SystemCallFilter" not in service
+    caps = set(service["CapabilityBoundingSet"][0].split())
+    assert {"CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN"} <= caps, caps
+
+
+def systemd_analyze():
+    tool = shutil.which("systemd-analyze")
+    if not tool:
+        pytest.skip("*** systemd-analyze is not installed (Debian: systemd; sudo make test "
+                    "installs it): the unit is NOT verified ***")
+    return tool
+
+
+def verify(*args, manpath):
+    """systemd-analyze verify, its man: check pointed at the installed man page. It needs no
+    running systemd: it loads the units into a manager of its own."""
+    proc = subprocess.run([systemd_analyze(), "verify"] + list(args), capture_output=True,
+                          text=True, timeout=60,
+                          env=dict(os.environ, MANPATH=str(manpath), SYSTEMD_LOG_LEVEL="info"))
+    return proc
+
+
+def test_systemd_analyze_verify_accepts_the_staged_unit(staged):
+    """Under --root=DESTDIR, by name: found where systemd looks for units, its ExecStart binary
+    there, its man page (Documentation=) found. The staged root has none of systemd's own units
+    (sysinit.target, which every service pulls in), so errors in them are not counted
+    (--recursive-errors=no); the unit's own errors still are, as a broken copy shows."""
+    destdir = staged.parent
+    proc = verify(f"--root={destdir}", "--recursive-errors=no", "memtrace-bpf.service",
+                  manpath=staged / "share" / "man")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == "", proc.stderr
+
+
+def test_systemd_analyze_verify_catches_a_broken_unit(staged, tmp_path):
+    """The check above is no rubber stamp: a unit with an unknown key, or whose binary is
+    missing, fails it."""
+    for breakage in ("key", "binary"):
+        destdir = tmp_path / breakage
+        shutil.copytree(staged.parent, destdir, symlinks=True)
+        prefix = destdir / PREFIX.lstrip("/")
+        if breakage == "key":
+            unit = prefix / UNIT
+            unit.write_text(unit.read_text().replace("PrivateTmp=", "PrivateTemp="))
+        else:
+            (prefix / "sbin" / "memtrace-bpf").unlink()
+        proc = verify(f"--root={destdir}", "--recursive-errors=no", "memtrace-bpf.service",
+                      manpath=prefix / "share" / "man")
+        assert proc.returncode != 0, (breakage, proc.stderr)
+        assert ("PrivateTemp" if breakage == "key" else "memtrace-bpf") in proc.stderr, \
+            proc.stderr
+
+
+def test_systemd_analyze_verify_against_the_hosts_units(tmp_path):
+    """As on a host: installed under a real PREFIX (no DESTDIR), so that ExecStart's path
+    exists, and verified with this machine's own units (the targets it orders itself against)."""
+    prefix = tmp_path / "prefix"
+    proc = make("install", f"PREFIX={prefix}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    unit = prefix / UNIT
+    assert unit_settings(unit)["Service"]["ExecStart"][0].split()[0] == \
+        f"{prefix}/sbin/memtrace-bpf"
+    proc = verify(str(unit), manpath=prefix / "share" / "man")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == "", proc.stderr
