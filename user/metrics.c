@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
@@ -393,28 +394,52 @@ void metrics_oom(struct mt_metrics *m, const struct mt_oom_report *o)
 
 /* ---- exposition ---- */
 
-static void cg_u64(struct strbuf *sb, const char *name, const struct cg *c, uint64_t v)
-{
-	struct promtext_label l = { "cgroup", c->path, 0 };
+/* The cgroup families of one value each: where the value is in struct cg. */
+static const struct cg_family {
+	const char *name, *type, *help;
+	size_t field;
+} cg_families[] = {
+	{ "memtrace_cgroup_processes", "gauge",
+	  "Traced processes alive in the cgroup (the memory cgroup they are charged to) at the "
+	  "latest scan.",
+	  offsetof(struct cg, procs) },
+	{ "memtrace_cgroup_page_faults_total", "counter",
+	  "User page faults (minor and major) of the cgroup's traced processes since tracing "
+	  "began, exited ones included.",
+	  offsetof(struct cg, faults) },
+	{ "memtrace_cgroup_pages_allocated_total", "counter",
+	  "Pages (base pages: an order-n allocation counts 2^n) the page allocator gave the "
+	  "cgroup's traced processes since tracing began.",
+	  offsetof(struct cg, pages) },
+	{ "memtrace_cgroup_rss_limit_crossings_total", "counter",
+	  "Traced processes of the cgroup whose RSS crossed the -L limit.",
+	  offsetof(struct cg, limits) },
+};
 
-	promtext_u64(sb, name, &l, 1, v);
+static void render_cg_family(const struct mt_metrics *m, const struct cg_family *f,
+			     struct strbuf *sb)
+{
+	promtext_family(sb, f->name, f->type, f->help);
+	for (const struct cg *c = m->cgs; c <= &m->cgs[OTHER_CG]; c++) {
+		struct promtext_label l = { "cgroup", c->path, 0 };
+		uint64_t v;
+
+		if (!c->used)
+			continue;
+		memcpy(&v, (const char *)c + f->field, sizeof(v));
+		promtext_u64(sb, f->name, &l, 1, v);
+	}
 }
 
 void metrics_render(const struct mt_metrics *m, struct strbuf *sb)
 {
 	static const char *const types[] = { "anon", "file", "shmem" };
-	const struct cg *c;
 
-	promtext_family(sb, "memtrace_cgroup_processes", "gauge",
-			"Traced processes alive in the cgroup (the memory cgroup they are charged "
-			"to) at the latest scan.");
-	for (c = m->cgs; c <= &m->cgs[OTHER_CG]; c++)
-		if (c->used)
-			cg_u64(sb, "memtrace_cgroup_processes", c, c->procs);
+	render_cg_family(m, &cg_families[0], sb);
 	promtext_family(sb, "memtrace_cgroup_rss_bytes", "gauge",
 			"Sum of the RSS of the cgroup's traced processes, by type (the kernel's "
 			"three RSS counters), at the latest scan.");
-	for (c = m->cgs; c <= &m->cgs[OTHER_CG]; c++) {
+	for (const struct cg *c = m->cgs; c <= &m->cgs[OTHER_CG]; c++) {
 		uint64_t v[3] = { c->anon, c->file, c->shmem };
 
 		for (size_t t = 0; c->used && t < 3; t++) {
@@ -424,23 +449,8 @@ void metrics_render(const struct mt_metrics *m, struct strbuf *sb)
 			promtext_u64(sb, "memtrace_cgroup_rss_bytes", l, 2, v[t]);
 		}
 	}
-	promtext_family(sb, "memtrace_cgroup_page_faults_total", "counter",
-			"User page faults (minor and major) of the cgroup's traced processes since "
-			"tracing began, exited ones included.");
-	for (c = m->cgs; c <= &m->cgs[OTHER_CG]; c++)
-		if (c->used)
-			cg_u64(sb, "memtrace_cgroup_page_faults_total", c, c->faults);
-	promtext_family(sb, "memtrace_cgroup_pages_allocated_total", "counter",
-			"Pages (base pages: an order-n allocation counts 2^n) the page allocator "
-			"gave the cgroup's traced processes since tracing began.");
-	for (c = m->cgs; c <= &m->cgs[OTHER_CG]; c++)
-		if (c->used)
-			cg_u64(sb, "memtrace_cgroup_pages_allocated_total", c, c->pages);
-	promtext_family(sb, "memtrace_cgroup_rss_limit_crossings_total", "counter",
-			"Traced processes of the cgroup whose RSS crossed the -L limit.");
-	for (c = m->cgs; c <= &m->cgs[OTHER_CG]; c++)
-		if (c->used)
-			cg_u64(sb, "memtrace_cgroup_rss_limit_crossings_total", c, c->limits);
+	for (size_t i = 1; i < sizeof(cg_families) / sizeof(cg_families[0]); i++)
+		render_cg_family(m, &cg_families[i], sb);
 
 	promtext_family(sb, "memtrace_oom_kills_total", "counter",
 			"OOM kills seen (oom/mark_victim), by the victim's memory cgroup, the "

@@ -4,43 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include "promtext.h"
+#include "text.h"
 
 void promtext_family(struct strbuf *sb, const char *name, const char *type, const char *help)
 {
 	sb_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0 if there is none. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned lo = 0x80, hi = 0xbf;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	/* overlong forms, surrogates and code points past U+10FFFF are not well-formed */
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
 }
 
 void promtext_escape(struct strbuf *sb, const char *value, size_t len)
@@ -49,7 +17,7 @@ void promtext_escape(struct strbuf *sb, const char *value, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t seq = utf8_sequence(s + i, len - i);
+		size_t seq = mt_utf8_len(value + i, len - i);
 
 		if (!seq) {
 			sb_adds(sb, "\xef\xbf\xbd"); /* U+FFFD */

@@ -66,7 +66,7 @@ for a in $("$ir/bin/busybox" --list); do [ -e "$ir/bin/$a" ] || ln -s busybox "$
 # libmicrohttpd is opened by --prometheus (dlopen): ldd of the binary does not name it
 mhd=$(/sbin/ldconfig -p | awk '$1 == "libmicrohttpd.so.12" && $NF ~ /^\// {print $NF; exit}')
 [ -n "$mhd" ] || { echo "test-kernels: no libmicrohttpd.so.12 (apt-get install libmicrohttpd12)" >&2; exit 1; }
-for lib in $mhd $(ldd "$bin" "$workloads/touch" "${extra[@]}" "$mhd" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); do
+for lib in $mhd $(ldd "$bin" "$workloads/touch" "${extra[@]}" "$mhd" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do
 	mkdir -p "$ir$(dirname "$lib")"
 	cp -L "$lib" "$ir$lib"
 done
