@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	clang llvm make gcc pkg-config       # BPF and user-space compilers
 	bpftool libbpf-dev libelf-dev zlib1g-dev
+	libmicrohttpd-dev                    # the exporter's HTTP server (--prometheus)
 	python3 python3-pytest               # integration tests
 	python3.11-dev                       # CPython 3.11 internal headers (--python offsets)
 	python3-matplotlib                   # plots (scripts/memtrace-plot)
