@@ -141,7 +141,7 @@ void mt_print_usage(FILE *out)
 	      "                           completes: a run without a limit, then a bisection over\n"
 	      "                           -m, each trial in a fresh cgroup without swap\n"
 	      "      --resolution SIZE    with it, stop when the bracket is this narrow (default:\n"
-	      "                           1%% of the unlimited run's peak, at least 1M)\n"
+	      "                           1% of the unlimited run's peak, at least 1M)\n"
 	      "      --trial-timeout DUR  with it, a trial running longer counts as too little\n"
 	      "                           memory and is killed (default: 10x the unlimited run,\n"
 	      "                           at least 10s)\n"
