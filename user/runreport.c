@@ -38,7 +38,8 @@ void runreport_crosschecks(const struct mt_run *run)
 				"the same counters, folded at its own moments");
 	if (x->maxrss_known)
 		crosscheck_line("wait4's ru_maxrss", x->maxrss_bytes, peak,
-				"also counts the image it was forked as, before exec");
+				"also counts the image it was forked as, before exec, "
+				"and the children it waited for");
 	if (x->cgroup_known) {
 		snprintf(what, sizeof(what), "the cgroup's own peak (%s)", x->cgroup_source);
 		crosscheck_line(what, x->cgroup_peak_bytes, peak,
