@@ -214,7 +214,8 @@ demo: deps
 # make bench: what tracing costs, against the floor (empty programs on the same hooks), bpftrace
 # and mprof (BENCH_INSTALL=1 installs those two from Debian); prints a markdown table and
 # keeps it under results/. Not part of make test. BENCH_ARGS=--quick for a fast check.
-BENCH_BINS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/faultloop $(OUTPUT)/bench/stamp
+BENCH_BINS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/faultloop $(OUTPUT)/bench/stamp \
+	$(OUTPUT)/bench/herd
 .PHONY: bench soak
 
 $(OUTPUT)/bench:
