@@ -233,8 +233,9 @@ bench: all workloads $(BENCH_BINS)
 	$(Q)if [ -n "$(BENCH_INSTALL)" ]; then scripts/install-deps.sh bpftrace python3-memory-profiler; fi
 	$(Q)$(PYTHON) scripts/bench/bench.py $(BENCH_ARGS)
 
-# make soak: 10 minutes of -a under stress-ng (memory churn and forks); the tracer's RSS must
-# stay flat and nothing may be lost. Not part of make test. SOAK_SECONDS to change the length.
+# make soak: 10 minutes of -a under stress-ng (memory churn and forks), its exporter scraped every
+# second; the tracer's RSS must stay flat, nothing may be lost, every scrape must answer. Not part
+# of make test. SOAK_SECONDS to change the length.
 soak: all
 	$(Q)scripts/install-deps.sh stress-ng
 	$(Q)$(PYTHON) scripts/soak.py $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))
