@@ -214,7 +214,8 @@ demo: deps
 # make bench: what tracing costs, against the floor (empty programs on the same hooks), bpftrace
 # and mprof (BENCH_INSTALL=1 installs those two from Debian); prints a markdown table and
 # keeps it under results/. Not part of make test. BENCH_ARGS=--quick for a fast check.
-BENCH_BINS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/faultloop $(OUTPUT)/bench/stamp
+BENCH_BINS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/faultloop $(OUTPUT)/bench/stamp \
+	$(OUTPUT)/bench/herd
 .PHONY: bench soak
 
 $(OUTPUT)/bench:
@@ -232,8 +233,9 @@ bench: all workloads $(BENCH_BINS)
 	$(Q)if [ -n "$(BENCH_INSTALL)" ]; then scripts/install-deps.sh bpftrace python3-memory-profiler; fi
 	$(Q)$(PYTHON) scripts/bench/bench.py $(BENCH_ARGS)
 
-# make soak: 10 minutes of -a under stress-ng (memory churn and forks); the tracer's RSS must
-# stay flat and nothing may be lost. Not part of make test. SOAK_SECONDS to change the length.
+# make soak: 10 minutes of -a under stress-ng (memory churn and forks), its exporter scraped every
+# second; the tracer's RSS must stay flat, nothing may be lost, every scrape must answer. Not part
+# of make test. SOAK_SECONDS to change the length.
 soak: all
 	$(Q)scripts/install-deps.sh stress-ng
 	$(Q)$(PYTHON) scripts/soak.py $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))
