@@ -26,6 +26,10 @@ struct mt_proc {
 	uint64_t live_mark; /* the live view's slot (its RSS at the previous frame) */
 	uint64_t row_ns;    /* time of its latest row */
 	struct mt_rss_hist hist;
+	/* the entry's gen when proc_updated was last called: where the kernel refuses the map
+	 * iterator every scan reads every entry, and the unchanged ones need not be told */
+	bool told;
+	uint32_t told_gen;
 };
 
 static size_t bucket_of(const struct mt_sampler *s, uint32_t pid)
@@ -214,8 +218,11 @@ static void note_stats(struct mt_sampler *s, struct mt_proc *p, const struct pro
 	struct mt_root *r = root_of(s, p);
 
 	note_top_peak(s, p, st);
-	if (s->opts.hooks.proc_updated)
+	if (s->opts.hooks.proc_updated && (!p->told || st->gen != p->told_gen)) {
+		p->told = true;
+		p->told_gen = st->gen;
 		s->opts.hooks.proc_updated(s->opts.hooks.ctx, p->pid, st);
+	}
 	if (!r)
 		return;
 	if (p->is_root) {

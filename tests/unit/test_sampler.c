@@ -65,7 +65,8 @@ static const struct mt_format_ops catching = {
 };
 
 /* what the hooks were told */
-static unsigned limits_told, ooms_told, untraced_told, scanned_told;
+static unsigned limits_told, ooms_told, untraced_told, scanned_told, updated_told, gone_told,
+	exited_told;
 
 static void on_limit(void *ctx, const struct mt_event *e)
 {
@@ -93,6 +94,23 @@ static void on_scan(void *ctx, uint32_t pid, const struct proc_stats *st, uint64
 	scanned_told++;
 }
 
+static void on_updated(void *ctx, uint32_t pid, const struct proc_stats *st)
+{
+	(void)ctx;
+	(void)pid;
+	(void)st;
+	updated_told++;
+}
+
+static void on_gone(void *ctx, uint32_t pid, uint64_t start_ns, const struct proc_stats *final)
+{
+	(void)ctx;
+	(void)pid;
+	(void)start_ns;
+	gone_told++;
+	exited_told += final != NULL;
+}
+
 static struct mt_writer w;
 static struct mt_sampler s;
 
@@ -101,7 +119,8 @@ static void setup(bool every)
 	const struct mt_sampler_opts opts = {
 		.every = every,
 		.rss_limit = 100 << 20,
-		.hooks = { .limit_crossed = on_limit, .oom_killed = on_oom, .proc_scanned = on_scan },
+		.hooks = { .limit_crossed = on_limit, .oom_killed = on_oom, .proc_scanned = on_scan,
+			   .proc_updated = on_updated, .proc_gone = on_gone },
 	};
 
 	memset(&w, 0, sizeof(w));
@@ -110,6 +129,7 @@ static void setup(bool every)
 	w.fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	nrows = 0;
 	intervals = limits_told = ooms_told = untraced_told = scanned_told = 0;
+	updated_told = gone_told = exited_told = 0;
 	sampler_init(&s, &w, &opts);
 }
 
@@ -208,6 +228,36 @@ TEST(one_start_samples_on_change_one_exit)
 	CHECK_EQ_U64(s.sum.procs_exited, 1);
 	CHECK(intervals == 3);
 	check_row_order();
+	teardown();
+}
+
+/* The exporter is told of a process when its entry changed (gen), and when it goes. */
+TEST(updates_told_once_per_change_and_the_end)
+{
+	struct proc_stats st = stats(1, 1000, 4096, "app"), other = stats(1, 2000, 4096, "b");
+	uint32_t pid = 100, pid2 = 200;
+
+	setup(false);
+	event(MT_EV_FORK, pid, 10 * MS, st);
+	CHECK_EQ_INT(updated_told, 1);
+	/* read again at every scan, unchanged: not told again */
+	scan(20 * MS, false, &pid, &st, 1);
+	scan(30 * MS, false, &pid, &st, 1);
+	CHECK_EQ_INT(updated_told, 1);
+	st.gen++;
+	st.faults = 7; /* no row (RSS the same), but the exporter counts faults */
+	scan(40 * MS, false, &pid, &st, 1);
+	CHECK_EQ_INT(updated_told, 2);
+	/* a pid reused before the old process's exit was seen: the old one is gone, vanished */
+	event(MT_EV_FORK, pid, 45 * MS, other);
+	CHECK_EQ_INT(gone_told, 1);
+	CHECK_EQ_INT(exited_told, 0);
+	/* an exit: told with its final statistics */
+	event(MT_EV_FORK, pid2, 50 * MS, st);
+	st.exit_status = 0;
+	event(MT_EV_EXIT, pid2, 60 * MS, st);
+	CHECK_EQ_INT(gone_told, 2);
+	CHECK_EQ_INT(exited_told, 1);
 	teardown();
 }
 
@@ -481,6 +531,7 @@ int main(int argc, char **argv)
 {
 	static const struct ut_test tests[] = {
 		UT(one_start_samples_on_change_one_exit),
+		UT(updates_told_once_per_change_and_the_end),
 		UT(lost_exit_record_comes_from_the_map),
 		UT(lost_start_and_exit_both_from_the_map),
 		UT(reused_pid_never_mixes_two_processes),
