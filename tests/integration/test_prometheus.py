@@ -18,7 +18,8 @@ import urllib.request
 
 import pytest
 
-from conftest import (BIN, MIB, check_process_rows, details, memory_cgroup, read_csv, rows_of,
+from conftest import (BIN, MIB, check_process_rows, details, memory_cgroup, read_csv,
+                      remove_cgroup, rows_of,
                       run, wait_for, workload)
 
 try:
@@ -786,3 +787,75 @@ def test_all_mode_serves_no_root_series_and_only_get_and_head(tmp_path, exporter
     assert tracer.interrupt() == 0, tracer.stderr()
     assert tracer.stdout() == ""
     assert "no time series written (--prometheus without -o)" in tracer.stderr()
+
+
+# ---- 7. where each process's cgroup label comes from -----------------------------------------
+
+
+def wait_in_cgroup(pid, rel):
+    def moved():
+        with open(f"/proc/{pid}/cgroup") as f:
+            return any(line.rstrip("\n").split(":", 2)[2] == rel for line in f
+                       if "memory" in line.split(":")[1].split(",") or line.startswith("0::"))
+    assert wait_for(moved, timeout=10), rel
+
+
+def test_cgroup_labels_from_seed_exec_fork_and_proc(tmp_path, exporters, idle_process):
+    """The cgroup label of a process running before -a starts (the BPF seeding iterator reads
+    its memcg), of one that moves itself into another cgroup and execs while traced (exec
+    reads it again) and of its child (fork copies it), each named from the cgroup's id; and
+    of a -p root, an entry user space made, named from /proc/PID/cgroup."""
+    info = memory_cgroup()
+    if not info:
+        pytest.skip("no memory cgroup controller usable on this machine")
+    _, mount, own = info
+    dirs = {}
+    for part in ("seed", "exec"):
+        path = os.path.join(mount, own.lstrip("/"), f"memtrace-test-{os.getpid()}-{part}")
+        os.mkdir(path)
+        dirs[part] = (path, "/" + os.path.relpath(path, mount))
+    procs = []
+    try:
+        seeded = subprocess.Popen(["/bin/sh", "-c", 'echo $$ > "$1/cgroup.procs"; exec sleep 60',
+                                   "sh", dirs["seed"][0]])
+        procs.append(seeded)
+        wait_in_cgroup(seeded.pid, dirs["seed"][1])
+        tracer = exporters(tmp_path, ["-a", "-i", "100ms"])
+        tracer.scanned_metrics()
+        moved = subprocess.Popen(["/bin/sh", "-c",
+                                  'echo $$ > "$1/cgroup.procs"; exec /bin/sh -c "sleep 60 & wait"',
+                                  "sh", dirs["exec"][0]])
+        procs.append(moved)
+        counts = {}
+
+        def labelled():
+            text = tracer.metrics()
+            for part, (_, rel) in dirs.items():
+                found = [v for l, v in samples(text, "memtrace_cgroup_processes")
+                         if l.get("cgroup") == rel]
+                counts[part] = found[0] if found else None
+            return counts == {"seed": 1, "exec": 2}
+        assert wait_for(labelled, timeout=15, step=0.2), counts
+        text = tracer.metrics()
+        assert value(text, "memtrace_cgroup_rss_bytes", cgroup=dirs["seed"][1], type="file") > 0
+        tracer.interrupt()
+
+        # -p: the root's entry is made by user space (no id): named from /proc
+        proc_rel = None
+        with open(f"/proc/{idle_process.pid}/cgroup") as f:
+            for line in f:
+                _, ctrl, path = line.rstrip("\n").split(":", 2)
+                if "memory" in ctrl.split(","):
+                    proc_rel = path
+        proc_rel = proc_rel or own
+        ptracer = exporters(tmp_path, ["-p", idle_process.pid, "-i", "100ms"], name="pid")
+        text = ptracer.scanned_metrics()
+        assert value(text, "memtrace_cgroup_processes", cgroup=proc_rel) == 1, text
+        assert "(unknown)" not in text
+        ptracer.interrupt()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        for path, _ in dirs.values():
+            remove_cgroup(path)
