@@ -303,8 +303,10 @@ void metrics_proc(struct mt_metrics *m, uint32_t pid, const struct proc_stats *s
 	if (st->flags & MT_PROC_PRE_EXEC)
 		return;
 	pp = find(m, pid);
-	if (*pp && (*pp)->start_ns != st->start_ns)
+	if (*pp && (*pp)->start_ns != st->start_ns) {
 		forget(m, pp); /* the pid was reused: the old process is gone */
+		pp = find(m, pid);
+	}
 	if (!*pp) {
 		p = calloc(1, sizeof(*p));
 		if (!p)

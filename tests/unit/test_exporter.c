@@ -259,6 +259,31 @@ TEST(metrics_exec_moves_and_pid_reuse)
 	metrics_free(m);
 }
 
+/* A reused pid whose old process shares its hash chain with another process's */
+TEST(metrics_pid_reuse_in_a_shared_chain)
+{
+	struct mt_metrics *m = metrics_new(name_by_id, &(struct names){});
+	struct proc_stats a = stats(1, 7, 1 * MIB, 0, 10), b = stats(2, 7, 4 * MIB, 0, 1);
+	struct proc_stats a2 = stats(3, 9, 2 * MIB, 0, 1);
+	struct strbuf sb;
+
+	sb_init(&sb);
+	/* pids 256 apart land in one bucket of the first table, in the order they came */
+	metrics_proc(m, 100, &a);
+	metrics_proc(m, 356, &b);
+	metrics_proc(m, 100, &a2);
+	render(m, &sb);
+	CHECK_EQ_U64(metrics_procs(m), 2);
+	CHECK_EQ_U64(value_of(&sb, "memtrace_cgroup_processes{cgroup=\"/cg7\"}"), 1);
+	CHECK_EQ_U64(value_of(&sb, "memtrace_cgroup_rss_bytes{cgroup=\"/cg7\",type=\"anon\"}"),
+		     4 * MIB);
+	CHECK_EQ_U64(value_of(&sb, "memtrace_cgroup_processes{cgroup=\"/cg9\"}"), 1);
+	CHECK_EQ_U64(value_of(&sb, "memtrace_cgroup_rss_bytes{cgroup=\"/cg9\",type=\"anon\"}"),
+		     2 * MIB);
+	sb_free(&sb);
+	metrics_free(m);
+}
+
 TEST(metrics_cgroups_bounded)
 {
 	struct names n = {};
@@ -448,6 +473,7 @@ int main(int argc, char **argv)
 		UT(promtext_escapes_and_utf8),
 		UT(metrics_sums_per_cgroup),
 		UT(metrics_exec_moves_and_pid_reuse),
+		UT(metrics_pid_reuse_in_a_shared_chain),
 		UT(metrics_cgroups_bounded),
 		UT(metrics_oom_and_limit_series),
 		UT(metrics_peak_histogram),
