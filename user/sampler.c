@@ -431,10 +431,28 @@ static void oom_kill_row(struct mt_sampler *s, const struct mt_oom_event *e)
 		s->opts.hooks.oom_killed(s->opts.hooks.ctx, &o, &p->hist);
 }
 
+/*
+ * The peak is never below the RSS: a record the kernel was writing while it was copied (a map
+ * read, or a program on another CPU changing a counter while this one copies the entry) can
+ * hold a counter newer than the peak. The peak it was about to take is at least that RSS.
+ */
+static const struct proc_stats *whole(const struct proc_stats *st, struct proc_stats *buf)
+{
+	if (mt_rss_bytes(st) <= st->peak_rss_bytes)
+		return st;
+	*buf = *st;
+	buf->peak_rss_bytes = mt_rss_bytes(st);
+	buf->peak_file_bytes = st->file_bytes;
+	buf->peak_anon_bytes = st->anon_bytes;
+	buf->peak_shmem_bytes = st->shmem_bytes;
+	return buf;
+}
+
 void sampler_on_event(void *ctx, const struct mt_event *e)
 {
 	struct mt_sampler *s = ctx;
-	const struct proc_stats *st = &e->stats;
+	struct proc_stats buf;
+	const struct proc_stats *st = whole(&e->stats, &buf);
 	struct mt_proc *p;
 
 	if (e->type == MT_EV_OOM) {
@@ -487,8 +505,10 @@ bool sampler_scan_begin(struct mt_sampler *s, uint64_t now_ns, bool final, bool 
 	return final || s->opts.every || want_all;
 }
 
-bool sampler_scan_proc(struct mt_sampler *s, uint32_t pid, const struct proc_stats *st)
+bool sampler_scan_proc(struct mt_sampler *s, uint32_t pid, const struct proc_stats *record)
 {
+	struct proc_stats buf;
+	const struct proc_stats *st = whole(record, &buf);
 	struct mt_proc *p;
 
 	if (st->flags & MT_PROC_PRE_EXEC)

@@ -19,6 +19,7 @@ struct caught {
 	uint64_t mono_ns;
 	int pid;
 	uint64_t rss;
+	uint64_t peak;
 	int64_t delta;
 	char comm[MT_COMM_LEN];
 	char detail[256];
@@ -44,6 +45,7 @@ static void catch_row(struct mt_writer *w, const struct mt_row *r)
 	c->mono_ns = r->mono_ns;
 	c->pid = r->pid;
 	c->rss = r->rss_bytes;
+	c->peak = r->peak_rss_bytes;
 	c->delta = r->rss_delta_bytes;
 	c->root = r->root;
 	snprintf(c->comm, sizeof(c->comm), "%s", r->comm);
@@ -258,6 +260,29 @@ TEST(updates_told_once_per_change_and_the_end)
 	event(MT_EV_EXIT, pid2, 60 * MS, st);
 	CHECK_EQ_INT(gone_told, 2);
 	CHECK_EQ_INT(exited_told, 1);
+	teardown();
+}
+
+/* A record copied while the kernel wrote it: a counter newer than the peak */
+TEST(a_torn_record_never_has_the_peak_below_the_rss)
+{
+	struct proc_stats st = stats(1, 1000, 8192, "app");
+	uint32_t pid = 100;
+
+	setup(false);
+	event(MT_EV_FORK, pid, 10 * MS, st);
+	st.anon_bytes = 3 * 4096; /* the counter moved on, its peak not yet */
+	st.gen++;
+	scan(20 * MS, false, &pid, &st, 1);
+	REQUIRE(nrows == 2);
+	CHECK_EQ_U64(rows[1].rss, 3 * 4096);
+	CHECK_EQ_U64(rows[1].peak, 3 * 4096);
+	CHECK_EQ_U64(s.sum.top_peaks[0].peak_rss_bytes, 3 * 4096);
+	/* an exit record copied the same way */
+	st.anon_bytes = 4 * 4096;
+	event(MT_EV_EXIT, pid, 30 * MS, st);
+	REQUIRE(nrows == 3);
+	CHECK_EQ_U64(rows[2].peak, 4 * 4096);
 	teardown();
 }
 
@@ -532,6 +557,7 @@ int main(int argc, char **argv)
 	static const struct ut_test tests[] = {
 		UT(one_start_samples_on_change_one_exit),
 		UT(updates_told_once_per_change_and_the_end),
+		UT(a_torn_record_never_has_the_peak_below_the_rss),
 		UT(lost_exit_record_comes_from_the_map),
 		UT(lost_start_and_exit_both_from_the_map),
 		UT(reused_pid_never_mixes_two_processes),
