@@ -13,7 +13,6 @@ scraped every second for the whole run. Passes when, over the whole run:
 Not part of make test (it takes SOAK_SECONDS, 600 by default).
 """
 import argparse
-import http.client
 import json
 import os
 import re
@@ -21,14 +20,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scraper import Scraper  # noqa: E402  (the bench's scraper too)
 SCRAPE_PERIOD_S = 1.0
 RSS_AGREE_MIB = 4
-# a series line of the text format: a name, labels maybe, a value
-SERIES_RE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEInfNa]+$')
 
 
 def rss_kib(pid):
@@ -42,73 +40,25 @@ def free_port():
         return sk.getsockname()[1]
 
 
-class Scraper(threading.Thread):
-    """GET /metrics from the tracer every SCRAPE_PERIOD_S, a new connection each time, from the
-    moment its port answers until stop(); each answer is checked (a 200, parses) and its
-    process_resident_memory_bytes held against the tracer's VmRSS read right after."""
+class RssScraper(Scraper):
+    """Each answer's process_resident_memory_bytes held against the tracer's VmRSS read right
+    after, within RSS_AGREE_MIB."""
 
     def __init__(self, port, pid):
-        super().__init__(daemon=True)
-        self.port, self.pid = port, pid
-        self.halt = threading.Event()
-        self.ok = 0
-        self.failures = []  # (seconds into the run, what)
+        super().__init__(port, SCRAPE_PERIOD_S)
+        self.pid = pid
         self.max_rss_diff_mib = 0.0
-        self.bytes = self.series = 0
-        self.t0 = time.monotonic()
 
-    def stop(self):
-        self.halt.set()
-        self.join(timeout=60)
-        self.t_stop = time.monotonic()
-
-    def fail(self, what):
-        self.failures.append((time.monotonic() - self.t0, what))
-
-    def scrape(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            c.request("GET", "/metrics")
-            resp = c.getresponse()
-            body = resp.read().decode(errors="replace")
-        finally:
-            c.close()
+    def check(self, body, series):
         rss = rss_kib(self.pid) / 1024
-        if resp.status != 200:
-            return self.fail(f"answered {resp.status} {resp.reason}")
-        series = [x for x in body.splitlines() if x and not x.startswith("#")]
-        bad = [x for x in series if not SERIES_RE.match(x)]
-        if not series or bad:
-            return self.fail(f"{len(series)} series, unparsed: {bad[:3]}")
         m = re.search(r"^process_resident_memory_bytes ([0-9.e+]+)$", body, re.M)
         if not m:
-            return self.fail("no process_resident_memory_bytes")
-        diff = abs(float(m.group(1)) / (1 << 20) - rss)
-        self.max_rss_diff_mib = max(self.max_rss_diff_mib, diff)
-        if diff > RSS_AGREE_MIB:
-            return self.fail(f"process_resident_memory_bytes {float(m.group(1)) / (1 << 20):.1f} "
-                             f"MiB, VmRSS {rss:.1f} MiB")
-        self.ok += 1
-        self.bytes, self.series = len(body), len(series)
-
-    def run(self):
-        deadline = time.monotonic() + 30
-        while not self.halt.is_set():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    return self.fail(f"nothing listens on port {self.port}")
-                self.halt.wait(0.05)
-        due = time.monotonic()
-        while not self.halt.is_set():
-            try:
-                self.scrape()
-            except Exception as e:
-                self.fail(f"{type(e).__name__}: {e}")
-            due += SCRAPE_PERIOD_S
-            self.halt.wait(max(0.0, due - time.monotonic()))
+            return "no process_resident_memory_bytes"
+        scraped = float(m.group(1)) / (1 << 20)
+        self.max_rss_diff_mib = max(self.max_rss_diff_mib, abs(scraped - rss))
+        if abs(scraped - rss) > RSS_AGREE_MIB:
+            return f"process_resident_memory_bytes {scraped:.1f} MiB, VmRSS {rss:.1f} MiB"
+        return None
 
 
 def user_processes():
@@ -155,7 +105,7 @@ def main():
     port = free_port()
     tracer = subprocess.Popen([a.memtrace, "-a", "-i", "1s", "-o", "/dev/null", "--prometheus",
                                f"127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True)
-    scraper = Scraper(port, tracer.pid)
+    scraper = RssScraper(port, tracer.pid)
     scraper.start()
     time.sleep(2)
     ours = programs_of(tracer.pid)
@@ -170,9 +120,10 @@ def main():
         if tracer.poll() is not None:
             break
         samples.append((time.monotonic() - t0, rss_kib(tracer.pid)))
+        size, series = scraper.scrapes[-1][1:] if scraper.scrapes else (0, 0)
         print(f"soak: {samples[-1][0]:6.0f} s: tracer RSS {samples[-1][1] / 1024:.1f} MiB, "
-              f"{scraper.ok} scrapes answered ({scraper.bytes} bytes, {scraper.series} series), "
-              f"{len(scraper.failures)} failed", file=sys.stderr, flush=True)
+              f"{len(scraper.scrapes)} scrapes answered ({size} bytes, {series} series), "
+              f"{len(scraper.errors)} failed", file=sys.stderr, flush=True)
     stress.wait()
     time.sleep(3)  # the last exits reach the tracer
     running = user_processes()
@@ -201,11 +152,11 @@ def main():
         failures.append("no BPF program of the tracer's was seen")
     # about one a second: a run of scrapes that never came would show as too few
     expected = (scraper.t_stop - scraper.t0) / SCRAPE_PERIOD_S
-    if scraper.failures:
-        failures.append(f"{len(scraper.failures)} scrapes failed, the first at "
-                        f"{scraper.failures[0][0]:.0f} s: {scraper.failures[0][1]}")
-    if scraper.ok < 0.9 * expected - 10:
-        failures.append(f"{scraper.ok} scrapes answered in about {expected:.0f} s")
+    if scraper.errors:
+        failures.append(f"{len(scraper.errors)} scrapes failed, the first at "
+                        f"{scraper.errors[0][0]:.0f} s: {scraper.errors[0][1]}")
+    if len(scraper.scrapes) < 0.9 * expected - 10:
+        failures.append(f"{len(scraper.scrapes)} scrapes answered in about {expected:.0f} s")
     # the kernel frees programs asynchronously once their last fd is closed
     deadline = time.monotonic() + 10
     while (left := programs_left(ours)) and time.monotonic() < deadline:
@@ -215,7 +166,7 @@ def main():
     print(err.strip(), file=sys.stderr)
     print(f"soak: {a.seconds} s, RSS {after[0] / 1024 if after else 0:.1f} -> "
           f"{after[-1] / 1024 if after else 0:.1f} MiB after the warm-up, "
-          f"{m.group(1) if m else '?'} processes traced, {scraper.ok} scrapes answered "
+          f"{m.group(1) if m else '?'} processes traced, {len(scraper.scrapes)} scrapes answered "
           f"(RSS scraped and read agree within {scraper.max_rss_diff_mib:.2f} MiB): "
           + ("passed" if not failures else "FAILED: " + "; ".join(failures)))
     sys.exit(1 if failures else 0)

@@ -69,7 +69,6 @@ struct mt_promhttp {
 	mt_render_fn render;
 	void *ctx;
 	struct strbuf body;
-	uint64_t scrapes;
 	char address[80];
 	char last_error[256]; /* libmicrohttpd's own words, for the start-up error */
 };
@@ -125,7 +124,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!strcmp(url, "/metrics")) {
 		sb_reset(&h->body);
 		h->render(h->ctx, &h->body);
-		h->scrapes++;
 		return reply(c, MHD_HTTP_OK, MT_PROMTEXT_CONTENT_TYPE, h->body.data ? h->body.data : "",
 			     h->body.len, NULL);
 	}
@@ -213,11 +211,6 @@ void promhttp_run(struct mt_promhttp *h)
 const char *promhttp_address(const struct mt_promhttp *h)
 {
 	return h->address;
-}
-
-uint64_t promhttp_scrapes(const struct mt_promhttp *h)
-{
-	return h->scrapes;
 }
 
 void promhttp_stop(struct mt_promhttp *h)

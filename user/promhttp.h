@@ -34,8 +34,6 @@ int promhttp_fd(const struct mt_promhttp *h);
 void promhttp_run(struct mt_promhttp *h);
 /* Where it listens, with the port it got ("127.0.0.1:9464"). */
 const char *promhttp_address(const struct mt_promhttp *h);
-/* Answers to GET /metrics so far. */
-uint64_t promhttp_scrapes(const struct mt_promhttp *h);
 /* Close every connection and the listening socket. NULL is fine. */
 void promhttp_stop(struct mt_promhttp *h);
 

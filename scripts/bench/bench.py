@@ -23,7 +23,6 @@ rate, and the BPF cost per program (bpf_stats, from memtrace-bpf -v and the floo
 """
 import argparse
 import datetime
-import http.client
 import json
 import os
 import platform
@@ -40,6 +39,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from scraper import Scraper  # noqa: E402  (the soak's scraper too)
 PY = "/usr/bin/python3"
 GiB = 1 << 30
 REPEAT_RUNS = 10  # start-up: --repeat's runs of `true` under one load
@@ -49,8 +50,6 @@ EXPORTER_PROCS = 1000
 HERD_KIB, HERD_PERIOD_MS = 128, 1000
 EXPORTER_SECONDS = 20
 SCRAPE_PERIOD_S = 1.0
-# a series line of the text format: a name, labels maybe, a value
-SERIES_RE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEInfNa]+$')
 
 PY_WORKLOAD = (
     "import sys, time\n"
@@ -128,65 +127,6 @@ def proc_runtime_s(pid):
 def proc_rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
-
-
-class Scraper(threading.Thread):
-    """GET http://127.0.0.1:PORT/metrics every period seconds, a new connection each time,
-    from the first moment the port answers until stop(); every answer must be a 200 whose
-    body parses as the text format (at least one series line, every line a comment or a
-    series). Kept: for each scrape its latency (request to the body's last byte), its size
-    in bytes, its series and the body of the last one."""
-
-    def __init__(self, port, period=SCRAPE_PERIOD_S, ready_timeout=30):
-        super().__init__(daemon=True)
-        self.port, self.period, self.ready_timeout = port, period, ready_timeout
-        self.halt = threading.Event()
-        self.scrapes = []  # (latency s, bytes, series)
-        self.errors = []
-        self.last = b""
-
-    def stop(self):
-        self.halt.set()
-        self.join(timeout=30)
-
-    def scrape(self):
-        t = time.perf_counter()
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            c.request("GET", "/metrics")
-            resp = c.getresponse()
-            body = resp.read()
-        finally:
-            c.close()
-        latency = time.perf_counter() - t
-        if resp.status != 200:
-            raise RuntimeError(f"/metrics answered {resp.status} {resp.reason}")
-        lines = [x for x in body.decode().splitlines() if x and not x.startswith("#")]
-        bad = [x for x in lines if not SERIES_RE.match(x)]
-        if not lines or bad:
-            raise RuntimeError(f"/metrics: {len(lines)} series, unparsed: {bad[:3]}")
-        self.scrapes.append((latency, len(body), len(lines)))
-        self.last = body
-
-    def run(self):
-        deadline = time.monotonic() + self.ready_timeout
-        while not self.halt.is_set():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.errors.append(f"nothing listens on port {self.port}")
-                    return
-                self.halt.wait(0.05)
-        due = time.monotonic()
-        while not self.halt.is_set():
-            try:
-                self.scrape()
-            except Exception as e:  # kept, and the runs go on: the caller fails the run
-                self.errors.append(f"{type(e).__name__}: {e}")
-            due += self.period
-            self.halt.wait(max(0.0, due - time.monotonic()))
 
 
 def read_until(stream, pattern, timeout, what):
@@ -522,7 +462,7 @@ class Bench:
                 run = {"args": args, "err": err, "t0": time.monotonic(),
                        "p": subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.DEVNULL, stderr=err),
-                       "scraper": Scraper(port) if with_exporter else None}
+                       "scraper": Scraper(port, SCRAPE_PERIOD_S) if with_exporter else None}
                 runs.append(run)
                 if run["scraper"]:
                     run["scraper"].start()
@@ -580,7 +520,7 @@ class Bench:
                     raise RuntimeError(f"scraping {' '.join(r['args'])}: {len(sc.scrapes)} "
                                        f"scrapes, errors: {sc.errors[:5]}")
                 res["scrapes"] = sc.scrapes
-                last = sc.last.decode()
+                last = sc.last
                 m = re.search(r"^process_resident_memory_bytes ([0-9.e+]+)$", last, re.M)
                 res["scraped_rss_mib"] = float(m.group(1)) / (1 << 20) if m else None
                 res["families"] = len(re.findall(r"^# TYPE ", last, re.M))
