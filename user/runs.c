@@ -117,6 +117,9 @@ static void clear_for_next_run(struct mt_session *s)
 
 	targets_next_run(s);
 	bpfobj_for_each(&s->bpf, let_go, &l, true);
+	/* what they did before they were let go (records already queued) is the last run's:
+	 * drained into its sampler, not adopted by the next run's */
+	bpfobj_drain(&s->bpf);
 	if (l.n)
 		mt_debug("%zu processes of the last run still running: no longer traced", l.n);
 	sampler_free(&s->sampler);
