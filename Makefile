@@ -44,8 +44,10 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 # libbpf, libelf and zlib linked statically so the binary runs where it is copied; libc stays dynamic
 # (getpwnam and initgroups need NSS). libmicrohttpd is opened only by --prometheus (dlopen): it
-# brings GnuTLS and ten libraries more, 5 ms of every start-up otherwise.
-LIBS := -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic -lm
+# brings GnuTLS and ten libraries more, 5 ms of every start-up otherwise. elfutils' libdw
+# (--stacks' unwinder and symbols) is static too, with the compressors it reads debug sections
+# with: no start-up cost for a run without --stacks.
+LIBS := -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -lzstd -Wl,-Bdynamic -lm -ldl -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(dir $(VMLINUX_H)) -I$(OUTPUT) -Ibpf
@@ -55,7 +57,8 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # modules the unit tests link against (no BPF, no main)
 UNIT_MODS := units strbuf json csv jsonl mprof formats cli log fileio cgroupfs cglimit cgtarget oom \
 	writer live btfscan programs text procfs summary sampler pyoffsets pylinetable pyprof pyreport \
-	elfsym pyfind tracefs stats runlog bisect sumjson netaddr promtext metrics cgname oomlog
+	elfsym pyfind tracefs stats runlog bisect sumjson netaddr promtext metrics cgname oomlog \
+	maptrack unwind stackprof
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))

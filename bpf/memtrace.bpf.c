@@ -31,6 +31,12 @@ const volatile bool python_on = false;
 /* --python: a thread's state may be searched for in the interpreter's list of threads (off
  * only to test the thread-specific-data path alone: MEMTRACE_BPF_PY_THREAD=tss) */
 const volatile bool py_thread_list = true;
+/* --stacks: user stacks sampled at RSS growth, one per stack_every bytes grown on average;
+ * stack_size bytes of stack copied (DWARF mode), or the frame-pointer walk (stack_fp) */
+const volatile bool stacks_on = false;
+const volatile bool stack_fp = false;
+const volatile __u64 stack_every = 256 * 1024;
+const volatile __u32 stack_size = 8192;
 /* --exact: RSS from the classic rss_stat record's exact sums (rss.bpf.h) */
 const volatile bool rss_exact = false;
 
@@ -55,6 +61,7 @@ __u64 entries_seen = 0;
 #include "map_reader.bpf.h"  /* the entries read out every interval: first, see there */
 #include "fault_slots.bpf.h" /* faults, page allocations: per CPU, folded later */
 #include "python.bpf.h"      /* --python: the Python stack behind an RSS change */
+#include "stacks.bpf.h"      /* --stacks: the user stack behind RSS growth */
 #include "rss.bpf.h"         /* rss_stat: RSS at every change, the -L limit */
 #include "traced_set.bpf.h"  /* who is traced: -a/-G, fork, exec, rename, exit, cgroup moves */
 #include "oom.bpf.h"         /* mark_victim: the OOM report */

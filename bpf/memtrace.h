@@ -89,6 +89,7 @@ enum mt_event_type {
 	MT_EV_LIMIT = 5, /* the process's RSS crossed the -L limit */
 	MT_EV_PY_SAMPLE = 6, /* struct mt_py_sample */
 	MT_EV_PY_CODE = 7,   /* struct mt_py_code */
+	MT_EV_STACK = 8,     /* struct mt_stack_sample */
 };
 
 /* mt_event.ev_flags */
@@ -183,6 +184,8 @@ struct mt_py_offsets {
 	__u32 frame_instr; /* prev_instr (3.11, 3.12: the last instruction begun), instr_ptr (3.13) */
 	__u32 frame_owner; /* char */
 	__u32 owner_cstack; /* owner value of the C-stack shim frames, skipped; MT_PY_NONE in 3.11 */
+	__u32 frame_is_entry; /* 3.11: bool is_entry (the first frame of an eval call); MT_PY_NONE
+			       * after, where the shim frame below marks it */
 	/* PyCodeObject */
 	__u32 code_filename;
 	__u32 code_qualname;
@@ -250,7 +253,14 @@ struct mt_py_sample {
 	__s64 delta_shmem;
 	__u64 rss_bytes; /* RSS after the change */
 	__u32 depth;	 /* frames[0..depth): innermost first */
-	__u32 pad;
+	/* --stacks: the seq of the native stack taken at the same change (0: none) */
+	__u32 stack_seq;
+	/*
+	 * bit i: frames[i] is the first frame its call of the eval loop ran (an entry frame):
+	 * the frames from the one before the last such bit down to this one are what one C
+	 * frame of _PyEval_EvalFrameDefault runs
+	 */
+	__u64 entries;
 	struct mt_py_frame frames[MT_PY_DEPTH];
 };
 
@@ -276,6 +286,45 @@ struct mt_py_code {
 	__u8 linetable[MT_PY_LINETABLE_LEN];
 };
 
+/*
+ * --stacks: the user stack of the thread behind a sampled RSS growth. In the DWARF mode its
+ * registers and a copy of the top of its stack, unwound in user space with the binaries' own
+ * unwind tables; in the frame-pointer mode the return addresses the kernel walked.
+ */
+#define MT_STACK_MAX_BYTES 65536 /* the copy's ceiling: --stack-size is below it */
+#define MT_STACK_FP_DEPTH 127	 /* return addresses of the frame-pointer walk */
+#define MT_STACK_NREGS 17	 /* x86-64 DWARF registers 0-16: rax..r15, rip */
+
+/* mt_stack_sample.flags */
+enum {
+	MT_STKF_OOM = 1u << 0,	       /* the stack of an OOM kill's trigger; no growth */
+	MT_STKF_FP = 1u << 1,	       /* data holds nr_ips return addresses, no stack copy */
+	MT_STKF_COPY_SHORT = 1u << 2,  /* the copy stopped short of the size asked (stack end) */
+	MT_STKF_COPY_FAILED = 1u << 3, /* no byte of the stack could be read */
+	MT_STKF_PYTHON = 1u << 4,      /* a Python sample with the same seq follows */
+};
+
+/*
+ * MT_EV_STACK. Sent with only its used part of data (offsetof(data) + data_len bytes). The
+ * bytes it stands for: weight_bytes (sampling by bytes grown, see bpf/stacks.bpf.h).
+ */
+struct mt_stack_sample {
+	__u32 type;
+	__u32 pid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u32 tid;
+	__u32 flags; /* MT_STKF_* */
+	__u64 weight_bytes;
+	__u64 rss_bytes; /* RSS after the change */
+	__u32 seq;	 /* pairs it with its Python sample (mt_py_sample.stack_seq) */
+	__u32 data_len;
+	/* DWARF order: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
+	__u64 regs[MT_STACK_NREGS];
+	char comm[MT_COMM_LEN];
+	/* the stack from regs[7] (rsp) up, or __u64 return addresses innermost first (FP) */
+	__u8 data[MT_STACK_MAX_BYTES];
+};
+
 /* Who is traced (rodata target_mode). */
 enum mt_target_mode {
 	MT_MODE_PIDS = 0,   /* processes user space adds (-p, COMMAND) and their children */
@@ -289,6 +338,7 @@ enum mt_drop {
 	MT_DROP_MAP_FULL,    /* a new process could not be added: it is not traced */
 	MT_DROP_PY_SAMPLE,   /* --python: an RSS change's stack did not fit in the ring buffer */
 	MT_DROP_PY_CODE,     /* --python: a code object's names did not fit in the ring buffer */
+	MT_DROP_STACK,	     /* --stacks: a sampled stack did not fit in the ring buffer */
 	MT_DROP_NR,
 };
 

@@ -126,8 +126,12 @@ static __always_inline int emit_oom_kill(void *ctx, struct task_struct *victim, 
 
 	/* the trigger's Python stack: the allocation that could not be served; in the ring
 	 * before the OOM record, so that its report has it */
+	__u32 seq = 0;
+
+	if (stacks_on)
+		seq = stack_sample(ctx, id >> 32, 0, 0, MT_STKF_OOM);
 	if (python_on)
-		py_sample(id >> 32, 0, 0, 0, 0, MT_PYF_OOM);
+		py_sample(id >> 32, 0, 0, 0, 0, MT_PYF_OOM, seq);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {

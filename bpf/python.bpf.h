@@ -243,7 +243,7 @@ __noinline int py_walk_step(struct py_walk_state *w)
 	const struct mt_py_offsets *o;
 	bool failed = false;
 	__u64 code, instr, first;
-	__u8 owner = 0;
+	__u8 owner = 0, is_entry = 0;
 	__u32 ident, depth, slot;
 
 	if (!w || !e || !w->frame)
@@ -257,13 +257,19 @@ __noinline int py_walk_step(struct py_walk_state *w)
 	instr = py_read_ptr(w->frame + o->frame_instr, &failed);
 	if (o->owner_cstack != MT_PY_NONE)
 		bpf_probe_read_user(&owner, 1, (const void *)(w->frame + o->frame_owner));
+	if (o->frame_is_entry != MT_PY_NONE)
+		bpf_probe_read_user(&is_entry, 1, (const void *)(w->frame + o->frame_is_entry));
 	w->frame = py_read_ptr(w->frame + o->frame_previous, &failed);
 	if (failed) {
 		e->flags |= MT_PYF_READ_FAILED;
 		return 0;
 	}
-	if (o->owner_cstack != MT_PY_NONE && owner == o->owner_cstack)
+	/* the shim under an eval call's first frame: that frame, the last kept, is its entry */
+	if (o->owner_cstack != MT_PY_NONE && owner == o->owner_cstack) {
+		if (e->depth)
+			e->entries |= 1ull << ((e->depth - 1) & 63);
 		return 1;
+	}
 	if (py_read_ptr(code + o->object_type, &failed) != w->code_type) {
 		e->flags |= MT_PYF_BAD_CODE;
 		return 0;
@@ -281,6 +287,8 @@ __noinline int py_walk_step(struct py_walk_state *w)
 	f->code = code;
 	f->ident = ident;
 	f->lasti = instr >= first && instr - first < (1u << 30) ? (__s32)((instr - first) / 2) : -1;
+	if (is_entry)
+		e->entries |= 1ull << (depth & 63);
 	e->depth++;
 	py_capture_code(w->tgid, code, ident, w->slot);
 	return 1;
@@ -310,10 +318,11 @@ static __always_inline void py_walk(struct mt_py_sample *e, __u32 tgid, struct t
 
 /*
  * One sample: the change and the stack of current (a thread of tgid, in its own context).
- * flags MT_PYF_OOM: no change, the stack of an OOM kill's trigger.
+ * flags MT_PYF_OOM: no change, the stack of an OOM kill's trigger. stack_seq: the native stack
+ * sampled at the same change (0: none).
  */
 static __always_inline void py_sample(__u32 tgid, __s64 dfile, __s64 danon, __s64 dshmem,
-				      __u64 rss, __u32 flags)
+				      __u64 rss, __u32 flags, __u32 stack_seq)
 {
 	struct mt_py_proc *pp = bpf_map_lookup_elem(&py_procs, &tgid);
 	struct mt_py_offsets *o;
@@ -336,7 +345,8 @@ static __always_inline void py_sample(__u32 tgid, __s64 dfile, __s64 danon, __s6
 	e->delta_shmem = dshmem;
 	e->rss_bytes = rss;
 	e->depth = 0;
-	e->pad = 0;
+	e->stack_seq = stack_seq;
+	e->entries = 0;
 	py_walk(e, tgid, bpf_get_current_task_btf(), pp, o);
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flags(flags & MT_PYF_OOM)))
 		count_drop(MT_DROP_PY_SAMPLE);

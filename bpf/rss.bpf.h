@@ -49,8 +49,8 @@ enum rss_source {
  * sched_process_fork instead). The same test skips the old mm's teardown at exec and exit.
  * Both rss_stat programs end here, so a change is accounted the same way whichever saw it.
  */
-static __always_inline void rss_changed(struct mm_struct *mm, int member, enum rss_source source,
-					__u64 exact_bytes)
+static __always_inline void rss_changed(void *ctx, struct mm_struct *mm, int member,
+					enum rss_source source, __u64 exact_bytes)
 {
 	struct task_struct *owner;
 	__u64 file, anon, shmem;
@@ -92,14 +92,23 @@ static __always_inline void rss_changed(struct mm_struct *mm, int member, enum r
 		else
 			shmem = bytes;
 	}
-	/* only a thread of the process itself has its Python stack to blame */
-	if (python_on && (file != s->file_bytes || anon != s->anon_bytes || shmem != s->shmem_bytes) &&
+	/* only a thread of the process itself has its stacks to blame */
+	if ((python_on || stacks_on) &&
+	    (file != s->file_bytes || anon != s->anon_bytes || shmem != s->shmem_bytes) &&
 	    bpf_get_current_task_btf()->mm == mm) {
 		__s64 dfile = (__s64)(file - s->file_bytes), danon = (__s64)(anon - s->anon_bytes),
-		      dshmem = (__s64)(shmem - s->shmem_bytes);
+		      dshmem = (__s64)(shmem - s->shmem_bytes), grown = dfile + danon + dshmem;
+		__u32 seq = 0;
+		__u64 weight;
 
 		set_rss(s, file, anon, shmem);
-		py_sample(tgid, dfile, danon, dshmem, mt_rss_bytes(s), 0);
+		if (stacks_on && grown > 0) {
+			weight = stack_weight(tgid, (__u64)grown);
+			if (weight)
+				seq = stack_sample(ctx, tgid, weight, mt_rss_bytes(s), 0);
+		}
+		if (python_on)
+			py_sample(tgid, dfile, danon, dshmem, mt_rss_bytes(s), 0, seq);
 	} else {
 		set_rss(s, file, anon, shmem);
 	}
@@ -118,13 +127,13 @@ SEC("tp_btf/rss_stat")
 int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 {
 	if (!rss_exact) {
-		rss_changed(mm, member, RSS_FOLDED, 0);
+		rss_changed(ctx, mm, member, RSS_FOLDED, 0);
 		return 0;
 	}
 	/* a change to current's own mm (curr=1) is tp_rss_exact's: each event is one program's,
 	 * whichever of the two the kernel calls first */
 	if (bpf_get_current_task_btf()->mm != mm)
-		rss_changed(mm, member, RSS_FOLDED_MEMBER, 0);
+		rss_changed(ctx, mm, member, RSS_FOLDED_MEMBER, 0);
 	return 0;
 }
 
@@ -145,7 +154,7 @@ int tp_rss_exact(struct trace_event_raw_rss_stat *ctx)
 		return 0;
 	mm = bpf_get_current_task_btf()->mm;
 	if (mm)
-		rss_changed(mm, ctx->member, RSS_EXACT_MEMBER, size < 0 ? 0 : (__u64)size);
+		rss_changed(ctx, mm, ctx->member, RSS_EXACT_MEMBER, size < 0 ? 0 : (__u64)size);
 	return 0;
 }
 

@@ -219,6 +219,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	}
 	if (python_on)
 		bpf_map_delete_elem(&py_procs, &tgid);
+	if (stacks_on)
+		bpf_map_delete_elem(&stack_left, &tgid);
 
 	if (!emit(MT_EV_EXIT, tgid, s)) {
 		s->flags |= MT_PROC_EXITED;

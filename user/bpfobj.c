@@ -61,6 +61,14 @@ static int handle_record(void *ctx, void *data, size_t size)
 	if ((e->type == MT_EV_PY_SAMPLE && size < sizeof(struct mt_py_sample)) ||
 	    (e->type == MT_EV_PY_CODE && size < sizeof(struct mt_py_code)))
 		return 0;
+	/* a stack record comes with the used part of its data only */
+	if (e->type == MT_EV_STACK) {
+		const struct mt_stack_sample *k = data;
+
+		if (size < offsetof(struct mt_stack_sample, data) ||
+		    k->data_len > size - offsetof(struct mt_stack_sample, data))
+			return 0;
+	}
 	t->on_event(t->ctx, e);
 	return 0;
 }
@@ -133,6 +141,15 @@ static int open_object(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts)
 	skel->rodata->python_on = opts->python;
 	skel->rodata->py_thread_list = !opts->py_no_thread_list;
 	skel->rodata->rss_exact = opts->exact;
+	skel->rodata->stacks_on = opts->stacks;
+	skel->rodata->stack_fp = opts->stack_fp;
+	if (opts->stacks) {
+		skel->rodata->stack_every = opts->stack_every;
+		skel->rodata->stack_size = opts->stack_size;
+		bpf_map__set_max_entries(skel->maps.stack_left, opts->max_procs);
+		bpf_map__set_max_entries(skel->maps.stack_scratch,
+					 (uint32_t)libbpf_num_possible_cpus());
+	}
 	bpf_map__set_max_entries(skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(skel->maps.events, t->ringbuf_bytes);
 	return 0;
@@ -360,7 +377,7 @@ int bpfobj_start(struct mt_bpfobj *t, const struct mt_bpfobj_opts *opts, mt_even
 	t->max_procs = opts->max_procs;
 	t->ringbuf_bytes = ringbuf_bytes_for(opts->max_procs);
 	/* --python: a stack record per RSS change (~830 bytes) rather than a few per process */
-	if (opts->python && t->ringbuf_bytes < MT_RINGBUF_PYTHON_BYTES)
+	if ((opts->python || opts->stacks) && t->ringbuf_bytes < MT_RINGBUF_PYTHON_BYTES)
 		t->ringbuf_bytes = MT_RINGBUF_PYTHON_BYTES;
 	if (opts->refuse)
 		memcpy(t->injected, opts->refuse, sizeof(t->injected));

@@ -75,6 +75,12 @@ struct mt_bpfobj_opts {
 	bool py_no_thread_list; /* MEMTRACE_BPF_PY_THREAD=tss: no search of the thread list */
 	/* --exact: RSS from the classic rss_stat record's exact sums (Linux 6.2+) */
 	bool exact;
+	/* --stacks: user stacks at RSS growth (MT_EV_STACK records), one per stack_every bytes
+	 * grown on average; stack_size bytes of stack copied, or the frame-pointer walk */
+	bool stacks;
+	bool stack_fp;
+	uint64_t stack_every;
+	uint32_t stack_size;
 };
 
 /* Checks, opens, loads and attaches. On failure prints one error line and returns -1. */

@@ -30,6 +30,9 @@ enum {
 	OPT_EXACT,
 	OPT_PROMETHEUS,
 	OPT_OOM_LOG,
+	OPT_STACKS,
+	OPT_STACK_SIZE,
+	OPT_STACK_EVERY,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +54,9 @@ static const struct option long_options[] = {
 	{ "python", no_argument, NULL, OPT_PYTHON },
 	{ "lines", required_argument, NULL, OPT_LINES },
 	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "stacks", optional_argument, NULL, OPT_STACKS },
+	{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
+	{ "stack-every", required_argument, NULL, OPT_STACK_EVERY },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
 	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
@@ -118,7 +124,18 @@ void mt_print_usage(FILE *out)
 	      "      --lines FILE         with it, a line-by-line report in memory_profiler's\n"
 	      "                           layout (implies --python)\n"
 	      "      --folded FILE        with it, folded stacks of the bytes grown, for flame\n"
-	      "                           graphs (implies --python)\n"
+	      "                           graphs (implies --python unless --stacks is given)\n"
+	      "\n"
+	      "Native stacks (C, C++, Rust, ... and Python with --python):\n"
+	      "      --stacks[=MODE]      charge RSS growth to the user stack that made it,\n"
+	      "                           sampled by bytes grown: dwarf (the default) copies the\n"
+	      "                           top of the stack and unwinds it with the binaries'\n"
+	      "                           unwind tables; fp walks frame pointers in the kernel.\n"
+	      "                           The summary gets the functions that grew most, the\n"
+	      "                           OOM report the stack; --folded FILE the stacks\n"
+	      "      --stack-size SIZE    bytes of stack copied per sample (default 8K)\n"
+	      "      --stack-every SIZE   one sample per SIZE grown on average (default 256K;\n"
+	      "                           4K: every growth)\n"
 	      "\n"
 	      "Limits:\n"
 	      "  -m, --memory-limit SIZE  COMMAND only: run it in a fresh cgroup with this hard\n"
@@ -352,11 +369,43 @@ static enum mt_args_result parse_option(int c, char **argv, struct mt_config *cf
 		return MT_ARGS_OK;
 	case OPT_LINES:
 	case OPT_FOLDED:
-		/* a report of Python lines is asked for: --python is implied */
+		/* a report of Python lines is asked for: --python is implied (for --folded only
+		 * without --stacks, whose folded stacks are native: check_stacks) */
 		if (!*optarg)
 			return usage_error("%s needs a file name", c == OPT_LINES ? "--lines" : "--folded");
 		*(c == OPT_LINES ? &cfg->lines_path : &cfg->folded_path) = optarg;
-		cfg->python = true;
+		if (c == OPT_LINES)
+			cfg->python = true;
+		return MT_ARGS_OK;
+	case OPT_STACKS:
+		cfg->stacks = true;
+		if (!optarg || !strcmp(optarg, "dwarf"))
+			cfg->stack_fp = false;
+		else if (!strcmp(optarg, "fp"))
+			cfg->stack_fp = true;
+		else
+			return usage_error("invalid --stacks mode '%s': expected dwarf (the default: "
+					   "unwound with the binaries' unwind tables) or fp (frame "
+					   "pointers)",
+					   optarg);
+		return MT_ARGS_OK;
+	case OPT_STACK_SIZE: {
+		uint64_t v;
+
+		if (mt_parse_size(optarg, &v) || v < MT_STACK_SIZE_MIN || v > MT_STACK_SIZE_MAX ||
+		    v % 8)
+			return usage_error("invalid --stack-size '%s': expected a multiple of 8 "
+					   "bytes from 512 to 65528 (such as 8K or 16K)",
+					   optarg);
+		cfg->stack_size = (uint32_t)v;
+		return MT_ARGS_OK;
+	}
+	case OPT_STACK_EVERY:
+		if (mt_parse_size(optarg, &cfg->stack_every) ||
+		    cfg->stack_every < MT_STACK_EVERY_MIN || cfg->stack_every > MT_STACK_EVERY_MAX)
+			return usage_error("invalid --stack-every '%s': expected a size from 4K (every "
+					   "growth) to 1G, such as 256K",
+					   optarg);
 		return MT_ARGS_OK;
 	case OPT_REPEAT:
 	case OPT_WARMUP:
@@ -457,11 +506,37 @@ static enum mt_args_result check_runs(const struct mt_config *cfg)
 	if (cfg->duration_ns)
 		return usage_error("-d cannot go with %s: every run goes to its end%s", which,
 				   cfg->find_min_limit ? " (see --trial-timeout)" : "");
-	if (cfg->python)
-		return usage_error("--python reports one run: it cannot go with %s", which);
+	if (cfg->python || cfg->stacks)
+		return usage_error("%s reports one run: it cannot go with %s",
+				   cfg->python ? "--python" : "--stacks", which);
 	if (!mt_format_holds_runs(cfg->format))
 		return usage_error("-F %s holds one run: %s needs csv or jsonl",
 				   mt_format_name(cfg->format), which);
+	return MT_ARGS_OK;
+}
+
+/* --stacks and its options together; their defaults. */
+static enum mt_args_result check_stacks(struct mt_config *cfg)
+{
+	if (!cfg->stacks) {
+		if (cfg->stack_size || cfg->stack_every)
+			return usage_error("%s only applies with --stacks",
+					   cfg->stack_size ? "--stack-size" : "--stack-every");
+		if (cfg->folded_path)
+			cfg->python = true; /* --folded alone: Python's folded stacks */
+		return MT_ARGS_OK;
+	}
+	if (cfg->stack_fp && cfg->stack_size)
+		return usage_error("--stack-size is the copy --stacks=dwarf unwinds: --stacks=fp "
+				   "walks frame pointers and copies no stack");
+#ifndef __x86_64__
+	if (!cfg->stack_fp)
+		return usage_error("--stacks=dwarf reads x86-64 registers: use --stacks=fp here");
+#endif
+	if (!cfg->stack_size)
+		cfg->stack_size = MT_STACK_SIZE_DEFAULT;
+	if (!cfg->stack_every)
+		cfg->stack_every = MT_STACK_EVERY_DEFAULT;
 	return MT_ARGS_OK;
 }
 
@@ -486,6 +561,8 @@ static enum mt_args_result check_config(int argc, char **argv, struct mt_config 
 	if (cfg->kill_signal && !cfg->rss_limit)
 		return usage_error("--kill needs -L/--rss-limit SIZE: the RSS at which to send "
 				   "the signal");
+	if (check_stacks(cfg) != MT_ARGS_OK)
+		return MT_ARGS_USAGE;
 	if (check_runs(cfg) != MT_ARGS_OK)
 		return MT_ARGS_USAGE;
 	if (cfg->summary_json_path && !strcmp(cfg->summary_json_path, "-") &&

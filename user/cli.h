@@ -40,9 +40,14 @@ struct mt_config {
 	uint64_t memory_limit; /* -m, bytes; 0: none */
 	uint64_t rss_limit;    /* -L, bytes; 0: none */
 	int kill_signal;       /* --kill[=SIGNAL]; 0: warn only */
-	bool python;	       /* --python (also implied by --lines, --folded) */
+	bool python;	       /* --python (also implied by --lines, and --folded without --stacks) */
 	const char *lines_path;	 /* --lines FILE: the line report */
 	const char *folded_path; /* --folded FILE: folded stacks */
+	/* --stacks[=dwarf|fp]: user stacks at RSS growth; --stack-size, --stack-every */
+	bool stacks;
+	bool stack_fp;
+	uint32_t stack_size;  /* bytes of stack copied (DWARF) */
+	uint64_t stack_every; /* bytes grown per sample, on average */
 	uint32_t repeat;	 /* --repeat N: counted runs; 0: one run and no run column */
 	uint32_t warmup;	 /* --warmup K: runs before them, traced, neither written nor counted */
 	const char *summary_json_path; /* --summary-json FILE */
@@ -53,6 +58,14 @@ struct mt_config {
 	struct mt_netaddr prometheus_addr;
 	const char *oom_log_path;      /* --oom-log FILE */
 };
+
+/* --stacks' defaults and bounds */
+#define MT_STACK_SIZE_DEFAULT 8192u
+#define MT_STACK_SIZE_MIN 512u
+#define MT_STACK_SIZE_MAX 65528u
+#define MT_STACK_EVERY_DEFAULT (256u * 1024)
+#define MT_STACK_EVERY_MIN 4096u
+#define MT_STACK_EVERY_MAX (1ull << 30)
 
 enum mt_args_result {
 	MT_ARGS_OK = 0,

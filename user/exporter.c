@@ -135,6 +135,7 @@ static void losses(struct mt_session *s, struct strbuf *sb)
 		[MT_DROP_MAP_FULL] = "process_map_full",
 		[MT_DROP_PY_SAMPLE] = "python_stack_ringbuf_full",
 		[MT_DROP_PY_CODE] = "python_code_ringbuf_full",
+		[MT_DROP_STACK] = "native_stack_ringbuf_full",
 	};
 	uint64_t drops[MT_DROP_NR];
 

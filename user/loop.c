@@ -6,6 +6,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "loop.h"
+#include "maptrack.h"
 #include "notify.h"
 #include "targets.h"
 
@@ -83,6 +84,7 @@ static void report_new_drops(struct mt_session *s)
 		[MT_DROP_MAP_FULL] = "new processes not traced: the process map is full",
 		[MT_DROP_PY_SAMPLE] = "--python stacks did not fit in the ring buffer",
 		[MT_DROP_PY_CODE] = "--python code objects did not fit in the ring buffer",
+		[MT_DROP_STACK] = "--stacks samples did not fit in the ring buffer",
 	};
 	uint64_t now[MT_DROP_NR];
 
@@ -125,6 +127,11 @@ static int finish_tick(struct mt_session *s, uint64_t now, bool final)
 
 	if (err < 0)
 		mt_debug("ring buffer: %s", strerror(-err));
+	/* --stacks: every record naming a process that left has been handled by now */
+	if (s->maptrack) {
+		maptrack_drain(s->maptrack);
+		maptrack_forget_gone(s->maptrack);
+	}
 	/* a frame of the live view needs every process, not only those that changed */
 	bool all = sampler_scan_begin(&s->sampler, now, final, notify_frame_due(s, now));
 	err = bpfobj_for_each(&s->bpf, scan_record, s, all);

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "stackprof.h"
 #include "oomlog.h"
 #include "targets.h"
 #include "units.h"
@@ -50,6 +51,8 @@ static void tell_oom_kill(void *ctx, const struct mt_oom_report *o, const struct
 		report_oom(o, hist, s->start_mono_ns);
 	if (s->pyprof && !mt_quiet)
 		pyreport_oom(s->pyprof, stderr, o->pid, o->trigger_pid);
+	if (s->stackprof && !mt_quiet)
+		stackprof_oom(s->stackprof, stderr, o->pid, o->trigger_pid);
 	if (s->live) {
 		char size[32];
 

@@ -121,7 +121,7 @@ void report_losses(const struct mt_summary *s, const struct mt_writer *w,
 {
 	uint64_t lost = totals->drops[MT_DROP_RINGBUF] + totals->drops[MT_DROP_MAP_FULL] +
 			totals->drops[MT_DROP_PY_SAMPLE] + totals->drops[MT_DROP_PY_CODE] +
-			s->exits_unexplained;
+			totals->drops[MT_DROP_STACK] + s->exits_unexplained;
 
 	if (totals->no_series)
 		mt_info("  no time series written (--prometheus without -o); events lost: %s",
@@ -144,6 +144,10 @@ void report_losses(const struct mt_summary *s, const struct mt_writer *w,
 		mt_info("    --python: %llu code objects did not fit in the ring buffer: their frames "
 			"show as 'not captured'",
 			(unsigned long long)totals->drops[MT_DROP_PY_CODE]);
+	if (totals->drops[MT_DROP_STACK])
+		mt_info("    --stacks: %llu sampled stacks did not fit in the ring buffer: their "
+			"bytes are in no stack",
+			(unsigned long long)totals->drops[MT_DROP_STACK]);
 	if (s->exits_unexplained)
 		mt_info("    %llu processes vanished without an exit record",
 			(unsigned long long)s->exits_unexplained);

@@ -27,6 +27,9 @@
 #include "writer.h"
 
 struct mt_live;
+struct mt_maptrack;
+struct mt_unwinder;
+struct mt_stackprof;
 struct mt_exporter;
 struct mt_metrics;
 
@@ -66,6 +69,10 @@ struct mt_session {
 	FILE *lines_file, *folded_file;
 	bool py_no_tss, py_no_thread_list; /* MEMTRACE_BPF_PY_THREAD */
 	bool py_wrong_offsets;		    /* MEMTRACE_BPF_PY_OFFSETS=wrong */
+	/* --stacks: what each process maps, the unwinder, the accounts (NULL: off) */
+	struct mt_maptrack *maptrack;
+	struct mt_unwinder *unwinder;
+	struct mt_stackprof *stackprof;
 	/* COMMAND: its runs (one, --repeat's, --find-min-limit's trials), one BPF load for all */
 	struct mt_runlog runs;
 	uint64_t run_limit_bytes;    /* the next command's cgroup limit: 0 none, MT_CG_NO_LIMIT */

@@ -10,13 +10,16 @@
 #include <linux/capability.h>
 #include "exporter.h"
 #include "log.h"
+#include "maptrack.h"
 #include "procfs.h"
 #include "runreport.h"
+#include "stackprof.h"
 #include "sumjson.h"
 #include "notify.h"
 #include "setup.h"
 #include "targets.h"
 #include "text.h"
+#include "unwind.h"
 
 void setup_init(struct mt_session *s, char **argv, uint64_t launch_mono_ns)
 {
@@ -160,24 +163,37 @@ int setup_open_output(struct mt_session *s)
 }
 
 /*
- * --python: the stack records go to the accounts, the others to the sampler; an exec may have
- * started an interpreter, a fork copied one.
+ * --python, --stacks: the stack records go to the accounts, the others to the sampler; an exec
+ * may have started an interpreter, a fork copied one; an exit ends what was kept to unwind.
  */
-static void on_record_python(void *ctx, const struct mt_event *e)
+static void on_record_stacks(void *ctx, const struct mt_event *e)
 {
 	struct mt_session *s = ctx;
 
 	switch (e->type) {
+	case MT_EV_STACK:
+		if (s->stackprof)
+			stackprof_on_sample(s->stackprof, (const struct mt_stack_sample *)e);
+		return;
 	case MT_EV_PY_SAMPLE:
+		if (s->stackprof)
+			stackprof_on_py_sample(s->stackprof, (const struct mt_py_sample *)e);
+		if (!s->pyprof)
+			return;
 		pyprof_on_sample(s->pyprof, (const struct mt_py_sample *)e);
 		if (s->pyattach)
 			pyattach_sampled(s->pyattach, (const struct mt_py_sample *)e);
 		return;
 	case MT_EV_PY_CODE:
-		pyprof_on_code(s->pyprof, (const struct mt_py_code *)e);
+		if (s->pyprof)
+			pyprof_on_code(s->pyprof, (const struct mt_py_code *)e);
 		return;
 	}
 	sampler_on_event(&s->sampler, e);
+	if (s->stackprof && e->type == MT_EV_EXIT) {
+		stackprof_exited(s->stackprof, e->pid);
+		maptrack_gone(s->maptrack, e->pid);
+	}
 	if (!s->pyattach)
 		return;
 	if (e->type == MT_EV_EXEC)
@@ -186,6 +202,25 @@ static void on_record_python(void *ctx, const struct mt_event *e)
 		pyattach_forked(s->pyattach, e->pid, e->stats.ppid);
 	else if (e->type == MT_EV_EXIT)
 		pyattach_exited(s->pyattach, e->pid);
+}
+
+/*
+ * --stacks: the kernel's records of what processes map, from before the command execs; the
+ * unwinder and the accounts over them.
+ */
+static void start_stacks(struct mt_session *s)
+{
+	int err;
+
+	s->maptrack = maptrack_new();
+	err = maptrack_open_perf(s->maptrack);
+	if (err)
+		mt_warn("--stacks: the kernel's records of mapped files are not available (%s): "
+			"a process's files are read from /proc at its first stack, and a process "
+			"gone by then has addresses for frames",
+			strerror(-err));
+	s->unwinder = unwinder_new(s->maptrack);
+	s->stackprof = stackprof_new(s->unwinder, s->pyprof);
 }
 
 static bool check_python_pid(void *ctx, int pid)
@@ -223,6 +258,10 @@ int setup_start_tracing(struct mt_session *s)
 		.python = s->cfg.python,
 		.py_no_thread_list = s->py_no_thread_list,
 		.exact = s->cfg.exact,
+		.stacks = s->cfg.stacks,
+		.stack_fp = s->cfg.stack_fp,
+		.stack_every = s->cfg.stack_every,
+		.stack_size = s->cfg.stack_size,
 	};
 	const struct mt_sampler_opts sopts = {
 		.every = s->cfg.every,
@@ -237,14 +276,20 @@ int setup_start_tracing(struct mt_session *s)
 	if (exporter_start(s))
 		return -1;
 	sampler_init(&s->sampler, &s->writer, &sopts);
-	if (s->cfg.python) {
-		s->pyprof = pyprof_new();
-		if (bpfobj_start(&s->bpf, &topts, on_record_python, s))
+	if (s->cfg.python || s->cfg.stacks) {
+		if (s->cfg.python)
+			s->pyprof = pyprof_new();
+		if (s->cfg.stacks)
+			start_stacks(s);
+		if (bpfobj_start(&s->bpf, &topts, on_record_stacks, s))
 			return -1;
-		s->pyattach = pyattach_new(&s->bpf, s->pyprof, s->py_no_tss, s->py_wrong_offsets);
-		if (!s->pyattach) {
-			mt_err("out of memory");
-			return -1;
+		if (s->cfg.python) {
+			s->pyattach = pyattach_new(&s->bpf, s->pyprof, s->py_no_tss,
+						   s->py_wrong_offsets);
+			if (!s->pyattach) {
+				mt_err("out of memory");
+				return -1;
+			}
 		}
 	} else if (bpfobj_start(&s->bpf, &topts, sampler_on_event, &s->sampler)) {
 		return -1;
@@ -269,7 +314,7 @@ int setup_start_tracing(struct mt_session *s)
  * A report made whole in memory, then written: the write that fails is then this one, and its
  * errno says why (a stream that failed while a report was being made keeps no errno).
  */
-static int write_report(struct mt_pyprof *p, int (*make)(struct mt_pyprof *, FILE *), FILE *out)
+static int write_report(void *p, int (*make)(void *, FILE *), FILE *out)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -287,13 +332,78 @@ static int write_report(struct mt_pyprof *p, int (*make)(struct mt_pyprof *, FIL
 	return err;
 }
 
+/* The reports, as write_report makes them. */
+static int py_lines(void *p, FILE *out)
+{
+	return pyreport_lines(p, out);
+}
+
+static int py_folded(void *p, FILE *out)
+{
+	return pyreport_folded(p, out);
+}
+
+static int stacks_folded(void *p, FILE *out)
+{
+	return stackprof_folded(p, out);
+}
+
+/*
+ * --stacks: the folded stacks (native, mixed with Python's frames under --python: this file
+ * rather than --python's own) and the summary's part.
+ */
+static int end_stacks(struct mt_session *s)
+{
+	int status = 0, err = 0;
+	char every[32];
+
+	if (!s->stackprof)
+		return 0;
+	stackprof_flush(s->stackprof);
+	if (s->folded_file) {
+		if (s->traced)
+			err = write_report(s->stackprof, stacks_folded, s->folded_file);
+		if (fclose(s->folded_file) && !err)
+			err = -errno;
+		if (err) {
+			mt_err("writing to '%s' failed: %s", s->cfg.folded_path, strerror(-err));
+			status = 1;
+		}
+		s->folded_file = NULL;
+	}
+	if (s->traced && !mt_quiet) {
+		uint64_t lost = maptrack_lost(s->maptrack);
+
+		mt_format_size(s->cfg.stack_every, every, sizeof(every));
+		if (s->cfg.stack_fp)
+			fprintf(stderr, "  Native stacks (--stacks=fp: frame pointers walked, one "
+					"sample per %s grown on average):\n",
+				every);
+		else
+			fprintf(stderr, "  Native stacks (--stacks=dwarf: %u bytes of stack copied, "
+					"one sample per %s grown on average):\n",
+				s->cfg.stack_size, every);
+		stackprof_summary(s->stackprof, stderr, 10);
+		if (lost)
+			fprintf(stderr, "    %llu records of mapped files were lost: frames in "
+					"files mapped then may show as addresses\n",
+				(unsigned long long)lost);
+	}
+	stackprof_free(s->stackprof);
+	unwinder_free(s->unwinder);
+	maptrack_free(s->maptrack);
+	s->stackprof = NULL;
+	s->unwinder = NULL;
+	s->maptrack = NULL;
+	return status;
+}
+
 /* --python: the report files, the summary's part, and one word if nothing ran Python. */
 static int end_python(struct mt_session *s)
 {
 	FILE *files[] = { s->lines_file, s->folded_file };
 	const char *paths[] = { s->cfg.lines_path, s->cfg.folded_path };
-	int (*const write[])(struct mt_pyprof *, FILE *) = { pyreport_lines,
-							      pyreport_folded };
+	int (*const write[])(void *, FILE *) = { py_lines, py_folded };
 	int status = 0;
 
 	for (size_t i = 0; i < 2; i++) {
@@ -429,7 +539,9 @@ int setup_end(struct mt_session *s, int exit_status)
 	writer_close(&s->writer);
 	if (s->traced)
 		report_end(s, &totals);
-	status = end_python(s);
+	status = end_stacks(s);
+	if (end_python(s))
+		status = 1;
 	if (write_summary_json(s, &totals, exit_status ? exit_status : status))
 		status = 1;
 	runlog_free(&s->runs);

@@ -168,6 +168,7 @@ static void losses_obj(struct json_writer *j, const struct mt_sumjson_input *in)
 	jw_u64(j, "map_full", d[MT_DROP_MAP_FULL]);
 	jw_u64(j, "python_stacks", d[MT_DROP_PY_SAMPLE]);
 	jw_u64(j, "python_code_objects", d[MT_DROP_PY_CODE]);
+	jw_u64(j, "native_stacks", d[MT_DROP_STACK]);
 	jw_u64(j, "exits_unexplained", in->summary->exits_unexplained);
 	jw_close_obj(j);
 }

@@ -90,6 +90,8 @@ int main(void)
 #if PY_VERSION_HEX >= 0x030c0000
 	/* 3.11 marks its entry frames with is_entry instead and has no shim frames to skip */
 	o.owner_cstack = FRAME_OWNED_BY_CSTACK;
+#else
+	o.frame_is_entry = offsetof(_PyInterpreterFrame, is_entry);
 #endif
 
 	o.code_filename = offsetof(PyCodeObject, co_filename);
@@ -145,6 +147,7 @@ int main(void)
 	F(frame_instr);
 	F(frame_owner);
 	F(owner_cstack);
+	F(frame_is_entry);
 	F(code_filename);
 	F(code_qualname);
 	F(code_firstlineno);

@@ -89,7 +89,7 @@ TOP_KEYS = {
     "oom_kills": int, "untraced_oom_kills": int, "losses": dict,
 }
 LOSS_KEYS = {"ringbuf_records": int, "map_full": int, "python_stacks": int,
-             "python_code_objects": int, "exits_unexplained": int}
+             "python_code_objects": int, "native_stacks": int, "exits_unexplained": int}
 
 
 def check_keys(obj, keys, where):

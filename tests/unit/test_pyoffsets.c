@@ -68,6 +68,7 @@ TEST(built_311)
 	CHECK(o.cframe_current_frame != MT_PY_NONE);
 	CHECK_EQ_U64(o.ts_current_frame, MT_PY_NONE);
 	CHECK_EQ_U64(o.owner_cstack, MT_PY_NONE);
+	CHECK(o.frame_is_entry != MT_PY_NONE); /* 3.11 marks entry frames itself */
 }
 
 TEST(built_312)
@@ -86,6 +87,7 @@ TEST(built_312)
 	CHECK(o.ts_cframe != MT_PY_NONE);
 	CHECK_EQ_U64(o.ts_current_frame, MT_PY_NONE);
 	CHECK_EQ_U64(o.owner_cstack, 3);
+	CHECK_EQ_U64(o.frame_is_entry, MT_PY_NONE); /* the shim frames mark them */
 }
 
 /* one row per version, and no version the interpreter should give instead */

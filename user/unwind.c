@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <elfutils/libdwfl.h>
+#include "log.h"
+#include "maptrack.h"
+#include "unwind.h"
+
+#define NBUCKETS 4096u
+
+/* A file reported to one process's Dwfl: where, which file, and what libdwfl made of it. */
+struct module {
+	uint64_t start, end; /* the executable mapping */
+	char *path;
+	Dwfl_Module *mod; /* NULL: the file could not be read: its addresses are file+0x... */
+	uint64_t bias;	  /* address in the process = address in the file + bias */
+};
+
+/*
+ * One process's address space as libdwfl sees it. A Dwfl is attached to one process once and
+ * for all, so the sample being unwound is handed to the callbacks through `cur`.
+ */
+struct aspace {
+	struct aspace *next;
+	uint32_t pid;
+	Dwfl *dwfl;
+	bool attached;
+	struct module *mods;
+	size_t nmods, cap;
+	const struct mt_stack_sample *cur;
+};
+
+/* A symbolized address of a file, kept for every process that maps the file. */
+struct symbol {
+	struct symbol *next;
+	char *path;
+	uint64_t addr;
+	const struct mt_frame *frame;
+};
+
+struct interned {
+	struct interned *next;
+	struct mt_frame f;
+};
+
+struct mt_unwinder {
+	struct mt_maptrack *maps;
+	struct aspace *spaces[NBUCKETS];
+	struct symbol *symbols[NBUCKETS];
+	struct interned *frames[NBUCKETS];
+	struct mt_unwind_stats stats;
+	const struct mt_frame *unknown;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p)
+		abort(); /* as strbuf: the accounts cannot go on half made */
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+static const struct mt_frame *intern(struct mt_unwinder *u, const char *text, uint32_t flags)
+{
+	struct interned **head = &u->frames[hash_str(text) % NBUCKETS], *f;
+
+	for (f = *head; f; f = f->next)
+		if (f->f.flags == flags && !strcmp(f->f.text, text))
+			return &f->f;
+	f = xcalloc(1, sizeof(*f));
+	f->f.text = xstrdup(text);
+	f->f.flags = flags;
+	f->next = *head;
+	*head = f;
+	return &f->f;
+}
+
+const struct mt_frame *unwind_intern(struct mt_unwinder *u, const char *text, uint32_t flags)
+{
+	return intern(u, text, flags);
+}
+
+struct mt_unwinder *unwinder_new(struct mt_maptrack *maps)
+{
+	struct mt_unwinder *u = xcalloc(1, sizeof(*u));
+
+	u->maps = maps;
+	u->unknown = intern(u, "[unknown]", 0);
+	return u;
+}
+
+static void free_space(struct aspace *a)
+{
+	if (a->dwfl)
+		dwfl_end(a->dwfl);
+	for (size_t i = 0; i < a->nmods; i++)
+		free(a->mods[i].path);
+	free(a->mods);
+	free(a);
+}
+
+void unwinder_forget(struct mt_unwinder *u, uint32_t pid)
+{
+	struct aspace **p = &u->spaces[pid % NBUCKETS];
+
+	for (; *p; p = &(*p)->next) {
+		if ((*p)->pid == pid) {
+			struct aspace *a = *p;
+
+			*p = a->next;
+			free_space(a);
+			return;
+		}
+	}
+}
+
+void unwinder_free(struct mt_unwinder *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		while (u->spaces[i]) {
+			struct aspace *a = u->spaces[i];
+
+			u->spaces[i] = a->next;
+			free_space(a);
+		}
+		while (u->symbols[i]) {
+			struct symbol *s = u->symbols[i];
+
+			u->symbols[i] = s->next;
+			free(s->path);
+			free(s);
+		}
+		while (u->frames[i]) {
+			struct interned *f = u->frames[i];
+
+			u->frames[i] = f->next;
+			free((char *)f->f.text);
+			free(f);
+		}
+	}
+	free(u);
+}
+
+void unwinder_stats(const struct mt_unwinder *u, struct mt_unwind_stats *out)
+{
+	*out = u->stats;
+}
+
+/* ---- libdwfl's view of a sampled thread ---- */
+
+static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_arg)
+{
+	struct aspace *a = arg;
+
+	(void)dwfl;
+	if (*thread_arg)
+		return 0;
+	*thread_arg = a;
+	return (pid_t)a->cur->tid;
+}
+
+static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_arg)
+{
+	struct aspace *a = arg;
+
+	(void)dwfl;
+	*thread_arg = a;
+	return a->cur && (uint32_t)tid == a->cur->tid;
+}
+
+/* Only the stack copied at the sample can be read: the process may be long gone. */
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	const struct aspace *a = arg;
+	uint64_t sp = a->cur->regs[7];
+
+	(void)dwfl;
+	if (addr < sp || addr - sp > a->cur->data_len || a->cur->data_len - (addr - sp) < 8)
+		return false;
+	memcpy(result, a->cur->data + (addr - sp), sizeof(*result));
+	return true;
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	const struct aspace *a = thread_arg;
+	Dwarf_Word regs[MT_STACK_NREGS];
+
+	for (int i = 0; i < MT_STACK_NREGS; i++)
+		regs[i] = a->cur->regs[i];
+	return dwfl_thread_state_registers(thread, 0, MT_STACK_NREGS, regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
+};
+
+static char *debuginfo_path = NULL; /* libdwfl's default: beside the file, then /usr/lib/debug */
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* ---- the modules of a process ---- */
+
+/*
+ * Where the file's addresses land in the process: its executable segment whose file offset the
+ * mapping starts at (page-aligned) was mapped at start. 0 for a position-dependent executable.
+ * false when the file cannot be read or has no such segment.
+ */
+static bool file_bias(const char *path, uint64_t start, uint64_t pgoff, uint64_t *bias,
+		      bool *is_exec_type)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+	GElf_Ehdr eh;
+	size_t n;
+	bool found = false;
+
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && gelf_getehdr(elf, &eh) && !elf_getphdrnum(elf, &n)) {
+		*is_exec_type = eh.e_type == ET_EXEC;
+		for (size_t i = 0; i < n && !found; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+			    !(ph.p_flags & PF_X))
+				continue;
+			if ((ph.p_offset & ~0xfffull) != (pgoff & ~0xfffull) &&
+			    !(ph.p_offset <= pgoff && pgoff < ph.p_offset + ph.p_filesz))
+				continue;
+			/* the address of file offset pgoff is start */
+			*bias = start - (ph.p_vaddr + (pgoff - ph.p_offset));
+			found = true;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	if (found && *is_exec_type)
+		*bias = 0;
+	return found;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+struct sync_ctx {
+	struct mt_unwinder *u;
+	struct aspace *a;
+	bool stale; /* a module is reported where another file is now: start again */
+	bool added;
+};
+
+static struct module *module_at(struct aspace *a, uint64_t addr)
+{
+	for (size_t i = 0; i < a->nmods; i++)
+		if (a->mods[i].start <= addr && addr < a->mods[i].end)
+			return &a->mods[i];
+	return NULL;
+}
+
+/* A mapping of the process: reported to libdwfl unless it is there already. */
+static void sync_mapping(void *ctx, const struct mt_mapping *m)
+{
+	struct sync_ctx *c = ctx;
+	struct aspace *a = c->a;
+	struct module *have;
+	uint64_t bias = 0;
+	bool exec_type = false;
+
+	if (!m->exec || !m->path || m->path[0] != '/')
+		return;
+	have = module_at(a, m->start);
+	if (have) {
+		if (strcmp(have->path, m->path))
+			c->stale = true;
+		return;
+	}
+	if (a->nmods == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->mods = realloc(a->mods, a->cap * sizeof(*a->mods));
+		if (!a->mods)
+			abort();
+	}
+	struct module *mod = &a->mods[a->nmods++];
+
+	memset(mod, 0, sizeof(*mod));
+	mod->start = m->start;
+	mod->end = m->end;
+	mod->path = xstrdup(m->path);
+	if (!file_bias(m->path, m->start, m->pgoff, &bias, &exec_type)) {
+		mt_debug("--stacks: cannot read %s: its frames are addresses", m->path);
+		mod->bias = m->start - m->pgoff;
+		return;
+	}
+	mod->bias = bias;
+	/* one Dwfl_Module per file: a second executable mapping of it is the same module */
+	for (size_t i = 0; i + 1 < a->nmods; i++)
+		if (a->mods[i].mod && a->mods[i].bias == bias && !strcmp(a->mods[i].path, m->path)) {
+			mod->mod = a->mods[i].mod;
+			return;
+		}
+	if (!c->added) {
+		dwfl_report_begin_add(a->dwfl);
+		c->added = true;
+	}
+	mod->mod = dwfl_report_elf(a->dwfl, base_name(m->path), m->path, -1, bias, true);
+	if (!mod->mod)
+		mt_debug("--stacks: libdwfl cannot take %s: %s", m->path, dwfl_errmsg(-1));
+}
+
+static struct aspace *new_space(struct mt_unwinder *u, uint32_t pid)
+{
+	struct aspace *a = xcalloc(1, sizeof(*a));
+
+	a->pid = pid;
+	a->dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!a->dwfl)
+		abort();
+	a->next = u->spaces[pid % NBUCKETS];
+	u->spaces[pid % NBUCKETS] = a;
+	return a;
+}
+
+/* The process's Dwfl with every file it had mapped when e was sampled. */
+static struct aspace *space_for(struct mt_unwinder *u, const struct mt_stack_sample *e,
+				 uint64_t ip)
+{
+	struct aspace *a;
+	struct sync_ctx c = { .u = u };
+
+	for (a = u->spaces[e->pid % NBUCKETS]; a; a = a->next)
+		if (a->pid == e->pid)
+			break;
+	if (!a)
+		a = new_space(u, e->pid);
+	/* records the kernel wrote since the last look, then the process's /proc if it was
+	 * running before the kernel's records began */
+	if (!maptrack_find(u->maps, e->pid, ip, e->ts_ns)) {
+		maptrack_drain(u->maps);
+		if (!maptrack_find(u->maps, e->pid, ip, e->ts_ns))
+			maptrack_read_proc(u->maps, e->pid);
+	}
+	c.a = a;
+	maptrack_each(u->maps, e->pid, e->ts_ns, sync_mapping, &c);
+	if (c.added)
+		dwfl_report_end(a->dwfl, NULL, NULL);
+	if (c.stale) {
+		/* it exec'd, or a file was mapped where another was: a Dwfl only grows */
+		unwinder_forget(u, e->pid);
+		a = new_space(u, e->pid);
+		c = (struct sync_ctx){ .u = u, .a = a };
+		maptrack_each(u->maps, e->pid, e->ts_ns, sync_mapping, &c);
+		if (c.added)
+			dwfl_report_end(a->dwfl, NULL, NULL);
+	}
+	return a;
+}
+
+/* ---- symbols ---- */
+
+static bool in_libc(const char *path)
+{
+	const char *b = base_name(path);
+
+	return !strncmp(b, "libc.so", 7) || !strncmp(b, "libc-", 5) || !strncmp(b, "ld-linux", 8) ||
+	       !strncmp(b, "libpthread", 10);
+}
+
+/* Where a thread's stack starts: the C runtime's start of main, or a thread's start. */
+static bool is_root(const char *name)
+{
+	return !strcmp(name, "_start") || !strncmp(name, "__libc_start_main", 17) ||
+	       !strcmp(name, "__libc_start_call_main") || !strcmp(name, "__clone") ||
+	       !strcmp(name, "__clone3") || !strcmp(name, "clone") || !strcmp(name, "clone3") ||
+	       !strcmp(name, "start_thread");
+}
+
+/* The frame of address addr of the module (addr in the process, already the call's own). */
+static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct module *m,
+					uint64_t addr)
+{
+	uint64_t rel = addr - m->bias, h = hash_str(m->path) ^ (rel * 0x9e3779b97f4a7c15ull);
+	struct symbol **head = &u->symbols[h % NBUCKETS], *s;
+	char text[512];
+	uint32_t flags = in_libc(m->path) ? MT_FRAME_LIBC : 0;
+	const char *name = NULL;
+
+	for (s = *head; s; s = s->next)
+		if (s->addr == rel && !strcmp(s->path, m->path))
+			return s->frame;
+	if (m->mod) {
+		GElf_Off off;
+		GElf_Sym sym;
+
+		name = dwfl_module_addrinfo(m->mod, addr, &off, &sym, NULL, NULL, NULL);
+	}
+	if (name && *name) {
+		Dwfl_Line *line = dwfl_module_getsrc(m->mod, addr);
+		const char *src = NULL, *at = strchr(name, '@');
+		char bare[256];
+		int lineno = 0;
+
+		/* a versioned symbol (__libc_start_main@@GLIBC_2.34) is its function */
+		if (at && at > name) {
+			snprintf(bare, sizeof(bare), "%.*s", (int)(at - name), name);
+			name = bare;
+		}
+
+		flags |= MT_FRAME_NAMED;
+		if (is_root(name))
+			flags |= MT_FRAME_ROOT;
+		if (!strcmp(name, "_PyEval_EvalFrameDefault"))
+			flags |= MT_FRAME_EVAL;
+		if (line)
+			src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		if (src && lineno > 0) {
+			flags |= MT_FRAME_LINE;
+			snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), lineno);
+		} else {
+			snprintf(text, sizeof(text), "%s", name);
+		}
+	} else {
+		snprintf(text, sizeof(text), "%s+0x%llx", base_name(m->path),
+			 (unsigned long long)rel);
+	}
+	/* ';' separates frames and a space ends the stack in the folded format */
+	for (char *c = text; *c; c++)
+		if (*c == ';' || *c == '\n')
+			*c = ':';
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(m->path);
+	s->addr = rel;
+	s->frame = intern(u, text, flags);
+	s->next = *head;
+	*head = s;
+	return s->frame;
+}
+
+/* ---- unwinding ---- */
+
+struct walk {
+	uint64_t pcs[MT_UNWIND_MAX_FRAMES];
+	unsigned n, max;
+};
+
+static int on_frame(Dwfl_Frame *state, void *arg)
+{
+	struct walk *w = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
+		return DWARF_CB_ABORT;
+	/* a return address is the instruction after the call: the call is the one before */
+	w->pcs[w->n++] = activation ? pc : pc - 1;
+	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
+		       const struct mt_frame **frames, unsigned max)
+{
+	struct walk w = { .max = max < MT_UNWIND_MAX_FRAMES ? max : MT_UNWIND_MAX_FRAMES };
+	uint64_t ip = e->regs[16];
+	struct aspace *a;
+	unsigned n = 0;
+
+	if ((e->flags & MT_STKF_FP) && e->data_len >= 8)
+		memcpy(&ip, e->data, sizeof(ip));
+	a = space_for(u, e, ip);
+
+	u->stats.samples++;
+	if (e->flags & MT_STKF_FP) {
+		uint32_t nr = e->data_len / 8;
+
+		for (uint32_t i = 0; i < nr && w.n < w.max; i++) {
+			uint64_t ip;
+
+			memcpy(&ip, e->data + 8 * i, sizeof(ip));
+			if (!ip)
+				break;
+			/* the kernel's walk gives return addresses after the first */
+			w.pcs[w.n++] = i ? ip - 1 : ip;
+		}
+	} else if (e->regs[16]) {
+		a->cur = e;
+		if (!a->attached && a->nmods && dwfl_attach_state(a->dwfl, NULL, (pid_t)e->pid,
+								  &thread_callbacks, a))
+			a->attached = true;
+		if (a->attached)
+			dwfl_getthread_frames(a->dwfl, (pid_t)e->tid, on_frame, &w);
+		if (!w.n)
+			w.pcs[w.n++] = e->regs[16];
+		a->cur = NULL;
+	}
+	for (unsigned i = 0; i < w.n; i++) {
+		const struct module *m = module_at(a, w.pcs[i]);
+
+		if (!m) {
+			u->stats.no_module++;
+			frames[n++] = u->unknown;
+			break;
+		}
+		frames[n++] = symbolize(u, m, w.pcs[i]);
+	}
+	/*
+	 * glibc's __libc_start_call_main calls main and nothing else: a stripped program's main
+	 * has no symbol, but is known by its caller
+	 */
+	for (unsigned i = 0; i + 1 < n; i++)
+		if (!(frames[i]->flags & MT_FRAME_NAMED) &&
+		    !strncmp(frames[i + 1]->text, "__libc_start_call_main", 22))
+			frames[i] = intern(u, "main", MT_FRAME_NAMED);
+	u->stats.frames += n;
+	for (unsigned i = n; i-- > 0;) {
+		if (frames[i]->flags & MT_FRAME_ROOT) {
+			u->stats.to_root++;
+			return n;
+		}
+	}
+	if (e->flags & MT_STKF_COPY_SHORT)
+		u->stats.copy_short++;
+	return n;
+}
