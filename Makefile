@@ -46,8 +46,9 @@ endif
 # (getpwnam and initgroups need NSS). libmicrohttpd is opened only by --prometheus (dlopen): it
 # brings GnuTLS and ten libraries more, 5 ms of every start-up otherwise. elfutils' libdw
 # (--stacks' unwinder and symbols) is static too, with the compressors it reads debug sections
-# with: no start-up cost for a run without --stacks.
-LIBS := -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -lzstd -Wl,-Bdynamic -lm -ldl -lpthread
+# with, and binutils' demangler (libiberty): no start-up cost for a run without --stacks.
+LIBS := -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -lzstd -liberty -Wl,-Bdynamic -lm -ldl \
+	-lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(dir $(VMLINUX_H)) -I$(OUTPUT) -Ibpf

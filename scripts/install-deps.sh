@@ -9,6 +9,7 @@ packages=(
 	bpftool libbpf-dev libelf-dev zlib1g-dev
 	libmicrohttpd-dev                    # the exporter's HTTP server (--prometheus)
 	libdw-dev liblzma-dev libbz2-dev libzstd-dev # --stacks' unwinder and symbols (static)
+	libiberty-dev                        # --stacks: C++ and Rust names demangled
 	libc6-dbg coreutils                  # debug info the symbol tests read; sort (tests)
 	python3 python3-pytest               # integration tests
 	python3.11-dev                       # CPython 3.11 internal headers (--python offsets)

@@ -375,13 +375,13 @@ size_t stackprof_top(struct mt_stackprof *p, struct stackprof_func **out)
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		for (const struct stack *s = p->stacks[b]; s; s = s->next) {
 			for (unsigned i = 0; i < s->depth; i++) {
-				const struct mt_frame *f = s->frames[i];
+				const struct mt_frame *f = s->frames[i]->func;
 				struct func_acc **head = &tab[((uintptr_t)f >> 4) % NBUCKETS], *a;
 				bool again = false;
 
 				/* a recursive function counts once per stack in its total */
 				for (unsigned j = 0; j < i; j++)
-					again |= s->frames[j] == f;
+					again |= s->frames[j]->func == f;
 				for (a = *head; a && a->f != f; a = a->next)
 					;
 				if (!a) {

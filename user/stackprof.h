@@ -36,7 +36,8 @@ void stackprof_summary(struct mt_stackprof *p, FILE *out, unsigned top);
 /* The OOM report's part: the victim's stack at the allocation that failed, or its last. */
 void stackprof_oom(struct mt_stackprof *p, FILE *out, uint32_t victim, uint32_t trigger);
 
-/* One function's bytes: where it was the innermost frame, and where it was on the stack. */
+/* One function's bytes (its lines together): where it was the innermost frame, and where it
+ * was on the stack. */
 struct stackprof_func {
 	const char *text;
 	uint64_t self, total;

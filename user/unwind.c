@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
 #include "log.h"
 #include "maptrack.h"
 #include "unwind.h"
@@ -66,7 +67,7 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-static void *xcalloc(size_t n, size_t size)
+static void *uw_calloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
 
@@ -75,7 +76,7 @@ static void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-static char *xstrdup(const char *s)
+static char *uw_strdup(const char *s)
 {
 	char *d = strdup(s);
 
@@ -84,19 +85,26 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static const struct mt_frame *intern(struct mt_unwinder *u, const char *text, uint32_t flags)
+static const struct mt_frame *intern_func(struct mt_unwinder *u, const char *text, uint32_t flags,
+					  const struct mt_frame *func)
 {
 	struct interned **head = &u->frames[hash_str(text) % NBUCKETS], *f;
 
 	for (f = *head; f; f = f->next)
 		if (f->f.flags == flags && !strcmp(f->f.text, text))
 			return &f->f;
-	f = xcalloc(1, sizeof(*f));
-	f->f.text = xstrdup(text);
+	f = uw_calloc(1, sizeof(*f));
+	f->f.text = uw_strdup(text);
 	f->f.flags = flags;
+	f->f.func = func ? func : &f->f;
 	f->next = *head;
 	*head = f;
 	return &f->f;
+}
+
+static const struct mt_frame *intern(struct mt_unwinder *u, const char *text, uint32_t flags)
+{
+	return intern_func(u, text, flags, NULL);
 }
 
 const struct mt_frame *unwind_intern(struct mt_unwinder *u, const char *text, uint32_t flags)
@@ -106,7 +114,7 @@ const struct mt_frame *unwind_intern(struct mt_unwinder *u, const char *text, ui
 
 struct mt_unwinder *unwinder_new(struct mt_maptrack *maps)
 {
-	struct mt_unwinder *u = xcalloc(1, sizeof(*u));
+	struct mt_unwinder *u = uw_calloc(1, sizeof(*u));
 
 	u->maps = maps;
 	u->unknown = intern(u, "[unknown]", 0);
@@ -326,7 +334,7 @@ static void sync_mapping(void *ctx, const struct mt_mapping *m)
 	memset(mod, 0, sizeof(*mod));
 	mod->start = m->start;
 	mod->end = m->end;
-	mod->path = xstrdup(m->path);
+	mod->path = uw_strdup(m->path);
 	if (!file_bias(m->path, m->start, m->pgoff, &bias, &exec_type)) {
 		mt_debug("--stacks: cannot read %s: its frames are addresses", m->path);
 		mod->bias = m->start - m->pgoff;
@@ -350,7 +358,7 @@ static void sync_mapping(void *ctx, const struct mt_mapping *m)
 
 static struct aspace *new_space(struct mt_unwinder *u, uint32_t pid)
 {
-	struct aspace *a = xcalloc(1, sizeof(*a));
+	struct aspace *a = uw_calloc(1, sizeof(*a));
 
 	a->pid = pid;
 	a->dwfl = dwfl_begin(&dwfl_callbacks);
@@ -424,6 +432,7 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 	char text[512];
 	uint32_t flags = in_libc(m->path) ? MT_FRAME_LIBC : 0;
 	const char *name = NULL;
+	const struct mt_frame *func = NULL;
 
 	for (s = *head; s; s = s->next)
 		if (s->addr == rel && !strcmp(s->path, m->path))
@@ -440,10 +449,18 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 		char bare[256];
 		int lineno = 0;
 
+		char *demangled = NULL;
+
 		/* a versioned symbol (__libc_start_main@@GLIBC_2.34) is its function */
 		if (at && at > name) {
 			snprintf(bare, sizeof(bare), "%.*s", (int)(at - name), name);
 			name = bare;
+		}
+		/* C++, Rust, D...: as their programmers write them, binutils' demangler */
+		if (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R' || name[1] == 'D')) {
+			demangled = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+			if (demangled)
+				name = demangled;
 		}
 
 		flags |= MT_FRAME_NAMED;
@@ -456,9 +473,12 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 		if (src && lineno > 0) {
 			flags |= MT_FRAME_LINE;
 			snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), lineno);
+			/* the summary counts a function whole, whatever its lines */
+			func = intern(u, name, flags & ~MT_FRAME_LINE);
 		} else {
 			snprintf(text, sizeof(text), "%s", name);
 		}
+		free(demangled);
 	} else {
 		snprintf(text, sizeof(text), "%s+0x%llx", base_name(m->path),
 			 (unsigned long long)rel);
@@ -467,10 +487,10 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 	for (char *c = text; *c; c++)
 		if (*c == ';' || *c == '\n')
 			*c = ':';
-	s = xcalloc(1, sizeof(*s));
-	s->path = xstrdup(m->path);
+	s = uw_calloc(1, sizeof(*s));
+	s->path = uw_strdup(m->path);
 	s->addr = rel;
-	s->frame = intern(u, text, flags);
+	s->frame = intern_func(u, text, flags, func);
 	s->next = *head;
 	*head = s;
 	return s->frame;

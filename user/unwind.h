@@ -32,6 +32,7 @@ enum {
 struct mt_frame {
 	const char *text; /* "func (file.c:12)", "func", "file+0x1f2e", "[unknown]": no ';' */
 	uint32_t flags;	  /* MT_FRAME_* */
+	const struct mt_frame *func; /* the function's own frame, without a line (itself if none) */
 };
 
 #define MT_UNWIND_MAX_FRAMES 128

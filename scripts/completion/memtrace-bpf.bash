@@ -6,19 +6,21 @@
 # package, source this file from ~/.bashrc. It completes options (long and short, and
 # unique abbreviations of long ones as getopt_long takes them), -F formats, -p running PIDs
 # (comma lists too), -G cgroups (directories of the cgroup v2 and v1 memory hierarchies, or
-# paths as /proc/PID/cgroup shows them), -u users, -o files, --kill= signals, unit suffixes
-# for sizes and durations, and, after "--" or the first word that is not an option, the
-# COMMAND and its own arguments.
+# paths as /proc/PID/cgroup shows them), -u users, -o files, --kill= signals, --stacks=
+# modes, unit suffixes for sizes and durations, and, after "--" or the first word that is not
+# an option, the COMMAND and its own arguments.
 
 _memtrace_bpf_long_opts=(--pid --all --cgroup --no-children --max-procs --output --format
     --interval --duration --every --exact --live --quiet --verbose --memory-limit --rss-limit --kill
-    --user --python --lines --folded --repeat --warmup --summary-json --find-min-limit
+    --user --python --lines --folded --stacks --stack-size --stack-every --repeat --warmup
+    --summary-json --find-min-limit
     --resolution --trial-timeout --prometheus --oom-log --help --version)
 _memtrace_bpf_short_opts=(-p -a -G -o -F -i -d -q -v -m -L -u -h -V)
 # long options whose argument is required (in the next word, or after '=')
 _memtrace_bpf_long_arg=' --pid --cgroup --max-procs --output --format --interval --duration '
 _memtrace_bpf_long_arg+='--memory-limit --rss-limit --user --lines --folded --repeat --warmup '
 _memtrace_bpf_long_arg+='--summary-json --resolution --trial-timeout --prometheus --oom-log '
+_memtrace_bpf_long_arg+='--stack-size --stack-every '
 # short options whose argument is required (attached, or in the next word)
 _memtrace_bpf_short_arg='pGoFidmLu'
 
@@ -197,9 +199,10 @@ _memtrace_bpf_value()
         -F | --format) _memtrace_bpf_add "$prefix" "$word" csv jsonl mprof ;;
         -u | --user) mapfile -t COMPREPLY < <(compgen -P "$prefix" -u -- "$word") ;;
         --kill) _memtrace_bpf_signals "$prefix" "$word" ;;
+        --stacks) _memtrace_bpf_add "$prefix" "$word" dwarf fp ;;
         -i | --interval | -d | --duration | --trial-timeout)
             _memtrace_bpf_units "$prefix" "$word" ms s m h ;;
-        -m | --memory-limit | -L | --rss-limit | --resolution)
+        -m | --memory-limit | -L | --rss-limit | --resolution | --stack-size | --stack-every)
             _memtrace_bpf_units "$prefix" "$word" K M G T ;;
     esac
 }
