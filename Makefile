@@ -161,7 +161,54 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
 
-workloads: $(WORKLOADS) $(OUTPUT)/tools/bpf-deny
+# ---- the stack workload (tests/workloads/stacks/, for --stacks) ----
+# An executable and its shared library (tests/workloads/*.c above does not reach into the
+# subdirectory), with flags of their own (not CFLAGS: not SANITIZE's either): the frames the
+# tests look for must be there, none inlined, none a tail call. Each variant is a directory
+# of its own, the executable finding its library next to it ($ORIGIN):
+#   workloads/stackgrow, workloads/libstackgrow.so  -g, no frame pointer (DWARF unwinding)
+#   workloads/stackgrow-nodebug/                    the same, strip --strip-debug (.symtab kept)
+#   workloads/stackgrow-stripped/                   the same, strip --strip-all (.dynsym only)
+#   workloads/stackgrow-fp/                         -g -fno-omit-frame-pointer (--stacks=fp)
+STACK_SRC := tests/workloads/stacks
+STACK_CFLAGS := -O2 -g -fno-optimize-sibling-calls $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
+	-Itests/workloads -I$(STACK_SRC)
+# bound at load time: no lazy binding running in the dynamic linker under lib_grow's memset
+STACK_LDFLAGS = -Wl,-z,now
+STACK_VARIANTS := nodebug stripped fp
+STACK_WORKLOADS := $(foreach d,$(OUTPUT)/workloads $(patsubst %,$(OUTPUT)/workloads/stackgrow-%,\
+	$(STACK_VARIANTS)),$(d)/stackgrow $(d)/libstackgrow.so)
+
+$(patsubst %,$(OUTPUT)/workloads/stackgrow-%,$(STACK_VARIANTS)):
+	$(Q)mkdir -p $@
+
+#   $(call stack_build,DIR,FRAME_POINTER_FLAG): DIR/libstackgrow.so and DIR/stackgrow
+define stack_build
+$(1)/libstackgrow.so: $(STACK_SRC)/stacklib.c $(STACK_SRC)/stacklib.h | $(1)
+	$$(call msg,CC,$$@)
+	$$(Q)$$(CC) $$(STACK_CFLAGS) $(2) -fPIC -shared -Wl,-soname,libstackgrow.so \
+		$$(STACK_LDFLAGS) $$< -o $$@
+
+$(1)/stackgrow: $(STACK_SRC)/stackgrow.c $(STACK_SRC)/stacklib.h tests/workloads/workload.h \
+		$(1)/libstackgrow.so
+	$$(call msg,CC,$$@)
+	$$(Q)$$(CC) $$(STACK_CFLAGS) $(2) $$< -L$(1) -lstackgrow -Wl,-rpath,'$$$$ORIGIN' \
+		$$(STACK_LDFLAGS) -o $$@
+endef
+
+$(eval $(call stack_build,$(OUTPUT)/workloads,-fomit-frame-pointer))
+$(eval $(call stack_build,$(OUTPUT)/workloads/stackgrow-fp,-fno-omit-frame-pointer))
+
+$(OUTPUT)/workloads/stackgrow-nodebug/%: $(OUTPUT)/workloads/% | $(OUTPUT)/workloads/stackgrow-nodebug
+	$(call msg,STRIP,$@)
+	$(Q)strip --strip-debug -o $@ $<
+
+$(OUTPUT)/workloads/stackgrow-stripped/%: $(OUTPUT)/workloads/% | $(OUTPUT)/workloads/stackgrow-stripped
+	$(call msg,STRIP,$@)
+	$(Q)strip --strip-all -o $@ $<
+# ---- end of the stack workload ----
+
+workloads: $(WORKLOADS) $(STACK_WORKLOADS) $(OUTPUT)/tools/bpf-deny
 
 # A side program with a BPF object of its own (the bench's floor, the tests' bpf-deny): the
 # object, its skeleton, and the program that includes it.
