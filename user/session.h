@@ -73,6 +73,7 @@ struct mt_session {
 	struct mt_maptrack *maptrack;
 	struct mt_unwinder *unwinder;
 	struct mt_stackprof *stackprof;
+	bool maps_proc_only; /* MEMTRACE_BPF_MAPS=proc: no mmap records from the kernel */
 	/* COMMAND: its runs (one, --repeat's, --find-min-limit's trials), one BPF load for all */
 	struct mt_runlog runs;
 	uint64_t run_limit_bytes;    /* the next command's cgroup limit: 0 none, MT_CG_NO_LIMIT */

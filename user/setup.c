@@ -54,7 +54,17 @@ int setup_read_refusals(struct mt_session *s)
 {
 	const char *thread = getenv("MEMTRACE_BPF_PY_THREAD");
 	const char *offsets = getenv("MEMTRACE_BPF_PY_OFFSETS");
+	const char *maps = getenv("MEMTRACE_BPF_MAPS");
 	char err[1024];
+
+	/* and --stacks as where the kernel gives no mmap records: /proc/PID/maps alone */
+	if (maps && *maps) {
+		if (strcmp(maps, "proc")) {
+			mt_err("MEMTRACE_BPF_MAPS='%s': expected proc", maps);
+			return -1;
+		}
+		s->maps_proc_only = true;
+	}
 
 	/* and the check that the offsets fit the interpreter, made to fail */
 	if (offsets && *offsets) {
@@ -213,12 +223,12 @@ static void start_stacks(struct mt_session *s)
 	int err;
 
 	s->maptrack = maptrack_new();
-	err = maptrack_open_perf(s->maptrack);
+	err = s->maps_proc_only ? -EPERM : maptrack_open_perf(s->maptrack);
 	if (err)
 		mt_warn("--stacks: the kernel's records of mapped files are not available (%s): "
 			"a process's files are read from /proc at its first stack, and a process "
 			"gone by then has addresses for frames",
-			strerror(-err));
+			s->maps_proc_only ? "MEMTRACE_BPF_MAPS=proc" : strerror(-err));
 	s->unwinder = unwinder_new(s->maptrack);
 	s->stackprof = stackprof_new(s->unwinder, s->pyprof);
 }

@@ -433,9 +433,14 @@ void stackprof_summary(struct mt_stackprof *p, FILE *out, unsigned top)
 			(double)st.frames / (double)st.samples,
 			100.0 * (double)st.to_root / (double)st.samples);
 	fputc('\n', out);
-	if (st.copy_short)
-		fprintf(out, "    %llu stacks stopped at the end of the stack copy (--stack-size)\n",
-			(unsigned long long)st.copy_short);
+	if (st.cut)
+		fprintf(out, "    %llu stacks stopped at the end of the stack copy: a larger "
+			     "--stack-size reaches further\n",
+			(unsigned long long)st.cut);
+	if (st.lost)
+		fprintf(out, "    %llu stacks stopped where no unwind information was found (code "
+			     "without it, JIT code, or frame pointers missing)\n",
+			(unsigned long long)st.lost);
 	if (p->mixed || p->py_lost)
 		fprintf(out, "    %llu stacks mixed with their Python frames, %llu without (their "
 			     "Python sample was lost)\n",

@@ -34,6 +34,7 @@ struct aspace {
 	struct module *mods;
 	size_t nmods, cap;
 	const struct mt_stack_sample *cur;
+	bool past_copy; /* the unwinding asked for stack beyond the copy */
 };
 
 /* A symbolized address of a file, kept for every process that maps the file. */
@@ -205,12 +206,14 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_arg)
 /* Only the stack copied at the sample can be read: the process may be long gone. */
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
-	const struct aspace *a = arg;
+	struct aspace *a = arg;
 	uint64_t sp = a->cur->regs[7];
 
 	(void)dwfl;
-	if (addr < sp || addr - sp > a->cur->data_len || a->cur->data_len - (addr - sp) < 8)
+	if (addr < sp || addr - sp > a->cur->data_len || a->cur->data_len - (addr - sp) < 8) {
+		a->past_copy |= addr >= sp && addr - sp < (1u << 20);
 		return false;
+	}
 	memcpy(result, a->cur->data + (addr - sp), sizeof(*result));
 	return true;
 }
@@ -474,7 +477,9 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 			flags |= MT_FRAME_LINE;
 			snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), lineno);
 			/* the summary counts a function whole, whatever its lines */
-			func = intern(u, name, flags & ~MT_FRAME_LINE);
+			snprintf(text, sizeof(text), "%s (%s)", name, base_name(src));
+			func = intern(u, text, flags & ~MT_FRAME_LINE);
+			snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), lineno);
 		} else {
 			snprintf(text, sizeof(text), "%s", name);
 		}
@@ -523,6 +528,7 @@ unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 	uint64_t ip = e->regs[16];
 	struct aspace *a;
 	unsigned n = 0;
+	bool past_copy = false;
 
 	if ((e->flags & MT_STKF_FP) && e->data_len >= 8)
 		memcpy(&ip, e->data, sizeof(ip));
@@ -543,6 +549,7 @@ unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 		}
 	} else if (e->regs[16]) {
 		a->cur = e;
+		a->past_copy = false;
 		if (!a->attached && a->nmods && dwfl_attach_state(a->dwfl, NULL, (pid_t)e->pid,
 								  &thread_callbacks, a))
 			a->attached = true;
@@ -551,6 +558,8 @@ unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 		if (!w.n)
 			w.pcs[w.n++] = e->regs[16];
 		a->cur = NULL;
+		/* a copy that ended where the stack does cannot be blamed */
+		past_copy = a->past_copy && !(e->flags & MT_STKF_COPY_SHORT);
 	}
 	for (unsigned i = 0; i < w.n; i++) {
 		const struct module *m = module_at(a, w.pcs[i]);
@@ -577,7 +586,9 @@ unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 			return n;
 		}
 	}
-	if (e->flags & MT_STKF_COPY_SHORT)
-		u->stats.copy_short++;
+	if (past_copy)
+		u->stats.cut++;
+	else
+		u->stats.lost++;
 	return n;
 }

@@ -56,9 +56,10 @@ void unwinder_forget(struct mt_unwinder *u, uint32_t pid);
 /* What unwinding met, for the summary. */
 struct mt_unwind_stats {
 	uint64_t samples, frames;
-	uint64_t to_root;    /* samples unwound to where their thread started */
-	uint64_t copy_short; /* the stack copy ended before the unwinding did */
-	uint64_t no_module;  /* an address in no file known to be mapped */
+	uint64_t to_root;   /* samples unwound to where their thread started */
+	uint64_t cut;	    /* not: the whole --stack-size was copied and unwound (it is too small) */
+	uint64_t lost;	    /* not: no unwind information, or the copy ended at the stack's end */
+	uint64_t no_module; /* an address in no file known to be mapped */
 };
 void unwinder_stats(const struct mt_unwinder *u, struct mt_unwind_stats *out);
 

@@ -206,4 +206,16 @@ ok=0
 [ $st -eq 0 ] && [ -n "$procs" ] && [ -n "$kills" ] && [ "${logged:-0}" -eq 1 ] && ok=1
 result exporter $ok "status=$st cgroup_series=[$procs] oom_series=[$kills] oom_log_lines=$logged $(head -1 "$W/exp.err")"
 
+# --stacks: a C program built without frame pointers grows 16, 32 and 64 MiB in three functions;
+# from the registers and the stack copied at its faults, g's bytes are unwound through f and main
+"$MT" -q --stacks --stack-every 16K --folded "$W/st.folded" -o /dev/null -- "$BIN/stackgrow" \
+	--mib 16,32,64 >/dev/null 2>"$W/st.err"
+st=$?
+on_g=$(awk '/;main \(stackgrow\.c:[0-9]+\);f \(stackgrow\.c:[0-9]+\);g \(stackgrow\.c:[0-9]+\) [0-9]+$/ { b += $NF } END { print b + 0 }' "$W/st.folded" 2>/dev/null)
+lib=$(awk '/;lib_grow \(stacklib\.c:[0-9]+\)/ { b += $NF } END { print b + 0 }' "$W/st.folded" 2>/dev/null)
+ok=0
+[ $st -eq 0 ] && [ "$on_g" -ge $((60 * MIB)) ] && [ "$on_g" -le $((70 * MIB)) ] &&
+	[ "$lib" -ge $((30 * MIB)) ] && [ "$lib" -le $((35 * MIB)) ] && ok=1
+result stacks $ok "status=$st main_f_g=$on_g lib_grow=$lib $(head -1 "$W/st.err")"
+
 echo "RUNNER DONE $pass $fail"

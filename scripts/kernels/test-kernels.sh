@@ -37,7 +37,8 @@ summary() { # name log [precision-note expected: present|absent]
 # --- the host's kernel
 stage=$out/host-bin
 rm -rf "$stage" "$out/host-work" && mkdir -p "$stage"
-cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" "${extra[@]}" "$stage/"
+cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" "$workloads/stackgrow" \
+	"$workloads/libstackgrow.so" "${extra[@]}" "$stage/"
 echo "test-kernels: host kernel $(uname -r)"
 sh "$runner" "$stage" "$out/host-work" | tee "$out/host.log"
 # RSS in per-thread batches (the precision note) before 6.2, exact after: 6.1 and the host
@@ -59,14 +60,14 @@ vmlinuz=$(ls "$out"/kernel/boot/vmlinuz-* | head -1)
 ir=$out/initramfs
 rm -rf "$ir" && mkdir -p "$ir"/{bin,proc,sys,dev,tmp,work}
 # ours first: busybox's applets (touch among them) must not take their names
-cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" "${extra[@]}" /bin/busybox \
-	"$ir/bin/"
+cp "$bin" "$workloads/touch" "$workloads/spike" "$workloads/forker" "$workloads/stackgrow" \
+	"$workloads/libstackgrow.so" "${extra[@]}" /bin/busybox "$ir/bin/"
 cp "$runner" "$ir/bin/runner.sh"
 for a in $("$ir/bin/busybox" --list); do [ -e "$ir/bin/$a" ] || ln -s busybox "$ir/bin/$a"; done
 # libmicrohttpd is opened by --prometheus (dlopen): ldd of the binary does not name it
 mhd=$(/sbin/ldconfig -p | awk '$1 == "libmicrohttpd.so.12" && $NF ~ /^\// {print $NF; exit}')
 [ -n "$mhd" ] || { echo "test-kernels: no libmicrohttpd.so.12 (apt-get install libmicrohttpd12)" >&2; exit 1; }
-for lib in $mhd $(ldd "$bin" "$workloads/touch" "${extra[@]}" "$mhd" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do
+for lib in $mhd $(ldd "$bin" "$workloads/touch" "$workloads/stackgrow" "${extra[@]}" "$mhd" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do
 	mkdir -p "$ir$(dirname "$lib")"
 	cp -L "$lib" "$ir$lib"
 done
