@@ -266,7 +266,7 @@ demo: deps
 # and mprof (BENCH_INSTALL=1 installs those two from Debian); prints a markdown table and
 # keeps it under results/. Not part of make test. BENCH_ARGS=--quick for a fast check.
 BENCH_BINS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/faultloop $(OUTPUT)/bench/stamp \
-	$(OUTPUT)/bench/herd
+	$(OUTPUT)/bench/herd $(OUTPUT)/bench/timed
 .PHONY: bench soak
 
 $(OUTPUT)/bench:

@@ -17,9 +17,10 @@ Contenders:
   bpftrace      the same per-process counting written in bpftrace (scripts/bench/counting.bt)
   mprof         memory_profiler's mprof run at 0.1 s
 
-Then start-up, the tracer's own RSS and CPU with many processes, what the Prometheus exporter
-adds to them (scraped every second, against the same run without it), the 1 GiB spike catch
-rate, and the BPF cost per program (bpf_stats, from memtrace-bpf -v and the floor).
+Then what --python, --exact and --stacks add to tracing alone, start-up, the tracer's own RSS
+and CPU with many processes, what the Prometheus exporter adds to them (scraped every second,
+against the same run without it), the 1 GiB spike catch rate, and the BPF cost per program
+(bpf_stats, from memtrace-bpf -v and the floor).
 """
 import argparse
 import datetime
@@ -86,6 +87,13 @@ PY_HEAVY_BODY = (
     "    return len(d)\n"
 )
 TIMES_RE = re.compile(r"^[0-9.]+ [0-9.]+$")
+# --stacks' cost: memtrace-bpf's defaults (--stack-size, --stack-every), said in the report
+# unless its -v run's summary says otherwise; the C workload's growth (stackgrow --mib)
+STACK_SIZE_DEFAULT, STACK_EVERY_DEFAULT = 8 << 10, 256 << 10
+STACKGROW_MIB = (64, 128, 256)
+STACKS_HEADER_RE = re.compile(r"Native stacks \(--stacks=(\w+): ([0-9]+) bytes of stack copied, "
+                              r"one sample per ([0-9.]+ ?[KMGT]?i?B) grown on average\)")
+STACKS_SAMPLES_RE = re.compile(r"([0-9]+) samples standing for ([0-9.]+ ?[KMGT]?i?B) grown")
 
 
 def log(msg):
@@ -152,6 +160,7 @@ class Bench:
         self.floor = os.path.join(a.bench_dir, "floor")
         self.faultloop = os.path.join(a.bench_dir, "faultloop")
         self.stamp = os.path.join(a.bench_dir, "stamp")
+        self.timed = os.path.join(a.bench_dir, "timed")
         self.bpftrace = shutil.which("bpftrace")
         self.mprof = shutil.which("mprof") or shutil.which("python3-mprof")
         self.mounted_tracefs = False
@@ -181,6 +190,8 @@ class Bench:
                 args.append("--python")
             if contender.endswith("--exact"):
                 args.append("--exact")
+            if contender.endswith(("--stacks", "--stacks=fp")):
+                args.append(contender.split()[-1])
             p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
             read_until(p.stdout, r"^[0-9]", 30, contender)
@@ -344,6 +355,61 @@ class Bench:
             progs["exact" if exact else "default"] = {
                 k: v for k, v in found.items() if k in ("on_rss_stat", "tp_rss_exact")}
         self.results["exact"] = {"runs": res, "bpf_cost": progs}
+
+    def stacks_cost(self):
+        """--stacks (dwarf, the default, and fp) against tracing without it and untraced, at
+        memtrace-bpf's default stack copy and sampling period, on the fault loop and on a C
+        program of known call stacks (stackgrow, which does not time itself: run by `timed`,
+        which waits for the start line, and traced as its child); and, from -v runs on the
+        fault loop, what on_rss_stat costs per run with --stacks and without (it takes the
+        samples), and how many samples were taken."""
+        a = self.a
+        fname = next(iter(self.workloads()))
+        stackgrow = os.path.join(a.workloads, "stackgrow")
+        mib = ",".join(str(m) for m in STACKGROW_MIB)
+        workloads = {
+            fname: [self.faultloop, str(a.fault_mib), str(a.fault_rounds)],
+            f"C call stacks (stackgrow --mib {mib}: {sum(STACKGROW_MIB)} MiB grown)":
+                [self.timed, stackgrow, "--mib", mib],
+        }
+        cs = ["untraced", "memtrace -p", "memtrace -p --stacks", "memtrace -p --stacks=fp"]
+        rounds = max(2, min(a.rounds, 7))
+        res = {wname: self.interleaved(f"--stacks, {wname}", cmd, cs, rounds)
+               for wname, cmd in workloads.items()}
+        progs, samples, header = {}, None, None
+        for stacks in (False, True):
+            w = subprocess.Popen(workloads[fname], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            args = [self.memtrace, "-v", "-p", str(w.pid), "-o", "/dev/null"]
+            t = subprocess.Popen(args + ["--stacks"] if stacks else args, stderr=subprocess.PIPE)
+            read_until(t.stderr, r"after launch", 30, "memtrace-bpf")
+            w.stdin.write(b"go\n")
+            w.stdin.close()
+            w.stdout.read()
+            w.wait()
+            err = t.stderr.read().decode(errors="replace")
+            if t.wait(timeout=60) != 0:
+                raise RuntimeError(f"memtrace-bpf -v{' --stacks' if stacks else ''} exited "
+                                   f"{t.returncode}: {err[-2000:]}")
+            found = {m.group(1): {"runs": int(m.group(2)), "ns": float(m.group(3))}
+                     for m in re.finditer(r"BPF cost: (\S+): ([0-9]+) runs, ([0-9.]+) ns", err)}
+            progs["--stacks" if stacks else "without"] = {
+                k: v for k, v in found.items() if k == "on_rss_stat"}
+            if stacks:
+                m = STACKS_SAMPLES_RE.search(err)
+                if not m:
+                    raise RuntimeError(f"memtrace-bpf -v --stacks: no samples line in: "
+                                       f"{err[-2000:]}")
+                samples = {"samples": int(m.group(1)), "grown": m.group(2)}
+                m = STACKS_HEADER_RE.search(err)
+                if m:
+                    header = {"mode": m.group(1), "stack_size": int(m.group(2)),
+                              "every": m.group(3)}
+        self.results["stacks"] = {"runs": res, "bpf_cost": progs, "samples": samples,
+                                  "header": header}
+        log("--stacks: on_rss_stat " + ", ".join(
+            f"{who} {v['on_rss_stat']['ns']:.0f} ns x {v['on_rss_stat']['runs']:,}"
+            for who, v in progs.items() if "on_rss_stat" in v) +
+            f"; {samples['samples']:,} samples for {samples['grown']} grown")
 
     # ---- start-up ---------------------------------------------------------------------
 
@@ -730,6 +796,53 @@ def exact_lines(ex):
     return lines
 
 
+def stacks_lines(st):
+    """The --stacks table: medians, paired ratios to untraced and to tracing without it; the
+    -v runs' on_rss_stat and samples; and the budget rows (the default, dwarf, against tracing
+    alone)."""
+    h = st.get("header") or {}
+    size = h.get("stack_size", STACK_SIZE_DEFAULT)
+    every = h.get("every", f"{STACK_EVERY_DEFAULT >> 10} KiB")
+    lines = ["## --stacks: sampled user stacks, against tracing without them", "",
+             f"`--stacks` at memtrace-bpf's defaults: {size // 1024} KiB of user stack copied "
+             f"per sample (`--stack-size`), one sample per {every} of RSS grown on average "
+             "(`--stack-every`); dwarf (the default) copies the registers and the stack into "
+             "the ring buffer and unwinds them in user space, fp walks the frame pointers in "
+             "the kernel (neither workload is built with them here: the walk stops where the "
+             "chain does). stackgrow is run by `timed`, which waits for the start line and "
+             "times its child (RUSAGE_CHILDREN); the tracer, attached to `timed`, traces the "
+             "child too.", "",
+             "| workload | contender | CPU time (median) | vs untraced (paired) | vs memtrace -p "
+             "(paired) | elapsed (median) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    budgets = []
+    for wname, both in st["runs"].items():
+        cpu, wall = both["cpu"], both["wall"]
+        for c, ts in cpu.items():
+            vs_u = median([t / u for t, u in zip(ts, cpu["untraced"])])
+            vs_p = median([t / u for t, u in zip(ts, cpu["memtrace -p"])])
+            lines.append(f"| {wname} | {c} | {median(ts):.3f} s | {fmt_ratio(vs_u)} | "
+                         f"{fmt_ratio(vs_p)} | {median(wall[c]):.3f} s |")
+        ratio = median([t / u for t, u in zip(cpu["memtrace -p --stacks"], cpu["memtrace -p"])])
+        budgets.append((f"--stacks / without, {wname}", "≤ 1.15×", fmt_ratio(ratio),
+                        ratio <= 1.15))
+    lines.append("")
+    cost = st.get("bpf_cost", {})
+    if cost:
+        lines += ["On the fault loop, from one run of `memtrace-bpf -v -p PID` without "
+                  "`--stacks` and one with (bpf_stats; the samples are taken in on_rss_stat):",
+                  ""]
+        for who, progs in cost.items():
+            lines.append(f"- {who}: " + (", ".join(f"{k} {v['ns']:.0f} ns x {v['runs']:,}"
+                                                     for k, v in progs.items()) or "—"))
+        s = st.get("samples")
+        if s:
+            lines.append(f"- samples (its summary): {s['samples']:,} standing for {s['grown']} "
+                         "grown")
+        lines.append("")
+    return lines, budgets
+
+
 def exporter_lines(ex):
     """The exporter's table: the tracer's own CPU and RSS with it and without, in turn and
     side by side, round by round, the paired differences' medians, and the scrapes; and the
@@ -928,6 +1041,10 @@ def report(b):
         add("")
     if r.get("exact"):
         lines.extend(exact_lines(r["exact"]))
+    if r.get("stacks"):
+        st_lines, st_budgets = stacks_lines(r["stacks"])
+        lines.extend(st_lines)
+        budgets.extend(st_budgets)
     s = r["startup"]
     add("## Start-up")
     add("")
@@ -1101,6 +1218,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer rounds and processes (a check)")
     ap.add_argument("--exact-only", action="store_true",
                     help="only --exact's cost against the default, printed, nothing kept")
+    ap.add_argument("--stacks-only", action="store_true",
+                    help="only --stacks' cost against tracing without it, printed, nothing kept")
     ap.add_argument("--exporter-only", action="store_true",
                     help="only the Prometheus exporter's cost (-a, 1,000 processes, scraped "
                     "every second) against the same run without it, printed, nothing kept")
@@ -1118,6 +1237,14 @@ def main():
         b.exact_cost()
         sys.stdout.write("\n".join(exact_lines(r["exact"])) + "\n")
         return
+    if a.stacks_only:
+        b.stacks_cost()
+        st_lines, budgets = stacks_lines(r["stacks"])
+        sys.stdout.write("\n".join(st_lines + budget_lines(budgets)) + "\n")
+        missed = [fig for fig, _, _, ok in budgets if not ok]
+        log(f"budgets held: {len(budgets) - len(missed)} of {len(budgets)}" +
+            (f"; missed: {'; '.join(missed)}" if missed else ""))
+        return
     if a.exporter_only:
         b.exporter_cost(EXPORTER_PROCS, EXPORTER_SECONDS, exporter_rounds(a))
         ex_lines, budgets = exporter_lines(r["exporter"])
@@ -1131,6 +1258,7 @@ def main():
         b.overhead()
         b.python_cost()
         b.exact_cost()
+        b.stacks_cost()
         b.startup(3 if a.quick else 11)
         r["footprint"] = {}
         for n, secs in ((1000, 10), (10000, 5)):
