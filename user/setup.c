@@ -204,6 +204,9 @@ static void on_record_stacks(void *ctx, const struct mt_event *e)
 		stackprof_exited(s->stackprof, e->pid);
 		maptrack_gone(s->maptrack, e->pid);
 	}
+	/* the files of the image it left are of no use to unwind the new one */
+	if (s->unwinder && e->type == MT_EV_EXEC)
+		unwinder_forget(s->unwinder, e->pid);
 	if (!s->pyattach)
 		return;
 	if (e->type == MT_EV_EXEC)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 #include "log.h"
@@ -447,7 +448,13 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 		name = dwfl_module_addrinfo(m->mod, addr, &off, &sym, NULL, NULL, NULL);
 	}
 	if (name && *name) {
-		Dwfl_Line *line = dwfl_module_getsrc(m->mod, addr);
+		Dwarf_Addr cu_bias;
+		Dwarf_Die *cu = dwfl_module_addrdie(m->mod, addr, &cu_bias);
+		/* only a unit whose ranges hold the address has its line: libdwfl's lookup gives
+		 * the nearest unit below it for code with none (crt1's _start after main) */
+		Dwfl_Line *line = cu && dwarf_haspc(cu, addr - cu_bias) == 1 ?
+					  dwfl_module_getsrc(m->mod, addr) :
+					  NULL;
 		const char *src = NULL, *at = strchr(name, '@');
 		char bare[256];
 		int lineno = 0;
