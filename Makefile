@@ -59,7 +59,7 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 UNIT_MODS := units strbuf json csv jsonl mprof formats cli log fileio cgroupfs cglimit cgtarget oom \
 	writer live btfscan programs text procfs summary sampler pyoffsets pylinetable pyprof pyreport \
 	elfsym pyfind tracefs stats runlog bisect sumjson netaddr promtext metrics cgname oomlog \
-	maptrack unwind stackprof
+	maptrack unwind stackprof folded
 UNIT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(UNIT_MODS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
@@ -366,7 +366,7 @@ valgrind: all workloads
 # inputs, logs and the corpora grown at run time go under $(OUTPUT)/fuzz/, seeds come from
 # tests/fuzz/corpus/<target>/.
 .PHONY: fuzz fuzz-short
-FUZZ_TARGETS := fuzz_cli fuzz_units fuzz_csv fuzz_jsonl fuzz_pyprof fuzz_exporter
+FUZZ_TARGETS := fuzz_cli fuzz_units fuzz_csv fuzz_jsonl fuzz_pyprof fuzz_exporter fuzz_maptrack
 FUZZ_SECONDS ?= 300
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
 FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c user/text.c user/formats.c user/csv.c \
@@ -374,7 +374,9 @@ FUZZ_SRCS_fuzz_cli := user/cli.c user/units.c user/log.c user/text.c user/format
 FUZZ_SRCS_fuzz_units := user/units.c
 FUZZ_SRCS_fuzz_csv := user/strbuf.c user/csv.c user/writer.c
 FUZZ_SRCS_fuzz_jsonl := user/strbuf.c user/writer.c user/json.c user/jsonl.c user/mprof.c user/text.c
-FUZZ_SRCS_fuzz_pyprof := user/pyprof.c user/pyreport.c user/pylinetable.c user/units.c
+FUZZ_SRCS_fuzz_pyprof := user/pyprof.c user/pyreport.c user/pylinetable.c user/units.c \
+	user/folded.c user/strbuf.c
+FUZZ_SRCS_fuzz_maptrack := user/maptrack.c user/procfs.c user/fileio.c user/text.c user/log.c
 FUZZ_SRCS_fuzz_exporter := user/netaddr.c user/promtext.c user/metrics.c user/strbuf.c user/oom.c \
 	user/procfs.c user/fileio.c user/writer.c user/text.c user/log.c
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -84,7 +84,12 @@ vg_run python 0 'grep -q "^<module> (<string>:4);grow (<string>:3) " python.fold
 
 # the exporter: libmicrohttpd's server in the loop, scraped while a child is OOM-killed under -m
 # (the metrics' OOM series, the --oom-log JSON line); the scraper keeps the last good answer and
-# goes on until the run ends (valgrind takes long to start)
+# goes on until the run ends (valgrind takes long to start)vg_run stacks 0 'grep -q ";f (stackgrow.c:[0-9]*);g (stackgrow.c:[0-9]*) " stacks.folded' \
+	--stacks --stack-every 64K --folded "$out/stacks.folded" -- "$workloads/stackgrow" --mib 8,8,16
+vg_run stacks-python 0 'grep -q "<module> (<string>:4);grow (<string>:3);" stacks-python.folded' \
+	--stacks --python --folded "$out/stacks-python.folded" -- /usr/bin/python3 -c \
+	"$(printf 'import sys\ndef grow():\n    return bytearray(b"x") * (40 << 20)\nx = grow()\n')"
+
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 (for _ in $(seq 2400); do
 	curl -sf "http://127.0.0.1:$port/metrics" >"$out/exporter.scrape.tmp" &&

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "folded.h"
 #include "pyreport.h"
 #include "units.h"
 
@@ -238,8 +239,8 @@ int pyreport_lines(struct mt_pyprof *p, FILE *out)
 
 /* ---- --folded ---- */
 
-static void frame_text(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *f, char *buf,
-		       size_t len)
+void pyreport_frame_text(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *f,
+			 char *buf, size_t len)
 {
 	const char *name, *file;
 	int line;
@@ -250,65 +251,29 @@ static void frame_text(struct mt_pyprof *p, uint32_t pid, const struct mt_py_fra
 		snprintf(buf, len, "%s (%s:?)", name, file);
 	else
 		snprintf(buf, len, "%s (%s:%d)", name, file, line);
-	/* ';' separates frames and a space ends the stack in the folded format */
-	for (char *s = buf; *s; s++)
-		if (*s == ';')
-			*s = ':';
-}
-
-struct folded {
-	char *text;
-	uint64_t bytes;
-};
-
-static int cmp_folded(const void *a, const void *b)
-{
-	return strcmp(((const struct folded *)a)->text, ((const struct folded *)b)->text);
 }
 
 struct folded_all {
 	struct mt_pyprof *p;
-	struct folded *v;
-	size_t n, cap;
+	struct mt_folded folded;
 };
 
-/* A stack as the folded format's line: root first, frames joined by ';'. */
+/* A stack as the folded format's line: root first. */
 static void fold_stack(void *ctx, uint32_t pid, const struct mt_py_frame *frames, uint32_t depth,
 		       uint64_t grown)
 {
 	struct folded_all *all = ctx;
-	size_t tlen = 0, tcap = 256;
-	char *text = calloc(1, tcap), frame[MT_PY_FILE_LEN + MT_PY_NAME_LEN + 32];
+	char frame[MT_PY_FILE_LEN + MT_PY_NAME_LEN + 32];
+	struct strbuf stack;
 
-	if (!text)
-		abort();
+	sb_init(&stack);
 	if (!depth)
-		snprintf(text, tcap, "[outside Python code]");
+		folded_frame(&stack, "[outside Python code]");
 	for (uint32_t i = depth; i-- > 0;) {
-		frame_text(all->p, pid, &frames[i], frame, sizeof(frame));
-		size_t fl = strlen(frame);
-
-		if (tlen + fl + 2 > tcap) {
-			tcap = (tlen + fl + 2) * 2;
-			text = realloc(text, tcap);
-			if (!text)
-				abort();
-		}
-		if (tlen)
-			text[tlen++] = ';';
-		memcpy(text + tlen, frame, fl + 1);
-		tlen += fl;
+		pyreport_frame_text(all->p, pid, &frames[i], frame, sizeof(frame));
+		folded_frame(&stack, frame);
 	}
-	for (char *c = text; *c; c++)
-		if (*c == '\n')
-			*c = ' ';
-	if (all->n == all->cap) {
-		all->cap = all->cap ? all->cap * 2 : 256;
-		all->v = realloc(all->v, all->cap * sizeof(*all->v));
-		if (!all->v)
-			abort();
-	}
-	all->v[all->n++] = (struct folded){ text, grown };
+	folded_add(&all->folded, &stack, grown);
 }
 
 int pyreport_folded(struct mt_pyprof *p, FILE *out)
@@ -316,25 +281,7 @@ int pyreport_folded(struct mt_pyprof *p, FILE *out)
 	struct folded_all all = { .p = p };
 
 	pyprof_each_stack(p, fold_stack, &all);
-
-	struct folded *v = all.v;
-	size_t n = all.n;
-
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_folded);
-	for (size_t i = 0; i < n;) {
-		uint64_t bytes = 0;
-		size_t j = i;
-
-		while (j < n && !strcmp(v[j].text, v[i].text))
-			bytes += v[j++].bytes;
-		fprintf(out, "%s %llu\n", v[i].text, (unsigned long long)bytes);
-		i = j;
-	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i].text);
-	free(v);
-	return ferror(out) ? -EIO : 0;
+	return folded_write(&all.folded, out);
 }
 
 /* ---- the summary and the OOM report ---- */

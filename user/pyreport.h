@@ -16,6 +16,9 @@
 int pyreport_lines(struct mt_pyprof *p, FILE *out);
 /* --folded: one line per stack, root first, and the bytes grown under it. Returns 0 or -errno. */
 int pyreport_folded(struct mt_pyprof *p, FILE *out);
+/* A frame as the reports write it: "name (file:line)". */
+void pyreport_frame_text(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *f,
+			 char *buf, size_t len);
 /* The summary's part: the lines that grew memory most, the line at each process's peak. */
 void pyreport_summary(struct mt_pyprof *p, FILE *out, unsigned top);
 /*

@@ -2,7 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pyprof.h"
+#include "folded.h"
+#include "pyreport.h"
 #include "stackprof.h"
 #include "units.h"
 #include "unwind.h"
@@ -202,17 +203,9 @@ void stackprof_on_sample(struct mt_stackprof *p, const struct mt_stack_sample *e
 static const struct mt_frame *py_frame(struct mt_stackprof *p, uint32_t pid,
 				       const struct mt_py_frame *f)
 {
-	const char *name, *file;
 	char text[MT_PY_FILE_LEN + MT_PY_NAME_LEN + 32];
-	int line;
 
-	if (!pyprof_frame(p->py, pid, f, &name, &file, &line))
-		snprintf(text, sizeof(text), "[code 0x%llx not captured]",
-			 (unsigned long long)f->code);
-	else if (line < 0)
-		snprintf(text, sizeof(text), "%s (%s:?)", name, file);
-	else
-		snprintf(text, sizeof(text), "%s (%s:%d)", name, file, line);
+	pyreport_frame_text(p->py, pid, f, text, sizeof(text));
 	for (char *c = text; *c; c++)
 		if (*c == ';' || *c == '\n')
 			*c = ':';
@@ -302,52 +295,21 @@ void stackprof_exited(struct mt_stackprof *p, uint32_t pid)
 
 /* ---- reports ---- */
 
-struct line {
-	char *text;
-	uint64_t bytes;
-};
-
-static int cmp_line(const void *a, const void *b)
-{
-	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
-}
-
 int stackprof_folded(struct mt_stackprof *p, FILE *out)
 {
-	struct line *v = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(*v));
-	size_t n = 0;
+	struct mt_folded folded = { 0 };
+	struct strbuf stack;
 
+	sb_init(&stack);
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		for (const struct stack *s = p->stacks[b]; s; s = s->next) {
-			size_t len = strlen(s->comm->text) + 1;
-			char *t;
-
-			for (unsigned i = 0; i < s->depth; i++)
-				len += strlen(s->frames[i]->text) + 1;
-			t = xcalloc(1, len + 1);
-			strcpy(t, s->comm->text);
-			for (unsigned i = s->depth; i-- > 0;) {
-				strcat(t, ";");
-				strcat(t, s->frames[i]->text);
-			}
-			v[n++] = (struct line){ t, s->bytes };
+			folded_frame(&stack, s->comm->text);
+			for (unsigned i = s->depth; i-- > 0;)
+				folded_frame(&stack, s->frames[i]->text);
+			folded_add(&folded, &stack, s->bytes);
 		}
 	}
-	qsort(v, n, sizeof(*v), cmp_line);
-	/* two stacks of one text (frames told apart by flags only) are one line */
-	for (size_t i = 0; i < n;) {
-		uint64_t bytes = 0;
-		size_t j = i;
-
-		while (j < n && !strcmp(v[j].text, v[i].text))
-			bytes += v[j++].bytes;
-		fprintf(out, "%s %llu\n", v[i].text, (unsigned long long)bytes);
-		i = j;
-	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i].text);
-	free(v);
-	return ferror(out) ? -EIO : 0;
+	return folded_write(&folded, out);
 }
 
 struct func_acc {

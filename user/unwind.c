@@ -427,6 +427,23 @@ static bool is_root(const char *name)
 	       !strcmp(name, "start_thread");
 }
 
+/*
+ * The compile unit whose own ranges hold addr. libdwfl's lookup goes by .debug_aranges, which
+ * clang does not write, and gives the nearest unit below an address no unit has (crt1's _start
+ * after main): every unit is asked then.
+ */
+static Dwarf_Die *unit_of(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+
+	if (cu && dwarf_haspc(cu, addr - *bias) == 1)
+		return cu;
+	for (cu = NULL; (cu = dwfl_module_nextcu(mod, cu, bias));)
+		if (dwarf_haspc(cu, addr - *bias) == 1)
+			return cu;
+	return NULL;
+}
+
 /* The frame of address addr of the module (addr in the process, already the call's own). */
 static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct module *m,
 					uint64_t addr)
@@ -449,12 +466,8 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 	}
 	if (name && *name) {
 		Dwarf_Addr cu_bias;
-		Dwarf_Die *cu = dwfl_module_addrdie(m->mod, addr, &cu_bias);
-		/* only a unit whose ranges hold the address has its line: libdwfl's lookup gives
-		 * the nearest unit below it for code with none (crt1's _start after main) */
-		Dwfl_Line *line = cu && dwarf_haspc(cu, addr - cu_bias) == 1 ?
-					  dwfl_module_getsrc(m->mod, addr) :
-					  NULL;
+		Dwarf_Die *cu = unit_of(m->mod, addr, &cu_bias);
+		Dwarf_Line *line = cu ? dwarf_getsrc_die(cu, addr - cu_bias) : NULL;
 		const char *src = NULL, *at = strchr(name, '@');
 		char bare[256];
 		int lineno = 0;
@@ -478,8 +491,8 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 			flags |= MT_FRAME_ROOT;
 		if (!strcmp(name, "_PyEval_EvalFrameDefault"))
 			flags |= MT_FRAME_EVAL;
-		if (line)
-			src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		if (line && dwarf_lineno(line, &lineno) == 0)
+			src = dwarf_linesrc(line, NULL, NULL);
 		if (src && lineno > 0) {
 			flags |= MT_FRAME_LINE;
 			snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), lineno);
@@ -537,6 +550,8 @@ unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 	unsigned n = 0;
 	bool past_copy = false;
 
+	if (!max)
+		return 0;
 	if ((e->flags & MT_STKF_FP) && e->data_len >= 8)
 		memcpy(&ip, e->data, sizeof(ip));
 	a = space_for(u, e, ip);

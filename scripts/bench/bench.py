@@ -339,22 +339,30 @@ class Bench:
                for wname, cmd in workloads.items()}
         progs = {}
         for exact in (False, True):
-            w = subprocess.Popen(workloads[next(iter(workloads))], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE)
-            args = [self.memtrace, "-v", "-p", str(w.pid), "-o", "/dev/null"]
-            t = subprocess.Popen(args + ["--exact"] if exact else args, stderr=subprocess.PIPE)
-            read_until(t.stderr, r"after launch", 30, "memtrace-bpf")
-            w.stdin.write(b"go\n")
-            w.stdin.close()
-            w.stdout.read()
-            w.wait()
-            err = t.stderr.read().decode(errors="replace")
-            t.wait(timeout=60)
-            found = {m.group(1): {"runs": int(m.group(2)), "ns": float(m.group(3))}
-                     for m in re.finditer(r"BPF cost: (\S+): ([0-9]+) runs, ([0-9.]+) ns", err)}
+            found, _ = self.bpf_cost_run(workloads[next(iter(workloads))],
+                                         ["--exact"] if exact else [])
             progs["exact" if exact else "default"] = {
                 k: v for k, v in found.items() if k in ("on_rss_stat", "tp_rss_exact")}
         self.results["exact"] = {"runs": res, "bpf_cost": progs}
+
+    def bpf_cost_run(self, cmd, extra):
+        """One -v run of memtrace-bpf -p on workload cmd with options extra: what the kernel
+        timed of each program ({name: {"runs", "ns"}}) and memtrace-bpf's stderr."""
+        w = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        t = subprocess.Popen([self.memtrace, "-v", "-p", str(w.pid), "-o", "/dev/null"] + extra,
+                             stderr=subprocess.PIPE)
+        read_until(t.stderr, r"after launch", 30, "memtrace-bpf")
+        w.stdin.write(b"go\n")
+        w.stdin.close()
+        w.stdout.read()
+        w.wait()
+        err = t.stderr.read().decode(errors="replace")
+        if t.wait(timeout=60) != 0:
+            raise RuntimeError(f"memtrace-bpf -v {' '.join(extra)} exited {t.returncode}: "
+                               f"{err[-2000:]}")
+        found = {m.group(1): {"runs": int(m.group(2)), "ns": float(m.group(3))}
+                 for m in re.finditer(r"BPF cost: (\S+): ([0-9]+) runs, ([0-9.]+) ns", err)}
+        return found, err
 
     def stacks_cost(self):
         """--stacks (dwarf, the default, and fp) against tracing without it and untraced, at
@@ -378,20 +386,7 @@ class Bench:
                for wname, cmd in workloads.items()}
         progs, samples, header = {}, None, None
         for stacks in (False, True):
-            w = subprocess.Popen(workloads[fname], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            args = [self.memtrace, "-v", "-p", str(w.pid), "-o", "/dev/null"]
-            t = subprocess.Popen(args + ["--stacks"] if stacks else args, stderr=subprocess.PIPE)
-            read_until(t.stderr, r"after launch", 30, "memtrace-bpf")
-            w.stdin.write(b"go\n")
-            w.stdin.close()
-            w.stdout.read()
-            w.wait()
-            err = t.stderr.read().decode(errors="replace")
-            if t.wait(timeout=60) != 0:
-                raise RuntimeError(f"memtrace-bpf -v{' --stacks' if stacks else ''} exited "
-                                   f"{t.returncode}: {err[-2000:]}")
-            found = {m.group(1): {"runs": int(m.group(2)), "ns": float(m.group(3))}
-                     for m in re.finditer(r"BPF cost: (\S+): ([0-9]+) runs, ([0-9.]+) ns", err)}
+            found, err = self.bpf_cost_run(workloads[fname], ["--stacks"] if stacks else [])
             progs["--stacks" if stacks else "without"] = {
                 k: v for k, v in found.items() if k == "on_rss_stat"}
             if stacks:
