@@ -182,6 +182,12 @@ static void on_record_stacks(void *ctx, const struct mt_event *e)
 
 	switch (e->type) {
 	case MT_EV_STACK:
+		/*
+		 * unwinding a burst of stacks can take the loop a while: an interpreter due to be
+		 * looked for again is not kept waiting for it, or its first lines go uncharged
+		 */
+		if (s->pyattach && pyattach_next_retry(s->pyattach))
+			pyattach_retry(s->pyattach, mt_clock_ns(CLOCK_MONOTONIC));
 		if (s->stackprof)
 			stackprof_on_sample(s->stackprof, (const struct mt_stack_sample *)e);
 		return;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
@@ -38,12 +39,17 @@ struct aspace {
 	bool past_copy; /* the unwinding asked for stack beyond the copy */
 };
 
-/* A symbolized address of a file, kept for every process that maps the file. */
+/* Functions inlined into one another at one address, at most (the innermost are kept). */
+#define MAX_INLINED 16
+
+/* A symbolized address of a file, kept for every process that maps the file: its frames,
+ * innermost first (the functions inlined there, then the one it is in). */
 struct symbol {
 	struct symbol *next;
 	char *path;
 	uint64_t addr;
-	const struct mt_frame *frame;
+	unsigned n;
+	const struct mt_frame *frames[];
 };
 
 struct interned {
@@ -51,8 +57,21 @@ struct interned {
 	struct mt_frame f;
 };
 
+/*
+ * A file as the symbols see it: one Dwfl of its own, at its own addresses, for all processes.
+ * Its symbols and debug information (a separate file of megabytes for the C library) are read
+ * once per run, not once per process that maps it.
+ */
+struct symfile {
+	struct symfile *next;
+	char *path;
+	Dwfl *dwfl;
+	Dwfl_Module *mod; /* NULL: it could not be read */
+};
+
 struct mt_unwinder {
 	struct mt_maptrack *maps;
+	struct symfile *files[NBUCKETS];
 	struct aspace *spaces[NBUCKETS];
 	struct symbol *symbols[NBUCKETS];
 	struct interned *frames[NBUCKETS];
@@ -165,6 +184,15 @@ void unwinder_free(struct mt_unwinder *u)
 			u->symbols[i] = s->next;
 			free(s->path);
 			free(s);
+		}
+		while (u->files[i]) {
+			struct symfile *f = u->files[i];
+
+			u->files[i] = f->next;
+			if (f->dwfl)
+				dwfl_end(f->dwfl);
+			free(f->path);
+			free(f);
 		}
 		while (u->frames[i]) {
 			struct interned *f = u->frames[i];
@@ -293,6 +321,14 @@ static const char *base_name(const char *path)
 	const char *s = strrchr(path, '/');
 
 	return s ? s + 1 : path;
+}
+
+/* ';' separates frames and a space ends the stack in the folded format: neither in a frame */
+static void clean(char *text)
+{
+	for (char *c = text; *c; c++)
+		if (*c == ';' || *c == '\n')
+			*c = ':';
 }
 
 struct sync_ctx {
@@ -444,81 +480,192 @@ static Dwarf_Die *unit_of(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 	return NULL;
 }
 
-/* The frame of address addr of the module (addr in the process, already the call's own). */
-static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct module *m,
-					uint64_t addr)
+/* A function's name as its programmers write it: unversioned, demangled. */
+static void function_name(const char *name, char *out, size_t len)
+{
+	const char *at = strchr(name, '@');
+	char bare[512];
+	char *demangled = NULL;
+
+	/* a versioned symbol (__libc_start_main@@GLIBC_2.34) is its function */
+	if (at && at > name) {
+		snprintf(bare, sizeof(bare), "%.*s", (int)(at - name), name);
+		name = bare;
+	}
+	/* C++, Rust, D...: binutils' demangler */
+	if (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R' || name[1] == 'D'))
+		demangled = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	snprintf(out, len, "%s", demangled ? demangled : name);
+	free(demangled);
+}
+
+/* A frame "name (file:line)", or "name" without a line, and its function "name (file)". */
+static const struct mt_frame *named_frame(struct mt_unwinder *u, const char *name,
+					  const char *src, int line, uint32_t flags)
+{
+	char text[1024];
+	const struct mt_frame *func;
+
+	flags |= MT_FRAME_NAMED;
+	if (is_root(name))
+		flags |= MT_FRAME_ROOT;
+	if (!strcmp(name, "_PyEval_EvalFrameDefault"))
+		flags |= MT_FRAME_EVAL;
+	if (!src || line <= 0) {
+		snprintf(text, sizeof(text), "%s", name);
+		clean(text);
+		return intern(u, text, flags);
+	}
+	/* the summary counts a function whole, whatever its lines */
+	snprintf(text, sizeof(text), "%s (%s)", name, base_name(src));
+	clean(text);
+	func = intern(u, text, flags);
+	snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), line);
+	clean(text);
+	return intern_func(u, text, flags | MT_FRAME_LINE, func);
+}
+
+/* The name of a function's DIE: its linkage name demangled (C++'s qualified one), else its
+ * name; through an inlined instance's abstract origin. */
+static bool die_name(Dwarf_Die *die, char *out, size_t len)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	if (!name)
+		return false;
+	function_name(name, out, len);
+	return true;
+}
+
+/* Where an inlined instance was called from: its caller's file and line. */
+static const char *call_site(Dwarf_Die *cu, Dwarf_Die *inlined, int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word file, l;
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &file) ||
+	    dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &l) ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) || file >= nfiles)
+		return NULL;
+	*line = (int)l;
+	return dwarf_filesrc(files, file, NULL, NULL);
+}
+
+/* The file's symbols, read the first time it is asked for. */
+static Dwfl_Module *symbols_of(struct mt_unwinder *u, const char *path)
+{
+	struct symfile **head = &u->files[hash_str(path) % NBUCKETS], *f;
+
+	for (f = *head; f; f = f->next)
+		if (!strcmp(f->path, path))
+			return f->mod;
+	f = uw_calloc(1, sizeof(*f));
+	f->path = uw_strdup(path);
+	f->dwfl = dwfl_begin(&dwfl_callbacks);
+	if (f->dwfl) {
+		dwfl_report_begin(f->dwfl);
+		/* at bias 0: its addresses are the file's own, as the unwinder hands them */
+		f->mod = dwfl_report_elf(f->dwfl, base_name(path), path, -1, 0, true);
+		dwfl_report_end(f->dwfl, NULL, NULL);
+		if (!f->mod)
+			mt_debug("--stacks: no symbols from %s: %s", path, dwfl_errmsg(-1));
+	}
+	f->next = *head;
+	*head = f;
+	return f->mod;
+}
+
+/*
+ * The frames of one address, innermost first: the functions inlined there, each at its line,
+ * then the function the code is in, at the line the outermost of them was called from. Without
+ * debug information one frame, named from the symbol tables, or file+0xaddress.
+ */
+static unsigned address_frames(struct mt_unwinder *u, const struct module *m, uint64_t addr,
+			       const struct mt_frame **out, unsigned max)
+{
+	Dwfl_Module *mod = m->mod ? symbols_of(u, m->path) : NULL;
+	uint32_t flags = in_libc(m->path) ? MT_FRAME_LIBC : 0;
+	const char *sym = NULL, *src = NULL;
+	Dwarf_Die *cu = NULL, *scopes = NULL;
+	Dwarf_Addr cu_bias = 0;
+	Dwarf_Line *line;
+	char name[512];
+	int lineno = 0, nscopes = 0;
+	unsigned n = 0;
+
+	/* from here on, the address in the file */
+	addr -= m->bias;
+	if (mod) {
+		GElf_Off off;
+		GElf_Sym elf_sym;
+
+		sym = dwfl_module_addrinfo(mod, addr, &off, &elf_sym, NULL, NULL, NULL);
+	}
+	if (!sym || !*sym) {
+		snprintf(name, sizeof(name), "%s+0x%llx", base_name(m->path), (unsigned long long)addr);
+		clean(name);
+		out[0] = intern(u, name, flags);
+		return 1;
+	}
+	function_name(sym, name, sizeof(name));
+	cu = unit_of(mod, addr, &cu_bias);
+	line = cu ? dwarf_getsrc_die(cu, addr - cu_bias) : NULL;
+	if (line && !dwarf_lineno(line, &lineno))
+		src = dwarf_linesrc(line, NULL, NULL);
+	if (cu)
+		nscopes = dwarf_getscopes(cu, addr - cu_bias, &scopes);
+	for (int i = 0; i < nscopes && n + 1 < max; i++) {
+		char inl[512];
+		int call_line = 0;
+		const char *call_file;
+
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		if (!die_name(&scopes[i], inl, sizeof(inl)))
+			snprintf(inl, sizeof(inl), "[inlined]");
+		out[n++] = named_frame(u, inl, src, lineno, flags);
+		/* its caller, the next scope out, is at the line it was called from */
+		call_file = call_site(cu, &scopes[i], &call_line);
+		src = call_file;
+		lineno = call_file ? call_line : 0;
+	}
+	free(scopes);
+	out[n++] = named_frame(u, name, src, lineno, flags);
+	return n;
+}
+
+/* The frames of address addr of the module (addr in the process, already the call's own). */
+static unsigned symbolize(struct mt_unwinder *u, const struct module *m, uint64_t addr,
+			  const struct mt_frame **out, unsigned max)
 {
 	uint64_t rel = addr - m->bias, h = hash_str(m->path) ^ (rel * 0x9e3779b97f4a7c15ull);
 	struct symbol **head = &u->symbols[h % NBUCKETS], *s;
-	char text[512];
-	uint32_t flags = in_libc(m->path) ? MT_FRAME_LIBC : 0;
-	const char *name = NULL;
-	const struct mt_frame *func = NULL;
+	const struct mt_frame *frames[MAX_INLINED];
+	unsigned n;
 
 	for (s = *head; s; s = s->next)
 		if (s->addr == rel && !strcmp(s->path, m->path))
-			return s->frame;
-	if (m->mod) {
-		GElf_Off off;
-		GElf_Sym sym;
-
-		name = dwfl_module_addrinfo(m->mod, addr, &off, &sym, NULL, NULL, NULL);
+			break;
+	if (!s) {
+		n = address_frames(u, m, addr, frames, MAX_INLINED);
+		s = uw_calloc(1, sizeof(*s) + n * sizeof(frames[0]));
+		s->path = uw_strdup(m->path);
+		s->addr = rel;
+		s->n = n;
+		memcpy(s->frames, frames, n * sizeof(frames[0]));
+		s->next = *head;
+		*head = s;
 	}
-	if (name && *name) {
-		Dwarf_Addr cu_bias;
-		Dwarf_Die *cu = unit_of(m->mod, addr, &cu_bias);
-		Dwarf_Line *line = cu ? dwarf_getsrc_die(cu, addr - cu_bias) : NULL;
-		const char *src = NULL, *at = strchr(name, '@');
-		char bare[256];
-		int lineno = 0;
-
-		char *demangled = NULL;
-
-		/* a versioned symbol (__libc_start_main@@GLIBC_2.34) is its function */
-		if (at && at > name) {
-			snprintf(bare, sizeof(bare), "%.*s", (int)(at - name), name);
-			name = bare;
-		}
-		/* C++, Rust, D...: as their programmers write them, binutils' demangler */
-		if (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R' || name[1] == 'D')) {
-			demangled = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
-			if (demangled)
-				name = demangled;
-		}
-
-		flags |= MT_FRAME_NAMED;
-		if (is_root(name))
-			flags |= MT_FRAME_ROOT;
-		if (!strcmp(name, "_PyEval_EvalFrameDefault"))
-			flags |= MT_FRAME_EVAL;
-		if (line && dwarf_lineno(line, &lineno) == 0)
-			src = dwarf_linesrc(line, NULL, NULL);
-		if (src && lineno > 0) {
-			flags |= MT_FRAME_LINE;
-			snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), lineno);
-			/* the summary counts a function whole, whatever its lines */
-			snprintf(text, sizeof(text), "%s (%s)", name, base_name(src));
-			func = intern(u, text, flags & ~MT_FRAME_LINE);
-			snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), lineno);
-		} else {
-			snprintf(text, sizeof(text), "%s", name);
-		}
-		free(demangled);
-	} else {
-		snprintf(text, sizeof(text), "%s+0x%llx", base_name(m->path),
-			 (unsigned long long)rel);
-	}
-	/* ';' separates frames and a space ends the stack in the folded format */
-	for (char *c = text; *c; c++)
-		if (*c == ';' || *c == '\n')
-			*c = ':';
-	s = uw_calloc(1, sizeof(*s));
-	s->path = uw_strdup(m->path);
-	s->addr = rel;
-	s->frame = intern_func(u, text, flags, func);
-	s->next = *head;
-	*head = s;
-	return s->frame;
+	n = s->n < max ? s->n : max;
+	memcpy(out, s->frames, n * sizeof(out[0]));
+	return n;
 }
 
 /* ---- unwinding ---- */
@@ -591,7 +738,9 @@ unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 			frames[n++] = u->unknown;
 			break;
 		}
-		frames[n++] = symbolize(u, m, w.pcs[i]);
+		n += symbolize(u, m, w.pcs[i], frames + n, max - n);
+		if (n == max)
+			break;
 	}
 	/*
 	 * glibc's __libc_start_call_main calls main and nothing else: a stripped program's main

@@ -489,6 +489,9 @@ def test_oom_report_has_the_native_stack(tmp_path):
     pytest.param(["--stacks", "--stack-every", "1K"], "1K", id="every-below-4K"),
     pytest.param(["--stacks", "--stack-every", "2G"], "2G", id="every-above-1G"),
     pytest.param(["--stack-every", "64K"], "--stack-every", id="every-without-stacks"),
+    pytest.param(["--stacks", "--repeat", "2"], "--stacks reports one run", id="with-repeat"),
+    pytest.param(["--stacks", "--find-min-limit"], "--stacks reports one run",
+                 id="with-find-min-limit"),
 ])
 def test_bad_stack_options_are_usage_errors(args, mention):
     proc = run(args + ["--", "/bin/true"], timeout=30)
