@@ -54,6 +54,9 @@ struct mt_stackprof {
 	uint64_t total, samples, mixed, py_lost;
 };
 
+/* frames of a stack as reports show it, inlined functions included */
+#define MAX_SHOWN 512
+
 static void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
@@ -295,20 +298,35 @@ void stackprof_exited(struct mt_stackprof *p, uint32_t pid)
 
 /* ---- reports ---- */
 
+/* A stack as reports show it, innermost first: every address expanded to its lines. */
+static unsigned shown(struct mt_stackprof *p, const struct mt_frame *const *frames, unsigned depth,
+		      const struct mt_frame **out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < depth && n < MAX_SHOWN; i++)
+		n += unwind_expand(p->u, frames[i], out + n, MAX_SHOWN - n);
+	return n;
+}
+
 int stackprof_folded(struct mt_stackprof *p, FILE *out)
 {
+	const struct mt_frame **f = xcalloc(MAX_SHOWN, sizeof(*f));
 	struct mt_folded folded = { 0 };
 	struct strbuf stack;
 
 	sb_init(&stack);
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		for (const struct stack *s = p->stacks[b]; s; s = s->next) {
+			unsigned n = shown(p, s->frames, s->depth, f);
+
 			folded_frame(&stack, s->comm->text);
-			for (unsigned i = s->depth; i-- > 0;)
-				folded_frame(&stack, s->frames[i]->text);
+			for (unsigned i = n; i-- > 0;)
+				folded_frame(&stack, f[i]->text);
 			folded_add(&folded, &stack, s->bytes);
 		}
 	}
+	free(f);
 	return folded_write(&folded, out);
 }
 
@@ -332,18 +350,21 @@ static int cmp_func(const void *a, const void *b)
 size_t stackprof_top(struct mt_stackprof *p, struct stackprof_func **out)
 {
 	struct func_acc **tab = xcalloc(NBUCKETS, sizeof(*tab));
+	const struct mt_frame **frames = xcalloc(MAX_SHOWN, sizeof(*frames));
 	size_t n = 0;
 
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		for (const struct stack *s = p->stacks[b]; s; s = s->next) {
-			for (unsigned i = 0; i < s->depth; i++) {
-				const struct mt_frame *f = s->frames[i]->func;
+			unsigned depth = shown(p, s->frames, s->depth, frames);
+
+			for (unsigned i = 0; i < depth; i++) {
+				const struct mt_frame *f = frames[i]->func;
 				struct func_acc **head = &tab[((uintptr_t)f >> 4) % NBUCKETS], *a;
 				bool again = false;
 
 				/* a recursive function counts once per stack in its total */
 				for (unsigned j = 0; j < i; j++)
-					again |= s->frames[j]->func == f;
+					again |= frames[j]->func == f;
 				for (a = *head; a && a->f != f; a = a->next)
 					;
 				if (!a) {
@@ -373,6 +394,7 @@ size_t stackprof_top(struct mt_stackprof *p, struct stackprof_func **out)
 		}
 	}
 	free(tab);
+	free(frames);
 	qsort(v, k, sizeof(*v), cmp_func);
 	*out = v;
 	return k;
@@ -420,10 +442,14 @@ void stackprof_summary(struct mt_stackprof *p, FILE *out, unsigned top)
 	free(v);
 }
 
-static void print_kept(FILE *out, const struct kept *k)
+static void print_kept(struct mt_stackprof *p, FILE *out, const struct kept *k)
 {
-	for (unsigned i = 0; i < k->depth; i++)
-		fprintf(out, "    #%-2u %s\n", i, k->frames[i]->text);
+	const struct mt_frame **f = xcalloc(MAX_SHOWN, sizeof(*f));
+	unsigned n = shown(p, k->frames, k->depth, f);
+
+	for (unsigned i = 0; i < n; i++)
+		fprintf(out, "    #%-2u %s\n", i, f[i]->text);
+	free(f);
 }
 
 void stackprof_oom(struct mt_stackprof *p, FILE *out, uint32_t victim, uint32_t trigger)
@@ -434,10 +460,10 @@ void stackprof_oom(struct mt_stackprof *p, FILE *out, uint32_t victim, uint32_t 
 	pr = find_proc(p, victim, false);
 	if (victim == trigger && pr && pr->has_oom && pr->oom.depth) {
 		fprintf(out, "  its stack at the allocation that could not be served:\n");
-		print_kept(out, &pr->oom);
+		print_kept(p, out, &pr->oom);
 	} else if (pr && pr->has_last && pr->last.depth) {
 		fprintf(out, "  its stack at its last sampled growth:\n");
-		print_kept(out, &pr->last);
+		print_kept(p, out, &pr->last);
 	} else {
 		fprintf(out, "  no stack of it was sampled\n");
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -42,14 +43,20 @@ struct aspace {
 /* Functions inlined into one another at one address, at most (the innermost are kept). */
 #define MAX_INLINED 16
 
-/* A symbolized address of a file, kept for every process that maps the file: its frames,
- * innermost first (the functions inlined there, then the one it is in). */
+/*
+ * An address of a file, kept for every process that maps the file. Unwinding names it from the
+ * symbol tables (f: MT_FRAME_ADDR); its lines and the functions inlined there are read from the
+ * debug information only when a report asks (unwind_expand): that can take a tenth of a second
+ * for a large library, which the loop does not wait for while the process runs.
+ */
 struct symbol {
 	struct symbol *next;
+	struct mt_frame f;
 	char *path;
-	uint64_t addr;
+	uint64_t addr; /* in the file */
+	bool expanded;
 	unsigned n;
-	const struct mt_frame *frames[];
+	const struct mt_frame *frames[MAX_INLINED]; /* innermost first, once expanded */
 };
 
 struct interned {
@@ -183,6 +190,7 @@ void unwinder_free(struct mt_unwinder *u)
 
 			u->symbols[i] = s->next;
 			free(s->path);
+			free((char *)s->f.text);
 			free(s);
 		}
 		while (u->files[i]) {
@@ -587,11 +595,11 @@ static Dwfl_Module *symbols_of(struct mt_unwinder *u, const char *path)
  * then the function the code is in, at the line the outermost of them was called from. Without
  * debug information one frame, named from the symbol tables, or file+0xaddress.
  */
-static unsigned address_frames(struct mt_unwinder *u, const struct module *m, uint64_t addr,
+static unsigned address_frames(struct mt_unwinder *u, const char *path, uint64_t addr,
 			       const struct mt_frame **out, unsigned max)
 {
-	Dwfl_Module *mod = m->mod ? symbols_of(u, m->path) : NULL;
-	uint32_t flags = in_libc(m->path) ? MT_FRAME_LIBC : 0;
+	Dwfl_Module *mod = symbols_of(u, path);
+	uint32_t flags = in_libc(path) ? MT_FRAME_LIBC : 0;
 	const char *sym = NULL, *src = NULL;
 	Dwarf_Die *cu = NULL, *scopes = NULL;
 	Dwarf_Addr cu_bias = 0;
@@ -600,8 +608,6 @@ static unsigned address_frames(struct mt_unwinder *u, const struct module *m, ui
 	int lineno = 0, nscopes = 0;
 	unsigned n = 0;
 
-	/* from here on, the address in the file */
-	addr -= m->bias;
 	if (mod) {
 		GElf_Off off;
 		GElf_Sym elf_sym;
@@ -609,7 +615,7 @@ static unsigned address_frames(struct mt_unwinder *u, const struct module *m, ui
 		sym = dwfl_module_addrinfo(mod, addr, &off, &elf_sym, NULL, NULL, NULL);
 	}
 	if (!sym || !*sym) {
-		snprintf(name, sizeof(name), "%s+0x%llx", base_name(m->path), (unsigned long long)addr);
+		snprintf(name, sizeof(name), "%s+0x%llx", base_name(path), (unsigned long long)addr);
 		clean(name);
 		out[0] = intern(u, name, flags);
 		return 1;
@@ -641,27 +647,71 @@ static unsigned address_frames(struct mt_unwinder *u, const struct module *m, ui
 	return n;
 }
 
-/* The frames of address addr of the module (addr in the process, already the call's own). */
-static unsigned symbolize(struct mt_unwinder *u, const struct module *m, uint64_t addr,
-			  const struct mt_frame **out, unsigned max)
+/*
+ * The frame of address addr of the module (in the process, already the call's own), as
+ * unwinding gives it: its function from the symbol tables, or file+0xaddress.
+ */
+static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct module *m,
+					uint64_t addr)
 {
 	uint64_t rel = addr - m->bias, h = hash_str(m->path) ^ (rel * 0x9e3779b97f4a7c15ull);
 	struct symbol **head = &u->symbols[h % NBUCKETS], *s;
-	const struct mt_frame *frames[MAX_INLINED];
-	unsigned n;
+	Dwfl_Module *mod;
+	const char *sym = NULL;
+	uint32_t flags = MT_FRAME_ADDR | (in_libc(m->path) ? MT_FRAME_LIBC : 0);
+	char name[512];
 
 	for (s = *head; s; s = s->next)
 		if (s->addr == rel && !strcmp(s->path, m->path))
-			break;
-	if (!s) {
-		n = address_frames(u, m, addr, frames, MAX_INLINED);
-		s = uw_calloc(1, sizeof(*s) + n * sizeof(frames[0]));
-		s->path = uw_strdup(m->path);
-		s->addr = rel;
-		s->n = n;
-		memcpy(s->frames, frames, n * sizeof(frames[0]));
-		s->next = *head;
-		*head = s;
+			return &s->f;
+	mod = m->mod ? symbols_of(u, m->path) : NULL;
+	if (mod) {
+		GElf_Off off;
+		GElf_Sym elf_sym;
+
+		sym = dwfl_module_addrinfo(mod, rel, &off, &elf_sym, NULL, NULL, NULL);
+	}
+	if (sym && *sym) {
+		function_name(sym, name, sizeof(name));
+		flags |= MT_FRAME_NAMED | (is_root(name) ? MT_FRAME_ROOT : 0) |
+			 (!strcmp(name, "_PyEval_EvalFrameDefault") ? MT_FRAME_EVAL : 0);
+	} else {
+		snprintf(name, sizeof(name), "%s+0x%llx", base_name(m->path), (unsigned long long)rel);
+	}
+	clean(name);
+	s = uw_calloc(1, sizeof(*s));
+	s->f.text = uw_strdup(name);
+	s->f.flags = flags;
+	s->f.func = &s->f;
+	/* a file that could not be read has no lines to give */
+	s->path = uw_strdup(m->path);
+	s->addr = rel;
+	if (!mod) {
+		s->expanded = true;
+		s->n = 1;
+		s->frames[0] = intern(u, name, flags & ~MT_FRAME_ADDR);
+	}
+	s->next = *head;
+	*head = s;
+	return &s->f;
+}
+
+unsigned unwind_expand(struct mt_unwinder *u, const struct mt_frame *f, const struct mt_frame **out,
+		       unsigned max)
+{
+	struct symbol *s;
+	unsigned n;
+
+	if (!max)
+		return 0;
+	if (!(f->flags & MT_FRAME_ADDR)) {
+		out[0] = f;
+		return 1;
+	}
+	s = (struct symbol *)((char *)f - offsetof(struct symbol, f));
+	if (!s->expanded) {
+		s->n = address_frames(u, s->path, s->addr, s->frames, MAX_INLINED);
+		s->expanded = true;
 	}
 	n = s->n < max ? s->n : max;
 	memcpy(out, s->frames, n * sizeof(out[0]));
@@ -738,9 +788,7 @@ unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 			frames[n++] = u->unknown;
 			break;
 		}
-		n += symbolize(u, m, w.pcs[i], frames + n, max - n);
-		if (n == max)
-			break;
+		frames[n++] = symbolize(u, m, w.pcs[i]);
 	}
 	/*
 	 * glibc's __libc_start_call_main calls main and nothing else: a stripped program's main

@@ -26,6 +26,7 @@ enum {
 	MT_FRAME_NAMED = 1u << 3, /* a function name is known */
 	MT_FRAME_LINE = 1u << 4,  /* and its file:line */
 	MT_FRAME_PYTHON = 1u << 5, /* a Python frame (--python) */
+	MT_FRAME_ADDR = 1u << 6,   /* an address as unwinding names it: unwind_expand it to report */
 };
 
 /* One symbolized address, interned: equal frames are one pointer. */
@@ -41,11 +42,19 @@ struct mt_unwinder *unwinder_new(struct mt_maptrack *maps);
 void unwinder_free(struct mt_unwinder *u);
 
 /*
- * The frames of a sample, innermost first, into frames[max]. Returns how many (0: none at
- * all, the sample's own address unknown).
+ * The frames of a sample, innermost first, into frames[max], one per address (unwind_expand
+ * gives what a report shows of each). Returns how many (0: none at all).
  */
 unsigned unwind_sample(struct mt_unwinder *u, const struct mt_stack_sample *e,
 		       const struct mt_frame **frames, unsigned max);
+
+/*
+ * The frames a report shows for f, innermost first: for an address, the functions inlined
+ * there (each at its line), then the function it is in at its line; any other frame itself.
+ * Reads the debug information the first time an address asks. Returns how many, up to max.
+ */
+unsigned unwind_expand(struct mt_unwinder *u, const struct mt_frame *f, const struct mt_frame **out,
+		       unsigned max);
 
 /* A frame of another kind (a Python frame), interned with the others. */
 const struct mt_frame *unwind_intern(struct mt_unwinder *u, const char *text, uint32_t flags);

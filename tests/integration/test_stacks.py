@@ -433,11 +433,18 @@ def test_python_frames_replace_the_eval_loop(tmp_path):
     assert proc.returncode == 0, proc.stderr
     stacks = read_folded(folded)
     seed = [s for s in stacks if any(f.endswith(f"{script}:2)") for f in s.frames)]
-    assert total(seed) >= 0.9 * total(stacks), (total(seed), total(stacks))
+    # what the process grew before its interpreter was found (a few ms after exec: longer on a
+    # slow build, when the comprehension may have begun) has no Python frames: the seed's line
+    # is most of what has them, and most of its ~350 MiB is found
+    with_python = [s for s in stacks if any(is_python(f) for f in s.frames)]
+    assert total(seed) >= 0.9 * total(with_python), (total(seed), total(with_python))
+    assert total(seed) >= 200 * MIB, total(seed)
     # the Python frames as the Python report writes them, <module> outermost
     assert any(f"<module> ({script}:2)" in s.frames for s in seed), seed[:5]
+    # the ints (32 of every 40 bytes grown) under native frames; the list's pointers written
+    # by the eval loop itself, under the Python line
     native_inner = [s for s in seed if not is_python(s.frames[-1])]
-    assert total(native_inner) >= 0.9 * 10**7 * 32, (total(native_inner), total(seed))
+    assert total(native_inner) >= 0.65 * total(seed), (total(native_inner), total(seed))
     # no eval frame left: not between two Python frames anywhere, none at all on the seed's
     for s in stacks:
         py = [i for i, f in enumerate(s.frames) if is_python(f)]

@@ -209,17 +209,35 @@ static unsigned full_frames(const struct mt_frame **f, unsigned n)
 	return 0;
 }
 
+/* What a report shows of a sample: each address expanded to its lines and inlined functions. */
+static unsigned unwind_shown(struct mt_unwinder *u, const struct mt_stack_sample *e,
+			     const struct mt_frame **out, unsigned max)
+{
+	const struct mt_frame *raw[MT_UNWIND_MAX_FRAMES];
+	unsigned n = unwind_sample(u, e, raw, MT_UNWIND_MAX_FRAMES), m = 0;
+
+	for (unsigned i = 0; i < n && m < max; i++)
+		m += unwind_expand(u, raw[i], out + m, max - m);
+	return m;
+}
+
 TEST(main_thread_to_its_start)
 {
 	struct fixture x;
 	struct mt_stack_sample *e = take(4096);
 	const struct mt_frame *f[MT_UNWIND_MAX_FRAMES], *g[MT_UNWIND_MAX_FRAMES];
+	const struct mt_frame *r[MT_UNWIND_MAX_FRAMES];
 	struct mt_unwind_stats st;
-	unsigned n, m, at_main;
+	unsigned n, m, rn, at_main;
 
 	REQUIRE(setup(&x));
 	CHECK(e->data_len >= 256);
-	n = unwind_sample(x.u, e, f, MT_UNWIND_MAX_FRAMES);
+	/* one frame per address as unwound, named from the symbol tables only */
+	rn = unwind_sample(x.u, e, r, MT_UNWIND_MAX_FRAMES);
+	CHECK(rn > 0 && (r[0]->flags & MT_FRAME_ADDR) && !strcmp(r[0]->text, "capture"));
+	n = 0;
+	for (unsigned i = 0; i < rn; i++)
+		n += unwind_expand(x.u, r[i], f + n, MT_UNWIND_MAX_FRAMES - n);
 	check_chain(f, n, "take");
 	at_main = find_frame(f, n, 3, "main");
 	/* unit.h's ut_run, inlined in main, is a frame of its own, at the line of its call */
@@ -238,28 +256,28 @@ TEST(main_thread_to_its_start)
 
 	/* again: the same frames, interned */
 	m = unwind_sample(x.u, e, g, MT_UNWIND_MAX_FRAMES);
-	CHECK_EQ_INT(m, n);
-	for (unsigned i = 0; i < n && i < m; i++)
-		CHECK(f[i] == g[i]);
+	CHECK_EQ_INT(m, rn);
+	for (unsigned i = 0; i < rn && i < m; i++)
+		CHECK(r[i] == g[i]);
 	CHECK(unwind_intern(x.u, f[0]->text, f[0]->flags) == f[0]);
 	CHECK(unwind_intern(x.u, f[0]->text, 0) != f[0]);
 
 	/* a process let go is found again (its maps from /proc) */
 	unwinder_forget(x.u, e->pid);
 	m = unwind_sample(x.u, e, g, MT_UNWIND_MAX_FRAMES);
-	CHECK_EQ_INT(m, n);
-	for (unsigned i = 0; i < n && i < m; i++)
-		CHECK(f[i] == g[i]);
+	CHECK_EQ_INT(m, rn);
+	for (unsigned i = 0; i < rn && i < m; i++)
+		CHECK(r[i] == g[i]);
 
 	/* fewer asked, fewer given */
 	m = unwind_sample(x.u, e, g, 2);
 	CHECK_EQ_INT(m, 2);
-	CHECK(g[0] == f[0] && g[1] == f[1]);
+	CHECK(g[0] == r[0] && g[1] == r[1]);
 
 	unwinder_stats(x.u, &st);
 	CHECK_EQ_U64(st.samples, 4);
 	CHECK_EQ_U64(st.to_root, 3);
-	CHECK_EQ_U64(st.frames, 3 * (uint64_t)n + 2);
+	CHECK_EQ_U64(st.frames, 3 * (uint64_t)rn + 2);
 	CHECK_EQ_U64(st.no_module, 0);
 	CHECK_EQ_U64(st.cut, 0);
 	teardown(&x);
@@ -280,7 +298,7 @@ static FRAME void *thread_main(void *arg)
 
 	o->tid = e->tid;
 	/* unwound in the thread: its stack is still what was copied, not that it matters */
-	o->n = unwind_sample(o->u, e, o->f, MT_UNWIND_MAX_FRAMES);
+	o->n = unwind_shown(o->u, e, o->f, MT_UNWIND_MAX_FRAMES);
 	free(e);
 	NO_TAIL();
 	return NULL;
@@ -323,7 +341,7 @@ TEST(no_stack_copy_one_frame)
 	REQUIRE(setup(&x));
 	e->data_len = 0;
 	e->flags |= MT_STKF_COPY_FAILED;
-	n = unwind_sample(x.u, e, f, MT_UNWIND_MAX_FRAMES);
+	n = unwind_shown(x.u, e, f, MT_UNWIND_MAX_FRAMES);
 	CHECK_EQ_INT(n, 1);
 	CHECK(n >= 1 && starts(f[0], AT("capture")));
 	unwinder_stats(x.u, &st);
@@ -342,12 +360,12 @@ TEST(short_copy_stops_early)
 	unsigned n, m;
 
 	REQUIRE(setup(&x));
-	n = unwind_sample(x.u, e, f, MT_UNWIND_MAX_FRAMES);
+	n = unwind_shown(x.u, e, f, MT_UNWIND_MAX_FRAMES);
 	REQUIRE(full_frames(f, n));
 	/* the copy ends within the frames of the chain: what is unwound is the top of them, and
 	 * the unwinding stopped at the copy's end (a larger --stack-size would go on) */
 	e->data_len = 64;
-	m = unwind_sample(x.u, e, g, MT_UNWIND_MAX_FRAMES);
+	m = unwind_shown(x.u, e, g, MT_UNWIND_MAX_FRAMES);
 	CHECK(m >= 1 && m < n);
 	for (unsigned i = 0; i < m && i < n; i++)
 		CHECK(g[i] == f[i]);
@@ -358,7 +376,7 @@ TEST(short_copy_stops_early)
 	CHECK_EQ_U64(st.lost, 0);
 	/* a copy that ended at the stack's own end is not the size's fault */
 	e->flags |= MT_STKF_COPY_SHORT;
-	m = unwind_sample(x.u, e, g, MT_UNWIND_MAX_FRAMES);
+	m = unwind_shown(x.u, e, g, MT_UNWIND_MAX_FRAMES);
 	CHECK(m >= 1 && m < n);
 	unwinder_stats(x.u, &st);
 	CHECK_EQ_U64(st.cut, 1);
@@ -380,7 +398,7 @@ TEST(address_in_no_mapping_unknown)
 	memset(e->regs, 0, sizeof(e->regs));
 	e->regs[16] = 0x1000;
 	e->data_len = 0;
-	n = unwind_sample(x.u, e, f, MT_UNWIND_MAX_FRAMES);
+	n = unwind_shown(x.u, e, f, MT_UNWIND_MAX_FRAMES);
 	CHECK_EQ_INT(n, 1);
 	CHECK(n >= 1 && !strcmp(f[0]->text, "[unknown]"));
 	CHECK(n >= 1 && !(f[0]->flags & MT_FRAME_NAMED));
@@ -397,7 +415,7 @@ TEST(address_in_no_mapping_unknown)
 	uint64_t ips[] = { (uint64_t)(uintptr_t)&middle, 0x1001, (uint64_t)(uintptr_t)&outer + 1 };
 	memcpy(e->data, ips, sizeof(ips));
 	e->data_len = sizeof(ips);
-	n = unwind_sample(x.u, e, f, MT_UNWIND_MAX_FRAMES);
+	n = unwind_shown(x.u, e, f, MT_UNWIND_MAX_FRAMES);
 	CHECK_EQ_INT(n, 2);
 	CHECK(n == 2 && starts(f[0], AT("middle")) && !strcmp(f[1]->text, "[unknown]"));
 	teardown(&x);
@@ -440,7 +458,7 @@ TEST(frame_pointer_mode_return_addresses)
 	e->data_len = sizeof(ips);
 	/* registers are not looked at */
 	e->regs[16] = 0x1000;
-	n = unwind_sample(x.u, e, f, MT_UNWIND_MAX_FRAMES);
+	n = unwind_shown(x.u, e, f, MT_UNWIND_MAX_FRAMES);
 	CHECK_EQ_INT(n, 3); /* to the first 0 */
 	if (n == 3) {
 		CHECK(starts(f[0], AT("fp_leaf")));
