@@ -765,19 +765,31 @@ def fmt_ratio(x):
     return f"{x:.3f}×"
 
 
+# A table of runs against untraced and against tracing alone (memtrace -p), paired by round.
+PAIRED_HEADER = ["| workload | contender | CPU time (median) | vs untraced (paired) | "
+                 "vs memtrace -p (paired) | elapsed (median) |",
+                 "| --- | --- | --- | --- | --- | --- |"]
+
+
+def paired_rows(wname, both):
+    """One workload's rows of a PAIRED_HEADER table: medians, and the medians of the per-round
+    ratios."""
+    cpu, wall = both["cpu"], both["wall"]
+    rows = []
+    for c, ts in cpu.items():
+        vs_u = median([t / u for t, u in zip(ts, cpu["untraced"])])
+        vs_p = median([t / u for t, u in zip(ts, cpu["memtrace -p"])])
+        rows.append(f"| {wname} | {c} | {median(ts):.3f} s | {fmt_ratio(vs_u)} | "
+                    f"{fmt_ratio(vs_p)} | {median(wall[c]):.3f} s |")
+    return rows
+
+
 def exact_lines(ex):
     """The --exact table: medians, and paired ratios to untraced and to the default run."""
     lines = ["## --exact: RSS exact to the page, against the folded counters", "",
-             "| workload | contender | CPU time (median) | vs untraced (paired) | vs memtrace -p "
-             "(paired) | elapsed (median) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             *PAIRED_HEADER]
     for wname, both in ex["runs"].items():
-        cpu, wall = both["cpu"], both["wall"]
-        for c, ts in cpu.items():
-            vs_u = median([t / u for t, u in zip(ts, cpu["untraced"])])
-            vs_p = median([t / u for t, u in zip(ts, cpu["memtrace -p"])])
-            lines.append(f"| {wname} | {c} | {median(ts):.3f} s | {fmt_ratio(vs_u)} | "
-                         f"{fmt_ratio(vs_p)} | {median(wall[c]):.3f} s |")
+        lines += paired_rows(wname, both)
     lines.append("")
     cost = ex.get("bpf_cost", {})
     if cost:
@@ -807,17 +819,11 @@ def stacks_lines(st):
              "chain does). stackgrow is run by `timed`, which waits for the start line and "
              "times its child (RUSAGE_CHILDREN); the tracer, attached to `timed`, traces the "
              "child too.", "",
-             "| workload | contender | CPU time (median) | vs untraced (paired) | vs memtrace -p "
-             "(paired) | elapsed (median) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             *PAIRED_HEADER]
     budgets = []
     for wname, both in st["runs"].items():
-        cpu, wall = both["cpu"], both["wall"]
-        for c, ts in cpu.items():
-            vs_u = median([t / u for t, u in zip(ts, cpu["untraced"])])
-            vs_p = median([t / u for t, u in zip(ts, cpu["memtrace -p"])])
-            lines.append(f"| {wname} | {c} | {median(ts):.3f} s | {fmt_ratio(vs_u)} | "
-                         f"{fmt_ratio(vs_p)} | {median(wall[c]):.3f} s |")
+        cpu = both["cpu"]
+        lines += paired_rows(wname, both)
         ratio = median([t / u for t, u in zip(cpu["memtrace -p --stacks"], cpu["memtrace -p"])])
         budgets.append((f"--stacks / without, {wname}", "≤ 1.15×", fmt_ratio(ratio),
                         ratio <= 1.15))
@@ -1019,16 +1025,10 @@ def report(b):
     if r.get("python"):
         add("## --python: Python lines charged, against tracing without it")
         add("")
-        add("| workload | contender | CPU time (median) | vs untraced (paired) | vs memtrace -p "
-            "(paired) | elapsed (median) |")
-        add("| --- | --- | --- | --- | --- | --- |")
+        lines.extend(PAIRED_HEADER)
         for wname, both in r["python"].items():
-            cpu, wall = both["cpu"], both["wall"]
-            for c, ts in cpu.items():
-                vs_u = median([t / u for t, u in zip(ts, cpu["untraced"])])
-                vs_p = median([t / u for t, u in zip(ts, cpu["memtrace -p"])])
-                add(f"| {wname} | {c} | {median(ts):.3f} s | {fmt_ratio(vs_u)} | "
-                    f"{fmt_ratio(vs_p)} | {median(wall[c]):.3f} s |")
+            cpu = both["cpu"]
+            lines.extend(paired_rows(wname, both))
             ratio = median([t / u for t, u in zip(cpu["memtrace -p --python"],
                                                   cpu["memtrace -p"])])
             budgets.append((f"--python / without, {wname}", "≤ 1.15×", fmt_ratio(ratio),

@@ -283,11 +283,11 @@ def run(args, timeout=120, **kw):
                           **kw)
 
 
-def trace_pid(out, pid, *args):
-    """Start memtrace-bpf -p PID -o OUT ARGS... (stdout and stderr piped) and wait until it is
-    attached: its start row is out."""
+def trace_pid(out, pid, *args, env=None):
+    """Start memtrace-bpf -p PID -o OUT ARGS... (stdout and stderr piped; env: its environment,
+    else ours) and wait until it is attached: its start row is out."""
     tracer = subprocess.Popen([BIN, "-p", str(pid), "-o", str(out)] + list(args),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert wait_for(lambda: tracer.poll() is not None
                     or (out.exists() and len(out.read_text().splitlines()) > 1), timeout=20)
     assert tracer.poll() is None, tracer.communicate()

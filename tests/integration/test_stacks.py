@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from conftest import BIN, MIB, check_process_rows, rows_of, run, trace, wait_for, workload
+from conftest import MIB, check_process_rows, rows_of, run, trace, trace_pid, workload
 from test_python import INTERPRETERS, SEED, interpreter
 
 # what each function of the workload grows, in MiB, and the source file it is in
@@ -387,7 +387,7 @@ def test_a_running_process_is_unwound_from_its_proc_maps(tmp_path, maps):
     try:
         assert target.stdout.readline() == "ready\n"
         out = tmp_path / "trace.csv"
-        tracer = trace_pid_env(out, target.pid, env, "--stacks", "--folded", str(folded))
+        tracer = trace_pid(out, target.pid, "--stacks", "--folded", str(folded), env=env)
         target.stdin.write("go\n")
         target.stdin.flush()
         assert target.stdout.readline() == "done\n"
@@ -406,16 +406,6 @@ def test_a_running_process_is_unwound_from_its_proc_maps(tmp_path, maps):
              and any(n.startswith("__libc_start_call_main") for n in names(s))
              and "Py_BytesMain" in names(s)]
     assert total(named) >= 0.9 * total(stacks), stacks
-
-
-def trace_pid_env(out, pid, env, *args):
-    """conftest's trace_pid, with an environment of its own."""
-    tracer = subprocess.Popen([BIN, "-p", str(pid), "-o", str(out)] + list(args),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    assert wait_for(lambda: tracer.poll() is not None
-                    or (out.exists() and len(out.read_text().splitlines()) > 1), timeout=20)
-    assert tracer.poll() is None, tracer.communicate()
-    return tracer
 
 
 @pytest.fixture(params=INTERPRETERS, ids=[label for label, _ in INTERPRETERS])

@@ -19,17 +19,9 @@
 #include "maptrack.h"
 #include "pyprof.h"
 #include "stackprof.h"
+#include "selfsample.h"
 #include "unit.h"
 #include "unwind.h"
-
-#ifdef __clang__
-#define FRAME __attribute__((noinline))
-#else
-#define FRAME __attribute__((noinline, noclone))
-#endif
-#define NO_TAIL() asm volatile("" ::: "memory")
-
-#define COPY_BYTES 16384u
 
 /*
  * Frames of this file are "function (test_stackprof.c:LINE)", built with gcc or clang (which
@@ -38,64 +30,6 @@
 #define AT(fn) fn " (test_stackprof.c:"
 #define FN(fn) fn " (test_stackprof.c)" /* a function whole, its lines together */
 #define MAIN ";main ("
-#define HAS_LINES 1
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
-static __thread uint64_t stack_end;
-
-static void find_stack_end(void)
-{
-	pthread_attr_t a;
-	void *addr;
-	size_t size;
-
-	if (pthread_getattr_np(pthread_self(), &a) || pthread_attr_getstack(&a, &addr, &size))
-		abort();
-	pthread_attr_destroy(&a);
-	stack_end = (uint64_t)(uintptr_t)addr + size;
-}
-
-/* word by word, as the kernel copies it, past ASan's redzones in the frames above */
-static FRAME __attribute__((no_sanitize_address)) void copy_stack(struct mt_stack_sample *e)
-{
-	const volatile uint64_t *src = (const volatile uint64_t *)(uintptr_t)e->regs[7];
-	uint64_t n = stack_end - e->regs[7];
-
-	if (n > COPY_BYTES)
-		n = COPY_BYTES;
-	for (uint64_t i = 0; i < n / 8; i++) {
-		uint64_t w = src[i];
-
-		memcpy(e->data + 8 * i, &w, sizeof(w));
-	}
-	e->data_len = (uint32_t)(n & ~7ull);
-}
-
-/* rbx 3, rbp 6, rsp 7, r12-r15 12-15, rip 16 (DWARF order) at one instruction */
-static FRAME void capture(struct mt_stack_sample *e)
-{
-	asm volatile("lea 0(%%rip), %%rax\n\t"
-		     "mov %%rax, 128(%0)\n\t"
-		     "mov %%rsp, 56(%0)\n\t"
-		     "mov %%rbp, 48(%0)\n\t"
-		     "mov %%rbx, 24(%0)\n\t"
-		     "mov %%r12, 96(%0)\n\t"
-		     "mov %%r13, 104(%0)\n\t"
-		     "mov %%r14, 112(%0)\n\t"
-		     "mov %%r15, 120(%0)\n\t"
-		     :
-		     : "r"(e->regs)
-		     : "rax", "memory");
-	copy_stack(e);
-	NO_TAIL();
-}
 
 static FRAME void middle(struct mt_stack_sample *e)
 {
@@ -167,7 +101,7 @@ static FRAME struct mt_stack_sample *take(void (*path)(struct mt_stack_sample *)
 
 	if (!e)
 		abort();
-	find_stack_end();
+	selfsample_begin();
 	path(e);
 	NO_TAIL();
 	e->type = MT_EV_STACK;
@@ -345,7 +279,7 @@ TEST(folded_stacks_merged_sorted)
 	CHECK(strstr(text, ";_start;") && strstr(text, ";_start;") < strstr(text, MAIN));
 	CHECK(strstr(text, MAIN) < strstr(text, ";" AT("path_a")));
 	CHECK(strstr(text, ";" AT("path_a")) < strstr(text, ";" AT("middle")));
-	inner = la ? strstr(la, ";" AT("capture")) : NULL;
+	inner = la ? strstr(la, ";" CAPTURE_AT) : NULL;
 	CHECK(inner && inner < strchr(la, '\n'));
 	CHECK(lines_sorted(text));
 	free(text);
@@ -396,7 +330,7 @@ TEST(top_self_and_total)
 	n = stackprof_top(x.p, &v);
 	REQUIRE(n > 5);
 	/* the innermost frame: all of it self; a function is counted whole, whatever its lines */
-	CHECK_STREQ(v[0].text, FN("capture"));
+	CHECK_STREQ(v[0].text, "capture (selfsample.h)");
 	CHECK_EQ_U64(v[0].self, 1107);
 	CHECK_EQ_U64(v[0].total, 1107);
 	CHECK_EQ_U64(v[1].self, 0);
@@ -433,7 +367,7 @@ TEST(top_self_and_total)
 	CHECK(strstr(sum, "3 samples standing for "));
 	CHECK(strstr(sum, "100.0 % unwound to where the thread started"));
 	CHECK(strstr(sum, "Functions that grew memory most"));
-	CHECK(strstr(sum, "  " FN("capture") "\n"));
+	CHECK(strstr(sum, "  " "capture (selfsample.h)" "\n"));
 	/* only functions with self bytes */
 	CHECK(!strstr(sum, "  middle ("));
 	CHECK(!strstr(sum, "mixed with their Python frames"));
@@ -468,7 +402,7 @@ TEST(oom_stacks)
 	stackprof_on_sample(x.p, a);
 	/* the trigger killed without a stack at the failed allocation: its last growth */
 	text = oom_report(x.p, self, self);
-	CHECK(starts(text, "  its stack at its last sampled growth:\n    #0  " AT("capture")));
+	CHECK(starts(text, "  its stack at its last sampled growth:\n    #0  " CAPTURE_AT));
 	CHECK(strstr(text, "\n    #2  " AT("path_a")));
 	free(text);
 
@@ -482,7 +416,7 @@ TEST(oom_stacks)
 
 	text = oom_report(x.p, self, self);
 	CHECK(starts(text, "  its stack at the allocation that could not be served:\n"
-			   "    #0  " AT("capture")));
+			   "    #0  " CAPTURE_AT));
 	CHECK(strstr(text, "\n    #1  " AT("middle")));
 	CHECK(strstr(text, "\n    #2  " AT("path_b")));
 	CHECK(strstr(text, "\n    #3  " AT("take")));

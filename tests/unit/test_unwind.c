@@ -17,87 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 #include "maptrack.h"
+#include "selfsample.h"
 #include "unit.h"
 #include "unwind.h"
-
-/* kept whole, called, never returned from by a jump: each is a frame of its own */
-#ifdef __clang__
-#define FRAME __attribute__((noinline))
-#else
-#define FRAME __attribute__((noinline, noclone))
-#endif
-/* after a call: it is no tail call */
-#define NO_TAIL() asm volatile("" ::: "memory")
-
-#define COPY_BYTES 16384u
 
 /*
  * Frames of this file are "function (test_unwind.c:LINE)", built with gcc or clang (which writes
  * no .debug_aranges: the unwinder asks every unit then).
  */
 #define AT(fn) fn " (test_unwind.c:"
-#define HAS_LINES 1
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
-/* the end (highest address) of the calling thread's stack */
-static __thread uint64_t stack_end;
-
-static void find_stack_end(void)
-{
-	pthread_attr_t a;
-	void *addr;
-	size_t size;
-
-	if (pthread_getattr_np(pthread_self(), &a) || pthread_attr_getstack(&a, &addr, &size))
-		abort();
-	pthread_attr_destroy(&a);
-	stack_end = (uint64_t)(uintptr_t)addr + size;
-}
-
-/*
- * The stack from the sampled rsp up, as bpf_probe_read_user() copies it: word by word, not
- * through ASan's eyes (the frames above hold its poisoned redzones).
- */
-static FRAME __attribute__((no_sanitize_address)) void copy_stack(struct mt_stack_sample *e)
-{
-	const volatile uint64_t *src = (const volatile uint64_t *)(uintptr_t)e->regs[7];
-	uint64_t n = stack_end - e->regs[7];
-
-	if (n > COPY_BYTES)
-		n = COPY_BYTES;
-	for (uint64_t i = 0; i < n / 8; i++) {
-		uint64_t w = src[i];
-
-		memcpy(e->data + 8 * i, &w, sizeof(w));
-	}
-	e->data_len = (uint32_t)(n & ~7ull);
-}
-
-/* the registers at one instruction, in DWARF order: rbx 3, rbp 6, rsp 7, r12-r15 12-15, rip 16 */
-static FRAME void capture(struct mt_stack_sample *e)
-{
-	asm volatile("lea 0(%%rip), %%rax\n\t"
-		     "mov %%rax, 128(%0)\n\t"
-		     "mov %%rsp, 56(%0)\n\t"
-		     "mov %%rbp, 48(%0)\n\t"
-		     "mov %%rbx, 24(%0)\n\t"
-		     "mov %%r12, 96(%0)\n\t"
-		     "mov %%r13, 104(%0)\n\t"
-		     "mov %%r14, 112(%0)\n\t"
-		     "mov %%r15, 120(%0)\n\t"
-		     :
-		     : "r"(e->regs)
-		     : "rax", "memory");
-	copy_stack(e);
-	NO_TAIL();
-}
 
 static FRAME void middle(struct mt_stack_sample *e)
 {
@@ -118,7 +46,7 @@ static FRAME struct mt_stack_sample *take(uint64_t weight)
 
 	if (!e)
 		abort();
-	find_stack_end();
+	selfsample_begin();
 	outer(e);
 	NO_TAIL();
 	e->type = MT_EV_STACK;
@@ -184,14 +112,15 @@ static void check_chain(const struct mt_frame **f, unsigned n, const char *calle
 	for (unsigned i = 0; i < 3; i++) {
 		char want[64];
 
-		snprintf(want, sizeof(want), "%s%s", chain[i], HAS_LINES ? " (test_unwind.c:" : "");
+		/* capture() is selfsample.h's */
+		snprintf(want, sizeof(want), "%s (%s:", chain[i], i ? "test_unwind.c" : "selfsample.h");
 		if (!starts(f[i], want)) {
 			ut_fail(__FILE__, __LINE__, "frame %u is not %s", i, want);
 			dump(f, n);
 			return;
 		}
 		CHECK(f[i]->flags & MT_FRAME_NAMED);
-		CHECK(!HAS_LINES || (f[i]->flags & MT_FRAME_LINE));
+		CHECK(f[i]->flags & MT_FRAME_LINE);
 		CHECK(!(f[i]->flags & (MT_FRAME_LIBC | MT_FRAME_ROOT | MT_FRAME_EVAL)));
 	}
 	at = find_frame(f, n, 3, caller);
@@ -343,7 +272,7 @@ TEST(no_stack_copy_one_frame)
 	e->flags |= MT_STKF_COPY_FAILED;
 	n = unwind_shown(x.u, e, f, MT_UNWIND_MAX_FRAMES);
 	CHECK_EQ_INT(n, 1);
-	CHECK(n >= 1 && starts(f[0], AT("capture")));
+	CHECK(n >= 1 && starts(f[0], CAPTURE_AT));
 	unwinder_stats(x.u, &st);
 	CHECK_EQ_U64(st.samples, 1);
 	CHECK_EQ_U64(st.to_root, 0);
