@@ -367,8 +367,13 @@ def test_prometheus_server_scrapes_the_exporter(tmp_path, exporters, prometheus_
         allowed = csv_value_near(mine, t, 1 + interval)
         assert rss in allowed, (t, rss, sorted(allowed))
         before = [r for r in mine if r["unix_time"] <= t]
-        exact += bool(before) and before[-1]["rss_bytes"] == rss
-    # most scrapes fall between two scans: the row of the scan before is the very value
+        # a scrape that comes while a scan runs is answered after it, from it: when
+        # Prometheus's scrape offset falls within a scan's time of the tracer's ticks (a
+        # matter of the run's phase, more likely on a slow build), every scrape does
+        during = [r for r in mine if t < r["unix_time"] <= t + 0.25]
+        exact += (bool(before) and before[-1]["rss_bytes"] == rss) or \
+            (bool(during) and during[0]["rss_bytes"] == rss)
+    # every scrape is the very value of the scan before it was answered
     assert exact >= len(by_time) // 2, (exact, sorted(by_time.items()))
 
     # the cgroup's sum is the root's own RSS at every scrape (the only process there)
