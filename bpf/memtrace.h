@@ -298,7 +298,7 @@ struct mt_py_code {
 /* mt_stack_sample.flags */
 enum {
 	MT_STKF_OOM = 1u << 0,	       /* the stack of an OOM kill's trigger; no growth */
-	MT_STKF_FP = 1u << 1,	       /* data holds nr_ips return addresses, no stack copy */
+	MT_STKF_FP = 1u << 1,	       /* data holds data_len / 8 return addresses, no stack copy */
 	MT_STKF_COPY_SHORT = 1u << 2,  /* the copy stopped short of the size asked (stack end) */
 	MT_STKF_COPY_FAILED = 1u << 3, /* no byte of the stack could be read */
 	MT_STKF_PYTHON = 1u << 4,      /* a Python sample with the same seq follows */

@@ -14,9 +14,12 @@
 #ifndef STACKS_BPF_H
 #define STACKS_BPF_H
 
-/* bytes left to a process's next sample */
+/*
+ * bytes left to a process's next sample; LRU: the entry of a process whose exit went unseen is
+ * not kept, and a live process that loses its own starts a fresh draw away
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1); /* the loader sizes it as procs */
 	__type(key, __u32);	/* tgid */
 	__type(value, __s64);
@@ -102,7 +105,7 @@ static __always_inline void stack_regs(struct mt_stack_sample *e, struct task_st
 #else
 static __always_inline void stack_regs(struct mt_stack_sample *e, struct task_struct *task)
 {
-	/* the loader refuses --stacks=dwarf off x86-64 */
+	/* the option parser refuses --stacks=dwarf off x86-64 */
 }
 #endif
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "fileio.h"
+#include "hash.h"
 #include "maptrack.h"
 #include "procfs.h"
 
@@ -114,15 +115,6 @@ static uint64_t now_ns(void)
 
 /* ---- interned paths ---- */
 
-static uint32_t str_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static struct istr *istr_of(const char *s)
 {
 	return (struct istr *)(s - offsetof(struct istr, s));
@@ -150,7 +142,7 @@ static bool strs_grow(struct mt_maptrack *m)
 
 static const char *intern(struct mt_maptrack *m, const char *path)
 {
-	uint32_t h = str_hash(path);
+	uint32_t h = (uint32_t)mt_hash_str(path);
 	size_t len = strlen(path);
 	struct istr *s;
 

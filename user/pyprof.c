@@ -2,8 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "hash.h"
 #include "pylinetable.h"
 #include "pyprof.h"
+#include "xalloc.h"
 
 /* Buckets of each table: enough for a host's worth of code objects without rehashing. */
 #define NBUCKETS 65536u
@@ -51,25 +53,9 @@ struct mt_pyprof {
 	unsigned nprocs;
 };
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	h *= 0xff51afd7ed558ccdull;
-	return h ^ (h >> 33);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p)
-		abort(); /* as strbuf: a tracer cannot go on without its accounts */
-	return p;
-}
-
 struct mt_pyprof *pyprof_new(void)
 {
-	return xcalloc(1, sizeof(struct mt_pyprof));
+	return mt_xcalloc(1, sizeof(struct mt_pyprof));
 }
 
 static struct proc *find_proc(struct mt_pyprof *p, uint32_t pid, bool make)
@@ -81,7 +67,7 @@ static struct proc *find_proc(struct mt_pyprof *p, uint32_t pid, bool make)
 			return pr;
 	if (!make)
 		return NULL;
-	pr = xcalloc(1, sizeof(*pr));
+	pr = mt_xcalloc(1, sizeof(*pr));
 	pr->v.pid = pid;
 	pr->v.root_fd = pr->v.cwd_fd = -1;
 	pr->next = *head;
@@ -147,7 +133,7 @@ static char *utf8_of(unsigned kind, const char *data, uint32_t len)
 {
 	/* at most 4 bytes of UTF-8 per character, and a NUL */
 	size_t cap = (size_t)len * 4 + 1;
-	char *out = xcalloc(1, cap);
+	char *out = mt_xcalloc(1, cap);
 
 	py_text_utf8(kind, data, len, out, cap);
 	return out;
@@ -155,7 +141,7 @@ static char *utf8_of(unsigned kind, const char *data, uint32_t len)
 
 static struct code *find_code(struct mt_pyprof *p, uint32_t pid, uint64_t addr, uint32_t ident)
 {
-	for (struct code *c = p->codes[mix(mix(pid, addr), ident) % NBUCKETS]; c; c = c->next)
+	for (struct code *c = p->codes[mt_hash_mix(mt_hash_mix(pid, addr), ident) % NBUCKETS]; c; c = c->next)
 		if (c->pid == pid && c->addr == addr && c->ident == ident)
 			return c;
 	return NULL;
@@ -171,7 +157,7 @@ void pyprof_on_code(struct mt_pyprof *p, const struct mt_py_code *m)
 
 	if (find_code(p, m->pid, m->code, m->ident))
 		return; /* sent again after an LRU eviction: the same object */
-	c = xcalloc(1, sizeof(*c));
+	c = mt_xcalloc(1, sizeof(*c));
 	c->pid = m->pid;
 	c->addr = m->code;
 	c->ident = m->ident;
@@ -180,7 +166,7 @@ void pyprof_on_code(struct mt_pyprof *p, const struct mt_py_code *m)
 		char *text = utf8_of(m->file_kind, m->file, file_len);
 
 		if (m->flags & MT_PYC_FILE_TRUNCATED) {
-			c->file = xcalloc(1, strlen(text) + 4);
+			c->file = mt_xcalloc(1, strlen(text) + 4);
 			sprintf(c->file, "...%s", text);
 			free(text);
 		} else {
@@ -190,13 +176,13 @@ void pyprof_on_code(struct mt_pyprof *p, const struct mt_py_code *m)
 		c->file = strdup("<unknown file>");
 	}
 	c->name = m->name_kind ? utf8_of(m->name_kind, m->name, name_len) : strdup("<unknown>");
-	c->table = xcalloc(1, table_len + 1);
+	c->table = mt_xcalloc(1, table_len + 1);
 	memcpy(c->table, m->linetable, table_len);
 	c->table_len = table_len;
 	if (!c->file || !c->name)
 		abort();
 
-	struct code **head = &p->codes[mix(mix(m->pid, m->code), m->ident) % NBUCKETS];
+	struct code **head = &p->codes[mt_hash_mix(mt_hash_mix(m->pid, m->code), m->ident) % NBUCKETS];
 
 	c->next = *head;
 	*head = c;
@@ -204,13 +190,13 @@ void pyprof_on_code(struct mt_pyprof *p, const struct mt_py_code *m)
 
 static struct site *find_site(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *f)
 {
-	uint64_t h = mix(mix(mix(pid, f->code), f->ident), (uint32_t)f->lasti);
+	uint64_t h = mt_hash_mix(mt_hash_mix(mt_hash_mix(pid, f->code), f->ident), (uint32_t)f->lasti);
 	struct site **head = &p->sites[h % NBUCKETS], *s;
 
 	for (s = *head; s; s = s->next)
 		if (s->pid == pid && s->code == f->code && s->ident == f->ident && s->lasti == f->lasti)
 			return s;
-	s = xcalloc(1, sizeof(*s));
+	s = mt_xcalloc(1, sizeof(*s));
 	s->pid = pid;
 	s->code = f->code;
 	s->ident = f->ident;
@@ -223,11 +209,11 @@ static struct site *find_site(struct mt_pyprof *p, uint32_t pid, const struct mt
 static void add_stack(struct mt_pyprof *p, uint32_t pid, const struct mt_py_frame *frames,
 		      uint32_t depth, uint64_t grown)
 {
-	uint64_t h = mix(pid, depth);
+	uint64_t h = mt_hash_mix(pid, depth);
 	struct stack **head, *s;
 
 	for (uint32_t i = 0; i < depth; i++)
-		h = mix(mix(mix(h, frames[i].code), frames[i].ident), (uint32_t)frames[i].lasti);
+		h = mt_hash_mix(mt_hash_mix(mt_hash_mix(h, frames[i].code), frames[i].ident), (uint32_t)frames[i].lasti);
 	head = &p->stacks[h % NBUCKETS];
 	for (s = *head; s; s = s->next)
 		if (s->hash == h && s->pid == pid && s->depth == depth &&
@@ -235,12 +221,12 @@ static void add_stack(struct mt_pyprof *p, uint32_t pid, const struct mt_py_fram
 			s->grown += grown;
 			return;
 		}
-	s = xcalloc(1, sizeof(*s));
+	s = mt_xcalloc(1, sizeof(*s));
 	s->pid = pid;
 	s->depth = depth;
 	s->hash = h;
 	s->grown = grown;
-	s->frames = xcalloc(depth ? depth : 1, sizeof(*frames));
+	s->frames = mt_xcalloc(depth ? depth : 1, sizeof(*frames));
 	memcpy(s->frames, frames, depth * sizeof(*frames));
 	s->next = *head;
 	*head = s;

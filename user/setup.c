@@ -182,12 +182,6 @@ static void on_record_stacks(void *ctx, const struct mt_event *e)
 
 	switch (e->type) {
 	case MT_EV_STACK:
-		/*
-		 * unwinding a burst of stacks can take the loop a while: an interpreter due to be
-		 * looked for again is not kept waiting for it, or its first lines go uncharged
-		 */
-		if (s->pyattach && pyattach_next_retry(s->pyattach))
-			pyattach_retry(s->pyattach, mt_clock_ns(CLOCK_MONOTONIC));
 		if (s->stackprof)
 			stackprof_on_sample(s->stackprof, (const struct mt_stack_sample *)e);
 		return;
@@ -351,6 +345,27 @@ static int write_report(void *p, int (*make)(void *, FILE *), FILE *out)
 	return err;
 }
 
+/*
+ * A report file asked for (--lines, --folded), opened before tracing: the report written into
+ * it when p has one (tracing began), then closed. 0, or 1 with the failure said.
+ */
+static int close_report(void *p, int (*make)(void *, FILE *), FILE **file, const char *path)
+{
+	int err = 0;
+
+	if (!*file)
+		return 0;
+	if (p)
+		err = write_report(p, make, *file);
+	if (fclose(*file) && !err)
+		err = -errno;
+	*file = NULL;
+	if (!err)
+		return 0;
+	mt_err("writing to '%s' failed: %s", path, strerror(-err));
+	return 1;
+}
+
 /* The reports, as write_report makes them. */
 static int py_lines(void *p, FILE *out)
 {
@@ -373,23 +388,14 @@ static int stacks_folded(void *p, FILE *out)
  */
 static int end_stacks(struct mt_session *s)
 {
-	int status = 0, err = 0;
+	int status;
 	char every[32];
 
 	if (!s->stackprof)
 		return 0;
 	stackprof_flush(s->stackprof);
-	if (s->folded_file) {
-		if (s->traced)
-			err = write_report(s->stackprof, stacks_folded, s->folded_file);
-		if (fclose(s->folded_file) && !err)
-			err = -errno;
-		if (err) {
-			mt_err("writing to '%s' failed: %s", s->cfg.folded_path, strerror(-err));
-			status = 1;
-		}
-		s->folded_file = NULL;
-	}
+	status = close_report(s->traced ? s->stackprof : NULL, stacks_folded, &s->folded_file,
+			      s->cfg.folded_path);
 	if (s->traced && !mt_quiet) {
 		uint64_t lost = maptrack_lost(s->maptrack);
 
@@ -420,26 +426,10 @@ static int end_stacks(struct mt_session *s)
 /* --python: the report files, the summary's part, and one word if nothing ran Python. */
 static int end_python(struct mt_session *s)
 {
-	FILE *files[] = { s->lines_file, s->folded_file };
-	const char *paths[] = { s->cfg.lines_path, s->cfg.folded_path };
-	int (*const write[])(void *, FILE *) = { py_lines, py_folded };
-	int status = 0;
+	void *made = s->traced ? s->pyprof : NULL;
+	int status = close_report(made, py_lines, &s->lines_file, s->cfg.lines_path);
 
-	for (size_t i = 0; i < 2; i++) {
-		int err = 0;
-
-		if (!files[i])
-			continue;
-		if (s->pyprof && s->traced)
-			err = write_report(s->pyprof, write[i], files[i]);
-		if (fclose(files[i]) && !err)
-			err = -errno;
-		if (err) {
-			mt_err("writing to '%s' failed: %s", paths[i], strerror(-err));
-			status = 1;
-		}
-	}
-	s->lines_file = s->folded_file = NULL;
+	status |= close_report(made, py_folded, &s->folded_file, s->cfg.folded_path);
 	if (s->pyprof && s->traced) {
 		if (!pyprof_processes(s->pyprof) && !(s->pyattach && pyattach_warned(s->pyattach)))
 			mt_warn("--python: no traced process ran CPython: there are no Python lines "

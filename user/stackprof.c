@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "folded.h"
+#include "hash.h"
 #include "pyreport.h"
 #include "stackprof.h"
 #include "units.h"
 #include "unwind.h"
+#include "xalloc.h"
 
 #define NBUCKETS 16384u
 #define NPROCS 1024u
@@ -57,18 +59,9 @@ struct mt_stackprof {
 /* frames of a stack as reports show it, inlined functions included */
 #define MAX_SHOWN 512
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p)
-		abort(); /* as strbuf: the accounts cannot go on half made */
-	return p;
-}
-
 struct mt_stackprof *stackprof_new(struct mt_unwinder *u, struct mt_pyprof *py)
 {
-	struct mt_stackprof *p = xcalloc(1, sizeof(*p));
+	struct mt_stackprof *p = mt_xcalloc(1, sizeof(*p));
 
 	p->u = u;
 	p->py = py;
@@ -113,7 +106,7 @@ static struct proc *find_proc(struct mt_stackprof *p, uint32_t pid, bool make)
 			return pr;
 	if (!make)
 		return NULL;
-	pr = xcalloc(1, sizeof(*pr));
+	pr = mt_xcalloc(1, sizeof(*pr));
 	pr->pid = pid;
 	pr->next = *head;
 	*head = pr;
@@ -122,13 +115,11 @@ static struct proc *find_proc(struct mt_stackprof *p, uint32_t pid, bool make)
 
 static uint64_t hash_frames(const struct mt_frame *comm, const struct mt_frame **f, unsigned n)
 {
-	uint64_t h = (uintptr_t)comm * 0x9e3779b97f4a7c15ull;
+	uint64_t h = mt_hash_mix(0, (uintptr_t)comm);
 
-	for (unsigned i = 0; i < n; i++) {
-		h ^= (uintptr_t)f[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-		h *= 0xff51afd7ed558ccdull;
-	}
-	return h ^ (h >> 33);
+	for (unsigned i = 0; i < n; i++)
+		h = mt_hash_mix(h, (uintptr_t)f[i]);
+	return h;
 }
 
 /* One sample's stack, weighed. */
@@ -162,11 +153,11 @@ static void account(struct mt_stackprof *p, const struct mt_stack_sample *e,
 		    !memcmp(s->frames, frames, n * sizeof(*frames)))
 			break;
 	if (!s) {
-		s = xcalloc(1, sizeof(*s));
+		s = mt_xcalloc(1, sizeof(*s));
 		s->hash = h;
 		s->comm = comm;
 		s->depth = n;
-		s->frames = xcalloc(n ? n : 1, sizeof(*frames));
+		s->frames = mt_xcalloc(n ? n : 1, sizeof(*frames));
 		memcpy(s->frames, frames, n * sizeof(*frames));
 		s->next = *head;
 		*head = s;
@@ -209,9 +200,6 @@ static const struct mt_frame *py_frame(struct mt_stackprof *p, uint32_t pid,
 	char text[MT_PY_FILE_LEN + MT_PY_NAME_LEN + 32];
 
 	pyreport_frame_text(p->py, pid, f, text, sizeof(text));
-	for (char *c = text; *c; c++)
-		if (*c == ';' || *c == '\n')
-			*c = ':';
 	return unwind_intern(p->u, text, MT_FRAME_PYTHON | MT_FRAME_NAMED | MT_FRAME_LINE);
 }
 
@@ -311,7 +299,7 @@ static unsigned shown(struct mt_stackprof *p, const struct mt_frame *const *fram
 
 int stackprof_folded(struct mt_stackprof *p, FILE *out)
 {
-	const struct mt_frame **f = xcalloc(MAX_SHOWN, sizeof(*f));
+	const struct mt_frame **f = mt_xcalloc(MAX_SHOWN, sizeof(*f));
 	struct mt_folded folded = { 0 };
 	struct strbuf stack;
 
@@ -349,8 +337,8 @@ static int cmp_func(const void *a, const void *b)
 
 size_t stackprof_top(struct mt_stackprof *p, struct stackprof_func **out)
 {
-	struct func_acc **tab = xcalloc(NBUCKETS, sizeof(*tab));
-	const struct mt_frame **frames = xcalloc(MAX_SHOWN, sizeof(*frames));
+	struct func_acc **tab = mt_xcalloc(NBUCKETS, sizeof(*tab));
+	const struct mt_frame **frames = mt_xcalloc(MAX_SHOWN, sizeof(*frames));
 	size_t n = 0;
 
 	for (size_t b = 0; b < NBUCKETS; b++) {
@@ -368,7 +356,7 @@ size_t stackprof_top(struct mt_stackprof *p, struct stackprof_func **out)
 				for (a = *head; a && a->f != f; a = a->next)
 					;
 				if (!a) {
-					a = xcalloc(1, sizeof(*a));
+					a = mt_xcalloc(1, sizeof(*a));
 					a->f = f;
 					a->next = *head;
 					*head = a;
@@ -381,7 +369,7 @@ size_t stackprof_top(struct mt_stackprof *p, struct stackprof_func **out)
 			}
 		}
 	}
-	struct stackprof_func *v = xcalloc(n ? n : 1, sizeof(*v));
+	struct stackprof_func *v = mt_xcalloc(n ? n : 1, sizeof(*v));
 	size_t k = 0;
 
 	for (size_t b = 0; b < NBUCKETS; b++) {
@@ -444,7 +432,7 @@ void stackprof_summary(struct mt_stackprof *p, FILE *out, unsigned top)
 
 static void print_kept(struct mt_stackprof *p, FILE *out, const struct kept *k)
 {
-	const struct mt_frame **f = xcalloc(MAX_SHOWN, sizeof(*f));
+	const struct mt_frame **f = mt_xcalloc(MAX_SHOWN, sizeof(*f));
 	unsigned n = shown(p, k->frames, k->depth, f);
 
 	for (unsigned i = 0; i < n; i++)

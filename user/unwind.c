@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stddef.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +10,12 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
+#include "elfsym.h"
+#include "hash.h"
 #include "log.h"
 #include "maptrack.h"
 #include "unwind.h"
+#include "xalloc.h"
 
 #define NBUCKETS 4096u
 
@@ -86,43 +88,16 @@ struct mt_unwinder {
 	const struct mt_frame *unknown;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-static void *uw_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p)
-		abort(); /* as strbuf: the accounts cannot go on half made */
-	return p;
-}
-
-static char *uw_strdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		abort();
-	return d;
-}
-
 static const struct mt_frame *intern_func(struct mt_unwinder *u, const char *text, uint32_t flags,
 					  const struct mt_frame *func)
 {
-	struct interned **head = &u->frames[hash_str(text) % NBUCKETS], *f;
+	struct interned **head = &u->frames[mt_hash_str(text) % NBUCKETS], *f;
 
 	for (f = *head; f; f = f->next)
 		if (f->f.flags == flags && !strcmp(f->f.text, text))
 			return &f->f;
-	f = uw_calloc(1, sizeof(*f));
-	f->f.text = uw_strdup(text);
+	f = mt_xcalloc(1, sizeof(*f));
+	f->f.text = mt_xstrdup(text);
 	f->f.flags = flags;
 	f->f.func = func ? func : &f->f;
 	f->next = *head;
@@ -142,7 +117,7 @@ const struct mt_frame *unwind_intern(struct mt_unwinder *u, const char *text, ui
 
 struct mt_unwinder *unwinder_new(struct mt_maptrack *maps)
 {
-	struct mt_unwinder *u = uw_calloc(1, sizeof(*u));
+	struct mt_unwinder *u = mt_xcalloc(1, sizeof(*u));
 
 	u->maps = maps;
 	u->unknown = intern(u, "[unknown]", 0);
@@ -283,44 +258,30 @@ static const Dwfl_Callbacks dwfl_callbacks = {
 /* ---- the modules of a process ---- */
 
 /*
- * Where the file's addresses land in the process: its executable segment whose file offset the
- * mapping starts at (page-aligned) was mapped at start. 0 for a position-dependent executable.
+ * Where the file's addresses land in the process: its executable segment holding the file
+ * offset the mapping starts at was mapped at start. 0 for a position-dependent executable.
  * false when the file cannot be read or has no such segment.
  */
-static bool file_bias(const char *path, uint64_t start, uint64_t pgoff, uint64_t *bias,
-		      bool *is_exec_type)
+static bool file_bias(const char *path, uint64_t start, uint64_t pgoff, uint64_t *bias)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	Elf *elf;
-	GElf_Ehdr eh;
+	struct elfsym_file *f;
+	const struct elfsym_seg *seg;
 	size_t n;
 	bool found = false;
 
-	if (fd < 0)
+	if (elfsym_open(path, &f, NULL, 0))
 		return false;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && gelf_getehdr(elf, &eh) && !elf_getphdrnum(elf, &n)) {
-		*is_exec_type = eh.e_type == ET_EXEC;
-		for (size_t i = 0; i < n && !found; i++) {
-			GElf_Phdr ph;
-
-			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
-			    !(ph.p_flags & PF_X))
-				continue;
-			if ((ph.p_offset & ~0xfffull) != (pgoff & ~0xfffull) &&
-			    !(ph.p_offset <= pgoff && pgoff < ph.p_offset + ph.p_filesz))
-				continue;
-			/* the address of file offset pgoff is start */
-			*bias = start - (ph.p_vaddr + (pgoff - ph.p_offset));
-			found = true;
-		}
+	seg = elfsym_segments(f, &n);
+	for (size_t i = 0; i < n && !found; i++) {
+		if (!(seg[i].flags & PF_X) ||
+		    ((seg[i].offset & ~0xfffull) != (pgoff & ~0xfffull) &&
+		     !(seg[i].offset <= pgoff && pgoff < seg[i].offset + seg[i].filesz)))
+			continue;
+		/* the address of file offset pgoff is start */
+		*bias = elfsym_type(f) == ET_EXEC ? 0 : start - (seg[i].vaddr + (pgoff - seg[i].offset));
+		found = true;
 	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	if (found && *is_exec_type)
-		*bias = 0;
+	elfsym_close(f);
 	return found;
 }
 
@@ -329,14 +290,6 @@ static const char *base_name(const char *path)
 	const char *s = strrchr(path, '/');
 
 	return s ? s + 1 : path;
-}
-
-/* ';' separates frames and a space ends the stack in the folded format: neither in a frame */
-static void clean(char *text)
-{
-	for (char *c = text; *c; c++)
-		if (*c == ';' || *c == '\n')
-			*c = ':';
 }
 
 struct sync_ctx {
@@ -361,7 +314,6 @@ static void sync_mapping(void *ctx, const struct mt_mapping *m)
 	struct aspace *a = c->a;
 	struct module *have;
 	uint64_t bias = 0;
-	bool exec_type = false;
 
 	if (!m->exec || !m->path || m->path[0] != '/')
 		return;
@@ -382,8 +334,8 @@ static void sync_mapping(void *ctx, const struct mt_mapping *m)
 	memset(mod, 0, sizeof(*mod));
 	mod->start = m->start;
 	mod->end = m->end;
-	mod->path = uw_strdup(m->path);
-	if (!file_bias(m->path, m->start, m->pgoff, &bias, &exec_type)) {
+	mod->path = mt_xstrdup(m->path);
+	if (!file_bias(m->path, m->start, m->pgoff, &bias)) {
 		mt_debug("--stacks: cannot read %s: its frames are addresses", m->path);
 		mod->bias = m->start - m->pgoff;
 		return;
@@ -406,7 +358,7 @@ static void sync_mapping(void *ctx, const struct mt_mapping *m)
 
 static struct aspace *new_space(struct mt_unwinder *u, uint32_t pid)
 {
-	struct aspace *a = uw_calloc(1, sizeof(*a));
+	struct aspace *a = mt_xcalloc(1, sizeof(*a));
 
 	a->pid = pid;
 	a->dwfl = dwfl_begin(&dwfl_callbacks);
@@ -521,15 +473,12 @@ static const struct mt_frame *named_frame(struct mt_unwinder *u, const char *nam
 		flags |= MT_FRAME_EVAL;
 	if (!src || line <= 0) {
 		snprintf(text, sizeof(text), "%s", name);
-		clean(text);
 		return intern(u, text, flags);
 	}
 	/* the summary counts a function whole, whatever its lines */
 	snprintf(text, sizeof(text), "%s (%s)", name, base_name(src));
-	clean(text);
 	func = intern(u, text, flags);
 	snprintf(text, sizeof(text), "%s (%s:%d)", name, base_name(src), line);
-	clean(text);
 	return intern_func(u, text, flags | MT_FRAME_LINE, func);
 }
 
@@ -569,13 +518,13 @@ static const char *call_site(Dwarf_Die *cu, Dwarf_Die *inlined, int *line)
 /* The file's symbols, read the first time it is asked for. */
 static Dwfl_Module *symbols_of(struct mt_unwinder *u, const char *path)
 {
-	struct symfile **head = &u->files[hash_str(path) % NBUCKETS], *f;
+	struct symfile **head = &u->files[mt_hash_str(path) % NBUCKETS], *f;
 
 	for (f = *head; f; f = f->next)
 		if (!strcmp(f->path, path))
 			return f->mod;
-	f = uw_calloc(1, sizeof(*f));
-	f->path = uw_strdup(path);
+	f = mt_xcalloc(1, sizeof(*f));
+	f->path = mt_xstrdup(path);
 	f->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (f->dwfl) {
 		dwfl_report_begin(f->dwfl);
@@ -616,7 +565,6 @@ static unsigned address_frames(struct mt_unwinder *u, const char *path, uint64_t
 	}
 	if (!sym || !*sym) {
 		snprintf(name, sizeof(name), "%s+0x%llx", base_name(path), (unsigned long long)addr);
-		clean(name);
 		out[0] = intern(u, name, flags);
 		return 1;
 	}
@@ -654,7 +602,7 @@ static unsigned address_frames(struct mt_unwinder *u, const char *path, uint64_t
 static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct module *m,
 					uint64_t addr)
 {
-	uint64_t rel = addr - m->bias, h = hash_str(m->path) ^ (rel * 0x9e3779b97f4a7c15ull);
+	uint64_t rel = addr - m->bias, h = mt_hash_mix(mt_hash_str(m->path), rel);
 	struct symbol **head = &u->symbols[h % NBUCKETS], *s;
 	Dwfl_Module *mod;
 	const char *sym = NULL;
@@ -678,13 +626,12 @@ static const struct mt_frame *symbolize(struct mt_unwinder *u, const struct modu
 	} else {
 		snprintf(name, sizeof(name), "%s+0x%llx", base_name(m->path), (unsigned long long)rel);
 	}
-	clean(name);
-	s = uw_calloc(1, sizeof(*s));
-	s->f.text = uw_strdup(name);
+	s = mt_xcalloc(1, sizeof(*s));
+	s->f.text = mt_xstrdup(name);
 	s->f.flags = flags;
 	s->f.func = &s->f;
 	/* a file that could not be read has no lines to give */
-	s->path = uw_strdup(m->path);
+	s->path = mt_xstrdup(m->path);
 	s->addr = rel;
 	if (!mod) {
 		s->expanded = true;

@@ -31,7 +31,7 @@ enum {
 
 /* One symbolized address, interned: equal frames are one pointer. */
 struct mt_frame {
-	const char *text; /* "func (file.c:12)", "func", "file+0x1f2e", "[unknown]": no ';' */
+	const char *text; /* "func (file.c:12)", "func", "file+0x1f2e", "[unknown]" */
 	uint32_t flags;	  /* MT_FRAME_* */
 	const struct mt_frame *func; /* the function's own frame, without a line (itself if none) */
 };

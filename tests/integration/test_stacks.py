@@ -506,6 +506,26 @@ def test_bad_stack_options_are_usage_errors(args, mention):
     assert mention in lines[0], proc.stderr
 
 
+def test_bad_maps_way_is_a_usage_error():
+    proc = run(["--stacks", "--", "/bin/true"], env=dict(os.environ, MEMTRACE_BPF_MAPS="perf"),
+               timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines == ["memtrace-bpf: MEMTRACE_BPF_MAPS='perf': expected proc"], proc.stderr
+
+
+def test_folded_stacks_that_cannot_be_written_fail_the_run(tmp_path):
+    """The folded stacks cannot be written at the end: one error line, status 1, the rows
+    complete."""
+    proc, rows = trace(tmp_path, ["--stacks", "--folded", "/dev/full", "--",
+                                  workload("stackgrow"), "--mib", "4,4,4"])
+    assert proc.returncode == 1, proc.stderr
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("memtrace-bpf: ")
+              and "writing to '/dev/full' failed" in l]
+    assert len(errors) == 1 and "No space left on device" in errors[0], proc.stderr
+    assert rows[-1]["event"] == "exit"
+
+
 @pytest.mark.parametrize("args", [
     pytest.param(["--stacks=dwarf", "--stack-size", "512", "--stack-every", "4K"], id="low-ends"),
     pytest.param(["--stacks", "--stack-size", "65528", "--stack-every", "1G"], id="high-ends"),
